@@ -1,0 +1,66 @@
+#ifndef ADMIN_H
+#define ADMIN_H
+/*
+ * The operator's admin channel (spec/admin.md): newline-delimited JSON over a
+ * Unix domain socket, served on the daemon's libuv loop. vaultctl is the
+ * client. Access control is the socket's mode (0600, the daemon's user).
+ *
+ * Each request line is parsed on the loop, handled by admin_handle() on the
+ * libuv threadpool (LMDB may block), and answered with one line written by
+ * uv_write. A client's requests are answered one at a time, in order.
+ */
+#include <stdint.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "meta.h"
+
+/* Longest request line accepted, not counting its '\n'. A longer line gets
+ * an error response and the connection is closed. */
+#define ADMIN_LINE_MAX 65536
+
+/* Clients served at once; one more is told so and disconnected. */
+#define ADMIN_MAX_CLIENTS 32
+
+struct admin;
+
+struct admin_ctx {
+	struct meta *meta;
+	const uint8_t *server_key; /* AUTH_SERVER_KEY_LEN bytes */
+	/* Fills obj with daemon status fields (called on the loop thread).
+	 * May be NULL. */
+	void (*status)(json_t *obj, void *arg);
+	void *status_arg;
+};
+
+/*
+ * Listens on the Unix socket path (mode 0600) on loop. A stale socket left
+ * by a dead daemon is unlinked first; a live one (something answers on it)
+ * or a path that is not a socket is an error. The context is copied, but
+ * ctx->meta and ctx->server_key are borrowed and must outlive the server.
+ * Returns the server, or NULL with a message on stderr.
+ */
+struct admin *admin_start(uv_loop_t *loop, const char *path, const struct admin_ctx *ctx);
+
+/*
+ * Stops listening, unlinks the socket and closes every client connection.
+ * Requests already running on the threadpool finish first (their answers are
+ * dropped). cb(arg) is called on the loop once every handle is closed and
+ * the server is freed, so the loop must keep running until then. cb may be
+ * NULL. a is NULL: cb is called at once.
+ */
+void admin_stop(struct admin *a, void (*cb)(void *arg), void *arg);
+
+/*
+ * Handles one parsed request (any JSON value; a non-object is an error) and
+ * returns a new response object, owned by the caller: {"ok": true, ...} or
+ * {"ok": false, "error": "<sentence>"}. Returns NULL only when out of memory.
+ * No I/O besides ctx->meta, which blocks: call it from the threadpool, never
+ * the loop. For op "status" it calls ctx->status itself on the calling thread
+ * (the server instead calls ctx->status on the loop thread and merges the
+ * fields in there); use it directly only from tests or single-threaded tools.
+ */
+json_t *admin_handle(const struct admin_ctx *ctx, const json_t *req);
+
+#endif

@@ -1,0 +1,116 @@
+#ifndef HANDLERS_H
+#define HANDLERS_H
+/*
+ * The VSP v1 endpoints (spec/vsp.md) as plain blocking functions. The
+ * connection code (server.c) runs every one of them on the libuv threadpool
+ * and only moves bytes on the loop; nothing here touches a socket.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "backend.h"
+#include "http_req.h"
+#include "meta.h"
+#include "router.h"
+
+#define VAULTD_VERSION "0.1.0"
+#define CONFIG_SIZE_MAX (64 * 1024)          /* vault config blob */
+#define EXISTS_BODY_MAX (1024 * 1024)        /* batch existence query */
+#define EXISTS_IDS_MAX 10000
+#define RESP_HEADERS_MAX 512
+
+/* Limits and knobs; fixed for the daemon's life. */
+struct store_limits {
+	uint64_t max_object_size;
+	uint64_t reserve_bytes; /* free space kept back; below it uploads get 507 */
+};
+
+/* What every handler works on; shared by all threads. */
+struct store {
+	struct meta *meta;
+	struct backend *backend;
+	uint8_t server_key[AUTH_SERVER_KEY_LEN];
+	struct store_limits limits;
+};
+
+/* One request as the handlers see it. The connection owns it. */
+struct request {
+	struct route route;
+	char auth[HTTP_AUTH_MAX + 1];
+	char range[HTTP_RANGE_MAX + 1];
+	int has_range;
+	int has_content_length;
+	int chunked;
+	uint64_t content_length;
+	char *body;      /* small bodies only (config, exists, vault); malloc'd */
+	size_t body_len;
+};
+
+/* One answer. The connection sends it and frees what it owns. */
+struct resp {
+	int status;
+	const char *content_type;     /* NULL = no Content-Type */
+	char headers[RESP_HEADERS_MAX]; /* extra header lines, each ending "\r\n" */
+	size_t headers_len;
+	char *body;                    /* malloc'd, or NULL */
+	size_t body_len;
+	int close;                     /* send Connection: close and close */
+	/* A body streamed from the backend: length bytes from offset. */
+	struct backend_reader *reader;
+	uint64_t offset;
+	uint64_t length;
+	int no_body;                   /* HEAD: announce length, send nothing */
+};
+
+/* A streaming object upload in progress. */
+struct upload {
+	struct backend_put *put;
+	struct sha256 *hash;
+	uint64_t vault_id;
+	uint64_t expected;   /* Content-Length */
+	uint64_t received;
+	int failed_errno;    /* first write error, 0 if none */
+};
+
+/* Sets resp to the JSON error {code, message} for err. */
+void resp_error(struct resp *r, enum vsp_err err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Appends a header line; silently truncation-safe (it fails closed: the
+ * line is dropped and an error is logged, which never happens with the
+ * fixed header set we use). */
+void resp_header(struct resp *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Frees what r owns (body, reader) and resets it. */
+void resp_clear(struct store *s, struct resp *r);
+
+/* Answers every request that is not a streaming object upload. */
+void handle_request(struct store *s, const struct request *req, struct resp *resp);
+
+/* Whether req is an object upload (PUT /objects/{kind}/{id}). */
+int request_is_upload(const struct request *req);
+
+/*
+ * Checks an upload before its body is read (auth, scope, vault, size, space,
+ * existence) and opens the backend temp object. Returns 1 when the body
+ * should be streamed into up, or 0 when resp holds the final answer.
+ */
+int upload_begin(struct store *s, const struct request *req, struct upload *up,
+    struct resp *resp);
+
+/* Hashes and writes len body bytes (threadpool). A failure is kept in
+ * up->failed_errno and reported by upload_finish. */
+void upload_write(struct store *s, struct upload *up, const void *buf, size_t len);
+
+/* Verifies the hash and commits the object (file, then LMDB). */
+void upload_finish(struct store *s, const struct request *req, struct upload *up,
+    struct resp *resp);
+
+/* Drops an unfinished upload. */
+void upload_abort(struct store *s, struct upload *up);
+
+/* Returns 0 with the capabilities JSON. */
+char *capabilities_json(const struct store *s);
+
+#endif

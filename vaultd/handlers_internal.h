@@ -1,0 +1,31 @@
+#ifndef HANDLERS_INTERNAL_H
+#define HANDLERS_INTERNAL_H
+/* Shared between the handler files; not for other modules. */
+#include <jansson.h>
+
+#include "handlers.h"
+
+/* Backend key of an object: <vault id, 16 hex>/<kind>/<ab>/<64-hex ID>. */
+#define OBJECT_KEY_MAX (16 + 1 + 8 + 1 + 2 + 1 + VSP_ID_HEX_LEN)
+
+/* Authenticates the caller, checks that the token has one of the scopes in
+ * any_scope, and, when the route names a vault, loads it into *vault.
+ * Returns 0, or -1 with resp set to the error. */
+int handlers__authorize(struct store *s, const struct request *req, uint32_t any_scope,
+    struct meta_token *tok, struct meta_vault *vault, struct resp *resp);
+
+/* Sets resp to status with the JSON value (stolen). */
+void handlers__json(struct resp *resp, int status, json_t *value);
+
+/* Writes the backend key of (vault, kind, id) into key. */
+void handlers__object_key(char key[OBJECT_KEY_MAX + 1], uint64_t vault_id,
+    enum vsp_kind kind, const uint8_t id[VSP_ID_LEN]);
+
+/* Serialises writers of the same object (upload commit against delete). */
+void handlers__lock(uint64_t vault_id, const uint8_t id[VSP_ID_LEN]);
+void handlers__unlock(uint64_t vault_id, const uint8_t id[VSP_ID_LEN]);
+
+void handlers__object_get(struct store *s, const struct request *req, struct resp *resp);
+void handlers__object_delete(struct store *s, const struct request *req, struct resp *resp);
+
+#endif

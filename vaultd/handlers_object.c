@@ -1,0 +1,303 @@
+/* Object transfer: GET/HEAD with ranges, DELETE, and streaming uploads. */
+#include "handlers_internal.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "sha256.h"
+
+/* Striped locks: an upload's commit and a delete of the same object must not
+ * interleave, or a delete could remove the file a new upload just placed. */
+#define OBJECT_LOCK_STRIPES 64
+static pthread_mutex_t object_locks[OBJECT_LOCK_STRIPES] = {
+#define L4 PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, \
+	PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER
+#define L16 L4, L4, L4, L4
+	L16, L16, L16, L16
+#undef L16
+#undef L4
+};
+
+static pthread_mutex_t *
+stripe(uint64_t vault_id, const uint8_t id[VSP_ID_LEN])
+{
+	/* The ID is a SHA-256, so its first byte is already uniform. */
+	return &object_locks[(id[0] ^ vault_id) % OBJECT_LOCK_STRIPES];
+}
+
+void
+handlers__lock(uint64_t vault_id, const uint8_t id[VSP_ID_LEN])
+{
+	pthread_mutex_lock(stripe(vault_id, id));
+}
+
+void
+handlers__unlock(uint64_t vault_id, const uint8_t id[VSP_ID_LEN])
+{
+	pthread_mutex_unlock(stripe(vault_id, id));
+}
+
+static void
+object_headers(struct resp *resp, const uint8_t id[VSP_ID_LEN], uint64_t size)
+{
+	char hex[VSP_ID_HEX_LEN + 1];
+
+	vsp_id_format(id, hex);
+	resp_header(resp, "ETag: \"%s\"", hex);
+	resp_header(resp, "Accept-Ranges: bytes");
+	resp_header(resp, "X-Vault-Object-Size: %" PRIu64, size);
+}
+
+void
+handlers__object_get(struct store *s, const struct request *req, struct resp *resp)
+{
+	const struct route *rt = &req->route;
+	char key[OBJECT_KEY_MAX + 1];
+	struct meta_token tok;
+	struct meta_vault v;
+	struct meta_object o;
+	uint64_t size, first = 0, last = 0;
+	int rc;
+
+	if (handlers__authorize(s, req, META_SCOPE_READ, &tok, &v, resp) != 0)
+		return;
+	rc = meta_object_get(s->meta, v.id, rt->kind, rt->oid, &o);
+	if (rc == META_NOTFOUND) {
+		resp_error(resp, VSP_E_NOT_FOUND, "no such %s in vault '%s'", vsp_kind_name(rt->kind),
+		    v.name);
+		return;
+	}
+	if (rc != META_OK) {
+		resp_error(resp, VSP_E_INTERNAL, "metadata error while looking up the object");
+		return;
+	}
+	if (rt->method == HTTP_HEAD) {
+		resp->status = 200;
+		resp->content_type = "application/octet-stream";
+		resp->length = o.size;
+		resp->no_body = 1;
+		object_headers(resp, rt->oid, o.size);
+		return;
+	}
+	handlers__object_key(key, v.id, rt->kind, rt->oid);
+	if (backend_open(s->backend, key, &resp->reader, &size) != 0 || size != o.size) {
+		fprintf(stderr, "vaultd: object %s is listed but its data is %s\n", key,
+		    resp->reader != NULL ? "the wrong size" : strerror(errno));
+		resp_clear(s, resp);
+		resp_error(resp, VSP_E_INTERNAL, "the object's data cannot be read");
+		return;
+	}
+	resp->status = 200;
+	resp->length = size;
+	if (req->has_range) {
+		if (range_parse(req->range, size, &first, &last) != 0) {
+			resp_clear(s, resp);
+			resp_error(resp, VSP_E_RANGE, "the range cannot be served (object size %" PRIu64
+			    "; one range of the form bytes=a-b, a- or -n)", size);
+			resp_header(resp, "Content-Range: bytes */%" PRIu64, size);
+			return;
+		}
+		resp->status = 206;
+		resp->offset = first;
+		resp->length = last - first + 1;
+		resp_header(resp, "Content-Range: bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first,
+		    last, size);
+	}
+	resp->content_type = "application/octet-stream";
+	object_headers(resp, rt->oid, size);
+}
+
+void
+handlers__object_delete(struct store *s, const struct request *req, struct resp *resp)
+{
+	const struct route *rt = &req->route;
+	char key[OBJECT_KEY_MAX + 1];
+	struct meta_token tok;
+	struct meta_vault v;
+	int rc;
+
+	if (handlers__authorize(s, req, META_SCOPE_DELETE, &tok, &v, resp) != 0)
+		return;
+	handlers__object_key(key, v.id, rt->kind, rt->oid);
+	handlers__lock(v.id, rt->oid);
+	/* Metadata first: once it is gone the object is never served, and a
+	 * crash before the file goes only leaves an unlisted file behind. */
+	rc = meta_object_delete(s->meta, v.id, rt->kind, rt->oid, NULL);
+	if (rc == META_OK && backend_remove(s->backend, key) != 0 && errno != ENOENT)
+		fprintf(stderr, "vaultd: remove %s: %s\n", key, strerror(errno));
+	handlers__unlock(v.id, rt->oid);
+	if (rc == META_NOTFOUND)
+		resp_error(resp, VSP_E_NOT_FOUND, "no such %s in vault '%s'", vsp_kind_name(rt->kind),
+		    v.name);
+	else if (rc != META_OK)
+		resp_error(resp, VSP_E_INTERNAL, "metadata error while deleting the object");
+	else
+		resp->status = 204;
+}
+
+static void
+upload_answer(struct resp *resp, int status, const struct request *req, uint64_t size)
+{
+	char hex[VSP_ID_HEX_LEN + 1];
+
+	vsp_id_format(req->route.oid, hex);
+	handlers__json(resp, status, json_pack("{s:s, s:s, s:I, s:b}", "id", hex, "kind",
+	    vsp_kind_name(req->route.kind), "size", (json_int_t)size, "created", status == 201));
+}
+
+/* Size, existence and space checks before any byte of the body is read. */
+static int
+upload_precheck(struct store *s, const struct request *req, const struct meta_vault *v,
+    struct resp *resp)
+{
+	struct meta_object o;
+	uint64_t avail;
+	int rc;
+
+	if (req->chunked || !req->has_content_length) {
+		resp_error(resp, VSP_E_LENGTH_REQUIRED,
+		    "uploads need a Content-Length (chunked bodies are not accepted)");
+		return -1;
+	}
+	if (req->content_length > s->limits.max_object_size) {
+		resp_error(resp, VSP_E_TOO_LARGE, "objects are limited to %" PRIu64 " bytes",
+		    s->limits.max_object_size);
+		return -1;
+	}
+	rc = meta_object_get(s->meta, v->id, req->route.kind, req->route.oid, &o);
+	if (rc == META_OK) {
+		upload_answer(resp, 200, req, o.size);
+		return -1;
+	}
+	if (rc != META_NOTFOUND) {
+		resp_error(resp, VSP_E_INTERNAL, "metadata error while looking up the object");
+		return -1;
+	}
+	if (backend_space(s->backend, &avail) == 0 &&
+	    (avail < s->limits.reserve_bytes ||
+	        avail - s->limits.reserve_bytes < req->content_length)) {
+		resp_error(resp, VSP_E_NO_SPACE, "the vault is out of space for %" PRIu64 " bytes",
+		    req->content_length);
+		return -1;
+	}
+	return 0;
+}
+
+int
+upload_begin(struct store *s, const struct request *req, struct upload *up, struct resp *resp)
+{
+	char key[OBJECT_KEY_MAX + 1];
+	struct meta_token tok;
+	struct meta_vault v;
+
+	memset(up, 0, sizeof(*up));
+	if (handlers__authorize(s, req, META_SCOPE_APPEND, &tok, &v, resp) != 0)
+		return 0;
+	if (upload_precheck(s, req, &v, resp) != 0)
+		return 0;
+	handlers__object_key(key, v.id, req->route.kind, req->route.oid);
+	if ((up->hash = sha256_new()) == NULL) {
+		resp_error(resp, VSP_E_INTERNAL, "out of memory");
+		return 0;
+	}
+	if (backend_put_begin(s->backend, key, &up->put) != 0) {
+		int e = errno;
+		sha256_free(up->hash);
+		up->hash = NULL;
+		resp_error(resp, e == ENOSPC ? VSP_E_NO_SPACE : VSP_E_INTERNAL,
+		    "cannot start the upload: %s", strerror(e));
+		return 0;
+	}
+	up->vault_id = v.id;
+	up->expected = req->content_length;
+	return 1;
+}
+
+void
+upload_write(struct store *s, struct upload *up, const void *buf, size_t len)
+{
+	if (up->failed_errno != 0)
+		return;
+	if (sha256_update(up->hash, buf, len) != 0) {
+		up->failed_errno = EIO;
+		return;
+	}
+	if (backend_put_write(s->backend, up->put, buf, len) != 0)
+		up->failed_errno = errno != 0 ? errno : EIO;
+	up->received += len;
+}
+
+void
+upload_abort(struct store *s, struct upload *up)
+{
+	if (up->put != NULL)
+		backend_put_abort(s->backend, up->put);
+	sha256_free(up->hash);
+	memset(up, 0, sizeof(*up));
+}
+
+/* Commits the verified temp object, then its metadata. */
+static void
+upload_commit(struct store *s, const struct request *req, struct upload *up, struct resp *resp)
+{
+	const struct route *rt = &req->route;
+	struct meta_object o = {.size = up->received, .received = (uint64_t)time(NULL),
+	    .locations = 1};
+	struct backend_put *put = up->put;
+	int rc;
+
+	up->put = NULL;
+	handlers__lock(up->vault_id, rt->oid);
+	if (backend_put_commit(s->backend, put) != 0) {
+		int e = errno;
+		handlers__unlock(up->vault_id, rt->oid);
+		resp_error(resp, e == ENOSPC ? VSP_E_NO_SPACE : VSP_E_INTERNAL,
+		    "could not store the object: %s", strerror(e));
+		return;
+	}
+	rc = meta_object_put(s->meta, up->vault_id, rt->kind, rt->oid, &o, NULL);
+	handlers__unlock(up->vault_id, rt->oid);
+	if (rc == META_OK)
+		upload_answer(resp, 201, req, o.size);
+	else if (rc == META_EXISTS)
+		upload_answer(resp, 200, req, o.size); /* a concurrent upload won */
+	else if (rc == META_NOTFOUND)
+		resp_error(resp, VSP_E_NOT_FOUND, "the vault was removed during the upload");
+	else if (rc == META_FULL)
+		resp_error(resp, VSP_E_NO_SPACE, "the metadata store is full");
+	else
+		resp_error(resp, VSP_E_INTERNAL, "metadata error while recording the object");
+}
+
+void
+upload_finish(struct store *s, const struct request *req, struct upload *up, struct resp *resp)
+{
+	uint8_t digest[SHA256_LEN];
+	char hex[VSP_ID_HEX_LEN + 1];
+
+	if (up->failed_errno != 0) {
+		resp_error(resp, up->failed_errno == ENOSPC ? VSP_E_NO_SPACE : VSP_E_INTERNAL,
+		    "could not store the object: %s", strerror(up->failed_errno));
+		goto abort;
+	}
+	if (up->received != up->expected || sha256_final(up->hash, digest) != 0) {
+		resp_error(resp, VSP_E_INTERNAL, "the upload ended early");
+		goto abort;
+	}
+	if (sodium_memcmp(digest, req->route.oid, VSP_ID_LEN) != 0) {
+		vsp_id_format(digest, hex);
+		resp_error(resp, VSP_E_HASH_MISMATCH,
+		    "the body's SHA-256 is %s, not the ID in the URL; nothing was stored", hex);
+		goto abort;
+	}
+	upload_commit(s, req, up, resp);
+abort:
+	upload_abort(s, up);
+}

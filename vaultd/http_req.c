@@ -1,0 +1,258 @@
+#include "http_req.h"
+
+#include <string.h>
+#include <strings.h>
+
+enum value_target {
+	VT_NONE = 0,
+	VT_AUTH,
+	VT_RANGE,
+	VT_EXPECT,
+};
+
+static struct http_in *
+in_of(llhttp_t *p)
+{
+	return p->data;
+}
+
+void
+http_in_fail(struct http_in *in, enum vsp_err err, const char *msg)
+{
+	if (in->err == VSP_OK) {
+		in->err = err;
+		in->errmsg = msg;
+	}
+}
+
+static int
+count_header_bytes(struct http_in *in, size_t len)
+{
+	if (HTTP_HEADER_BYTES_MAX - in->req.header_bytes < len) {
+		http_in_fail(in, VSP_E_HEADERS_TOO_LARGE, "the request header block is too large");
+		return -1;
+	}
+	in->req.header_bytes += len;
+	return 0;
+}
+
+static int
+on_message_begin(llhttp_t *p)
+{
+	struct http_in *in = in_of(p);
+	memset(&in->req, 0, sizeof(in->req));
+	in->started = 1;
+	return 0;
+}
+
+static int
+on_url(llhttp_t *p, const char *at, size_t len)
+{
+	struct http_in *in = in_of(p);
+	if (HTTP_URL_MAX - in->req.url_len < len) {
+		http_in_fail(in, VSP_E_URI_TOO_LONG, "the request target is too long");
+		return -1;
+	}
+	if (count_header_bytes(in, len) != 0)
+		return -1;
+	memcpy(in->req.url + in->req.url_len, at, len);
+	in->req.url_len += len;
+	in->req.url[in->req.url_len] = '\0';
+	return 0;
+}
+
+static int
+on_header_field(llhttp_t *p, const char *at, size_t len)
+{
+	struct http_in *in = in_of(p);
+	if (count_header_bytes(in, len) != 0)
+		return -1;
+	if (in->field_overlong || HTTP_FIELD_NAME_MAX - in->field_len < len) {
+		in->field_overlong = 1;
+		return 0;
+	}
+	memcpy(in->field + in->field_len, at, len);
+	in->field_len += len;
+	in->field[in->field_len] = '\0';
+	return 0;
+}
+
+static char *
+target_buf(struct http_in *in, size_t *cap)
+{
+	switch (in->value_target) {
+	case VT_AUTH:
+		*cap = HTTP_AUTH_MAX;
+		return in->req.auth;
+	case VT_RANGE:
+		*cap = HTTP_RANGE_MAX;
+		return in->req.range;
+	default:
+		*cap = HTTP_EXPECT_MAX;
+		return in->expect;
+	}
+}
+
+static int
+on_header_field_complete(llhttp_t *p)
+{
+	struct http_in *in = in_of(p);
+	const char *f = in->field;
+
+	in->value_target = VT_NONE;
+	in->value_len = 0;
+	if (in->field_overlong)
+		goto out;
+	if (strcasecmp(f, "authorization") == 0) {
+		if (in->req.auth[0] != '\0') {
+			http_in_fail(in, VSP_E_MALFORMED, "Authorization is sent twice");
+			return -1;
+		}
+		in->value_target = VT_AUTH;
+	} else if (strcasecmp(f, "range") == 0) {
+		if (in->req.has_range) {
+			http_in_fail(in, VSP_E_MALFORMED, "Range is sent twice");
+			return -1;
+		}
+		in->req.has_range = 1;
+		in->value_target = VT_RANGE;
+	} else if (strcasecmp(f, "expect") == 0) {
+		in->value_target = VT_EXPECT;
+	}
+out:
+	in->field_len = 0;
+	in->field_overlong = 0;
+	return 0;
+}
+
+static int
+on_header_value(llhttp_t *p, const char *at, size_t len)
+{
+	struct http_in *in = in_of(p);
+	size_t cap;
+	char *buf;
+
+	if (count_header_bytes(in, len) != 0)
+		return -1;
+	if (in->value_target == VT_NONE)
+		return 0;
+	buf = target_buf(in, &cap);
+	if (cap - in->value_len < len) {
+		http_in_fail(in, VSP_E_HEADERS_TOO_LARGE, "a header value is too long");
+		return -1;
+	}
+	memcpy(buf + in->value_len, at, len);
+	in->value_len += len;
+	buf[in->value_len] = '\0';
+	return 0;
+}
+
+static int
+on_header_value_complete(llhttp_t *p)
+{
+	struct http_in *in = in_of(p);
+	size_t cap;
+
+	if (in->value_target == VT_EXPECT) {
+		char *v = target_buf(in, &cap);
+		if (strcasecmp(v, "100-continue") == 0)
+			in->req.expect_continue = 1;
+		v[0] = '\0';
+	}
+	in->value_target = VT_NONE;
+	return 0;
+}
+
+static int
+on_headers_complete(llhttp_t *p)
+{
+	struct http_in *in = in_of(p);
+	struct http_req *r = &in->req;
+	int rc;
+
+	r->method = p->method;
+	r->keep_alive = llhttp_should_keep_alive(p);
+	r->chunked = (p->flags & (F_CHUNKED | F_TRANSFER_ENCODING)) != 0;
+	r->has_content_length = (p->flags & F_CONTENT_LENGTH) != 0;
+	r->content_length = r->has_content_length ? p->content_length : 0;
+	rc = in->cbs->on_headers(in->arg, r);
+	if (rc < 0)
+		return -1;
+	return rc == 1 ? HPE_PAUSED : 0;
+}
+
+static int
+on_body(llhttp_t *p, const char *at, size_t len)
+{
+	struct http_in *in = in_of(p);
+	return in->cbs->on_body(in->arg, at, len) == 0 ? 0 : -1;
+}
+
+static int
+on_message_complete(llhttp_t *p)
+{
+	struct http_in *in = in_of(p);
+	in->started = 0;
+	if (in->cbs->on_complete(in->arg) != 0)
+		return -1;
+	return HPE_PAUSED;
+}
+
+void
+http_in_init(struct http_in *in, const struct http_in_cbs *cbs, void *arg)
+{
+	memset(in, 0, sizeof(*in));
+	llhttp_settings_init(&in->settings);
+	in->settings.on_message_begin = on_message_begin;
+	in->settings.on_url = on_url;
+	in->settings.on_header_field = on_header_field;
+	in->settings.on_header_field_complete = on_header_field_complete;
+	in->settings.on_header_value = on_header_value;
+	in->settings.on_header_value_complete = on_header_value_complete;
+	in->settings.on_headers_complete = on_headers_complete;
+	in->settings.on_body = on_body;
+	in->settings.on_message_complete = on_message_complete;
+	llhttp_init(&in->parser, HTTP_REQUEST, &in->settings);
+	in->parser.data = in;
+	in->cbs = cbs;
+	in->arg = arg;
+}
+
+enum http_exec
+http_in_execute(struct http_in *in, const char *data, size_t len, size_t *consumed)
+{
+	llhttp_errno_t rc = llhttp_execute(&in->parser, data, len);
+
+	if (rc == HPE_OK) {
+		*consumed = len;
+		return HTTP_DONE;
+	}
+	if (rc == HPE_PAUSED) {
+		*consumed = (size_t)(llhttp_get_error_pos(&in->parser) - data);
+		return HTTP_PAUSED;
+	}
+	*consumed = len;
+	if (in->err == VSP_OK)
+		http_in_fail(in, VSP_E_MALFORMED, llhttp_get_error_reason(&in->parser));
+	return HTTP_ERROR;
+}
+
+void
+http_in_resume(struct http_in *in)
+{
+	llhttp_resume(&in->parser);
+}
+
+enum vsp_err
+http_in_error(const struct http_in *in, const char **msg)
+{
+	if (msg != NULL)
+		*msg = in->errmsg != NULL ? in->errmsg : "malformed request";
+	return in->err;
+}
+
+int
+http_in_started(const struct http_in *in)
+{
+	return in->started;
+}

@@ -1,0 +1,282 @@
+#include "router.h"
+
+#include <llhttp.h>
+#include <string.h>
+
+#define V1_PREFIX "/v1/"
+#define MAX_SEGMENTS 6
+
+struct seg {
+	const char *p;
+	size_t len;
+};
+
+static int
+seg_is(const struct seg *s, const char *word)
+{
+	return strlen(word) == s->len && memcmp(s->p, word, s->len) == 0;
+}
+
+/* Splits path (after "/v1/") on '/'. Returns the count, or -1 on an empty
+ * segment or too many of them. */
+static int
+split_path(const char *p, size_t len, struct seg *segs)
+{
+	int n = 0;
+	size_t start = 0;
+
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && p[i] != '/')
+			continue;
+		if (i == start || n == MAX_SEGMENTS)
+			return -1;
+		segs[n].p = p + start;
+		segs[n].len = i - start;
+		n++;
+		start = i + 1;
+	}
+	return n;
+}
+
+static int
+parse_uint(const char *p, size_t len, size_t max, size_t *out)
+{
+	size_t v = 0;
+	if (len == 0 || len > 9)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		v = v * 10 + (size_t)(p[i] - '0');
+	}
+	if (v == 0 || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Parses "after=ID&limit=N" for listings. */
+static enum vsp_err
+parse_list_query(const char *q, size_t len, struct route *r, const char **msg)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		size_t end = i, eq;
+		while (end < len && q[end] != '&')
+			end++;
+		for (eq = i; eq < end && q[eq] != '='; eq++)
+			;
+		if (eq == end)
+			goto bad;
+		const char *val = q + eq + 1;
+		size_t vlen = end - eq - 1;
+		if (eq - i == 5 && memcmp(q + i, "after", 5) == 0) {
+			if (vsp_id_parse(val, vlen, r->after) != 0) {
+				*msg = "after= must be a 64-digit lowercase hex object ID";
+				return VSP_E_MALFORMED;
+			}
+			r->has_after = 1;
+		} else if (eq - i == 5 && memcmp(q + i, "limit", 5) == 0) {
+			if (parse_uint(val, vlen, ROUTE_LIST_LIMIT_MAX, &r->limit) != 0) {
+				*msg = "limit= must be a whole number from 1 to 10000";
+				return VSP_E_MALFORMED;
+			}
+		} else {
+			goto bad;
+		}
+		i = end + 1;
+	}
+	return VSP_OK;
+bad:
+	*msg = "unknown query parameter (listings take after= and limit=)";
+	return VSP_E_MALFORMED;
+}
+
+static enum vsp_err
+check_method(int method, struct route *r, const char **allow, const char **msg)
+{
+	static const struct {
+		enum route_id id;
+		const char *allow;
+	} allowed[] = {
+		{ROUTE_CAPABILITIES, "GET, HEAD"},
+		{ROUTE_VAULTS, "GET"},
+		{ROUTE_VAULT, "GET, PUT"},
+		{ROUTE_CONFIG, "GET, PUT"},
+		{ROUTE_OBJECTS, "GET"},
+		{ROUTE_OBJECT, "GET, HEAD, PUT, DELETE"},
+		{ROUTE_EXISTS, "POST"},
+	};
+	static const struct {
+		int method;
+		const char *name;
+	} names[] = {
+		{HTTP_GET, "GET"}, {HTTP_HEAD, "HEAD"}, {HTTP_PUT, "PUT"},
+		{HTTP_DELETE, "DELETE"}, {HTTP_POST, "POST"},
+	};
+
+	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
+		if (allowed[i].id != r->id)
+			continue;
+		for (size_t j = 0; j < sizeof(names) / sizeof(names[0]); j++) {
+			if (names[j].method == method && strstr(allowed[i].allow, names[j].name))
+				return VSP_OK;
+		}
+		*allow = allowed[i].allow;
+		*msg = "this method is not allowed here";
+		return VSP_E_METHOD;
+	}
+	*msg = "no such endpoint";
+	return VSP_E_NOT_FOUND;
+}
+
+/* Fills r from the path segments after "/v1/". */
+static enum vsp_err
+match_segments(const struct seg *s, int n, struct route *r, const char **msg)
+{
+	if (n == 1 && seg_is(&s[0], "capabilities")) {
+		r->id = ROUTE_CAPABILITIES;
+		return VSP_OK;
+	}
+	if (n < 1 || !seg_is(&s[0], "vaults"))
+		goto none;
+	if (n == 1) {
+		r->id = ROUTE_VAULTS;
+		return VSP_OK;
+	}
+	if (!vsp_name_valid(s[1].p, s[1].len)) {
+		*msg = "invalid vault name (use 1-63 of a-z 0-9 . _ -, starting with a letter or digit)";
+		return VSP_E_MALFORMED;
+	}
+	memcpy(r->vault, s[1].p, s[1].len);
+	r->vault[s[1].len] = '\0';
+	if (n == 2) {
+		r->id = ROUTE_VAULT;
+		return VSP_OK;
+	}
+	if (n == 3 && seg_is(&s[2], "config")) {
+		r->id = ROUTE_CONFIG;
+		return VSP_OK;
+	}
+	if (n < 4 || n > 5 || !seg_is(&s[2], "objects"))
+		goto none;
+	if (vsp_kind_parse(s[3].p, s[3].len, &r->kind) != 0) {
+		*msg = "unknown object kind (use pack, index or snapshot)";
+		return VSP_E_NOT_FOUND;
+	}
+	if (n == 4) {
+		r->id = ROUTE_OBJECTS;
+		return VSP_OK;
+	}
+	if (seg_is(&s[4], "exists")) {
+		r->id = ROUTE_EXISTS;
+		return VSP_OK;
+	}
+	if (vsp_id_parse(s[4].p, s[4].len, r->oid) != 0) {
+		*msg = "invalid object ID (want 64 lowercase hex digits)";
+		return VSP_E_MALFORMED;
+	}
+	r->id = ROUTE_OBJECT;
+	return VSP_OK;
+none:
+	*msg = "no such endpoint";
+	return VSP_E_NOT_FOUND;
+}
+
+enum vsp_err
+route_parse(int method, const char *target, size_t len, struct route *out,
+    const char **allow, const char **msg)
+{
+	const size_t plen = sizeof(V1_PREFIX) - 1;
+	struct seg segs[MAX_SEGMENTS];
+	size_t path_len;
+	const char *q;
+	enum vsp_err err;
+	int n;
+
+	memset(out, 0, sizeof(*out));
+	out->method = method;
+	out->limit = ROUTE_LIST_LIMIT_DEFAULT;
+	*allow = NULL;
+	*msg = "no such endpoint";
+	if (len < plen || memcmp(target, V1_PREFIX, plen) != 0)
+		return VSP_E_NOT_FOUND;
+	q = memchr(target, '?', len);
+	path_len = q != NULL ? (size_t)(q - target) : len;
+	if (memchr(target, '%', path_len) != NULL) {
+		*msg = "percent-encoding is not used in VSP paths";
+		return VSP_E_MALFORMED;
+	}
+	n = split_path(target + plen, path_len - plen, segs);
+	if (n < 0)
+		return VSP_E_NOT_FOUND;
+	if ((err = match_segments(segs, n, out, msg)) != VSP_OK)
+		return err;
+	if (q != NULL) {
+		if (out->id != ROUTE_OBJECTS) {
+			*msg = "this endpoint takes no query parameters";
+			return VSP_E_MALFORMED;
+		}
+		err = parse_list_query(q + 1, len - path_len - 1, out, msg);
+		if (err != VSP_OK)
+			return err;
+	}
+	return check_method(method, out, allow, msg);
+}
+
+/* Parses decimal digits [p, end) into *out; -1 if none or overflow. */
+static int
+parse_u64(const char *p, const char *end, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (p == end)
+		return -1;
+	for (; p < end; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		if (v > (UINT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int
+range_parse(const char *hdr, uint64_t size, uint64_t *first, uint64_t *last)
+{
+	static const char unit[] = "bytes=";
+	const char *p, *dash, *end;
+	uint64_t a, b;
+
+	if (strncmp(hdr, unit, sizeof(unit) - 1) != 0)
+		return -1;
+	p = hdr + sizeof(unit) - 1;
+	end = p + strlen(p);
+	if (memchr(p, ',', (size_t)(end - p)) != NULL)
+		return -1;
+	if ((dash = memchr(p, '-', (size_t)(end - p))) == NULL)
+		return -1;
+	if (dash == p) {
+		/* Suffix: the last b bytes. */
+		if (parse_u64(dash + 1, end, &b) != 0 || b == 0 || size == 0)
+			return -1;
+		*first = b >= size ? 0 : size - b;
+		*last = size - 1;
+		return 0;
+	}
+	if (parse_u64(p, dash, &a) != 0 || a >= size)
+		return -1;
+	if (dash + 1 == end) {
+		b = size - 1;
+	} else {
+		if (parse_u64(dash + 1, end, &b) != 0 || b < a)
+			return -1;
+		if (b >= size)
+			b = size - 1;
+	}
+	*first = a;
+	*last = b;
+	return 0;
+}

@@ -1,0 +1,627 @@
+/*
+ * vaultctl: the operator's command-line client for vaultd's admin socket
+ * (spec/admin.md). One request line out, one response line back, over a
+ * plain blocking Unix socket.
+ *
+ * Exit status: 0 success, 1 an error answer or a failure to talk to vaultd,
+ * 2 a usage error.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#define EXIT_USAGE 2
+#define SOCK_NAME "vaultd.sock"
+#define DEFAULT_SOCK "./var/" SOCK_NAME
+#define IO_TIMEOUT_S 60
+#define RESP_MAX (64u << 20) /* a listing of very many vaults still fits */
+#define READ_CHUNK 4096
+#define CELL_MAX 96
+#define COLS_MAX 6
+
+struct opts {
+	const char *sock;
+	char *sock_buf; /* sock when built from a directory; freed by main */
+	int json;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: vaultctl [-d DATADIR | -s SOCKET] [--json] COMMAND ...\n"
+	    "\n"
+	    "commands:\n"
+	    "  status                         daemon status and totals\n"
+	    "  tenant add NAME                create a tenant\n"
+	    "  tenant list                    list tenants\n"
+	    "  tenant remove NAME             remove a tenant without vaults, and its tokens\n"
+	    "  token issue TENANT [--vault V] [--scopes read,append,delete,admin|all]\n"
+	    "                                 issue a token; only the token goes to stdout\n"
+	    "  token list [TENANT]            list tokens (never their secrets)\n"
+	    "  token revoke ID                revoke the token with this 16-hex-digit ID\n"
+	    "  vault list [TENANT]            list vaults\n"
+	    "  help                           show this text\n"
+	    "\n"
+	    "options:\n"
+	    "  -d DATADIR   talk to the vaultd whose data directory is DATADIR\n"
+	    "  -s SOCKET    talk to the admin socket SOCKET\n"
+	    "  --json       print vaultd's JSON answer as it is\n"
+	    "\n"
+	    "The socket defaults to $VAULT_DATA/" SOCK_NAME " if VAULT_DATA is set, else "
+	    DEFAULT_SOCK ".\n");
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Reports a usage error; returns EXIT_USAGE for main to return. */
+static int
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("vaultctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'vaultctl help'.\n", stderr);
+	return EXIT_USAGE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Talking to vaultd.                                                  */
+/* ------------------------------------------------------------------ */
+
+/* Connects to the admin socket. Returns the descriptor, or -1 with a message. */
+static int
+admin_connect(const char *path)
+{
+	struct sockaddr_un sun;
+	struct timeval tv = {.tv_sec = IO_TIMEOUT_S};
+	int fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "vaultctl: socket path %s is longer than %zu bytes\n", path,
+		    sizeof(sun.sun_path) - 1);
+		return -1;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		fprintf(stderr, "vaultctl: socket: %s\n", strerror(errno));
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		int e = errno;
+		fprintf(stderr, "vaultctl: cannot connect to %s: %s%s\n", path, strerror(e),
+		    e == ENOENT || e == ECONNREFUSED ? " (is vaultd running?)" :
+		    e == EACCES ? " (run vaultctl as the user vaultd runs as)" : "");
+		close(fd);
+		return -1;
+	}
+	/* vaultd answers at once; a hung daemon must not hang a script forever. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+static int
+send_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fprintf(stderr, "vaultctl: sending the request: %s\n",
+			    errno == EAGAIN ? "timed out" : strerror(errno));
+			return -1;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Reads one line (without its '\n') into a new buffer; *len gets its length.
+ * Returns NULL with a message on failure. */
+static char *
+recv_line(int fd, size_t *len)
+{
+	char *buf = NULL, *nl = NULL;
+	size_t used = 0, cap = 0;
+
+	while (nl == NULL) {
+		ssize_t n;
+		if (cap - used < READ_CHUNK) {
+			char *p;
+			if (cap >= RESP_MAX) {
+				fprintf(stderr, "vaultctl: the answer is larger than %u bytes\n",
+				    RESP_MAX);
+				goto err0;
+			}
+			cap = cap == 0 ? 2 * READ_CHUNK : 2 * cap;
+			if ((p = realloc(buf, cap)) == NULL) {
+				fprintf(stderr, "vaultctl: out of memory\n");
+				goto err0;
+			}
+			buf = p;
+		}
+		n = recv(fd, buf + used, cap - used, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fprintf(stderr, "vaultctl: reading the answer: %s\n", errno == EAGAIN ?
+			    "vaultd did not answer in time" : strerror(errno));
+			goto err0;
+		}
+		if (n == 0) {
+			fprintf(stderr, "vaultctl: vaultd closed the connection without answering\n");
+			goto err0;
+		}
+		nl = memchr(buf + used, '\n', (size_t)n);
+		used += (size_t)n;
+	}
+	*len = (size_t)(nl - buf);
+	return buf;
+
+err0:
+	free(buf);
+	return NULL;
+}
+
+/* Sends req and returns vaultd's answer object, or NULL with a message. */
+static json_t *
+roundtrip(const char *sock, const json_t *req)
+{
+	json_error_t jerr;
+	json_t *resp = NULL;
+	char *out, *line;
+	size_t len;
+	int fd;
+
+	if ((out = json_dumps(req, JSON_COMPACT)) == NULL) {
+		fprintf(stderr, "vaultctl: out of memory\n");
+		goto err0;
+	}
+	if ((fd = admin_connect(sock)) < 0)
+		goto err1;
+	if (send_all(fd, out, strlen(out)) != 0 || send_all(fd, "\n", 1) != 0)
+		goto err2;
+	if ((line = recv_line(fd, &len)) == NULL)
+		goto err2;
+	resp = json_loadb(line, len, 0, &jerr);
+	free(line);
+	if (resp == NULL || !json_is_object(resp) ||
+	    !json_is_boolean(json_object_get(resp, "ok"))) {
+		fprintf(stderr, "vaultctl: vaultd sent an answer that is not a response object\n");
+		json_decref(resp);
+		resp = NULL;
+	}
+err2:
+	close(fd);
+err1:
+	free(out);
+err0:
+	return resp;
+}
+
+/* ------------------------------------------------------------------ */
+/* Printing.                                                           */
+/* ------------------------------------------------------------------ */
+
+static const char *
+str(const json_t *obj, const char *key, const char *dflt)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+
+	return s != NULL ? s : dflt;
+}
+
+static json_int_t
+num(const json_t *obj, const char *key)
+{
+	return json_integer_value(json_object_get(obj, key));
+}
+
+static void
+fmt_time(json_int_t t, char out[CELL_MAX])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL || strftime(out, CELL_MAX, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, CELL_MAX, "%lld", (long long)t);
+}
+
+static void
+fmt_size(json_int_t bytes, char out[CELL_MAX])
+{
+	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+	double v = (double)bytes;
+	size_t u = 0;
+
+	if (bytes < 1024) {
+		snprintf(out, CELL_MAX, "%lld B", (long long)bytes);
+		return;
+	}
+	v /= 1024;
+	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(out, CELL_MAX, "%.1f %s", v, units[u]);
+}
+
+/* One table: a heading per column, and a function filling a row's cells
+ * from an item of the answer's array. Columns flagged right are numbers. */
+struct table {
+	size_t ncols;
+	const char *heads[COLS_MAX];
+	int right[COLS_MAX];
+	void (*row)(const json_t *item, char cells[][CELL_MAX]);
+};
+
+static void
+table_print(const struct table *t, const json_t *items, const char *none)
+{
+	char cells[COLS_MAX][CELL_MAX];
+	int width[COLS_MAX];
+	const json_t *item;
+	size_t i, c;
+
+	if (json_array_size(items) == 0) {
+		fprintf(stderr, "%s\n", none);
+		return;
+	}
+	for (c = 0; c < t->ncols; c++)
+		width[c] = (int)strlen(t->heads[c]);
+	json_array_foreach(items, i, item) {
+		t->row(item, cells);
+		for (c = 0; c < t->ncols; c++)
+			if ((int)strlen(cells[c]) > width[c])
+				width[c] = (int)strlen(cells[c]);
+	}
+	for (c = 0; c < t->ncols; c++)
+		printf("%s%*s", c ? "  " : "", t->right[c] ? width[c] : -width[c], t->heads[c]);
+	putchar('\n');
+	json_array_foreach(items, i, item) {
+		t->row(item, cells);
+		for (c = 0; c < t->ncols; c++) {
+			/* No padding after the last column. */
+			int w = c + 1 == t->ncols && !t->right[c] ? 0 : width[c];
+			printf("%s%*s", c ? "  " : "", t->right[c] ? w : -w, cells[c]);
+		}
+		putchar('\n');
+	}
+}
+
+static void
+tenant_row(const json_t *o, char cells[][CELL_MAX])
+{
+	snprintf(cells[0], CELL_MAX, "%s", str(o, "name", "?"));
+	snprintf(cells[1], CELL_MAX, "%lld", (long long)num(o, "vaults"));
+	snprintf(cells[2], CELL_MAX, "%lld", (long long)num(o, "tokens"));
+	fmt_time(num(o, "created"), cells[3]);
+}
+
+static void
+token_row(const json_t *o, char cells[][CELL_MAX])
+{
+	snprintf(cells[0], CELL_MAX, "%s", str(o, "id", "?"));
+	snprintf(cells[1], CELL_MAX, "%s", str(o, "tenant", "?"));
+	snprintf(cells[2], CELL_MAX, "%s", str(o, "vault", "*"));
+	snprintf(cells[3], CELL_MAX, "%s", str(o, "scopes", "?"));
+	fmt_time(num(o, "created"), cells[4]);
+}
+
+static void
+vault_row(const json_t *o, char cells[][CELL_MAX])
+{
+	snprintf(cells[0], CELL_MAX, "%s", str(o, "tenant", "?"));
+	snprintf(cells[1], CELL_MAX, "%s", str(o, "name", "?"));
+	snprintf(cells[2], CELL_MAX, "%lld", (long long)num(o, "objects"));
+	fmt_size(num(o, "bytes"), cells[3]);
+	snprintf(cells[4], CELL_MAX, "%s", json_is_true(json_object_get(o, "config")) ?
+	    "yes" : "no");
+	fmt_time(num(o, "created"), cells[5]);
+}
+
+static const struct table tenant_table = {
+	4, {"TENANT", "VAULTS", "TOKENS", "CREATED"}, {0, 1, 1, 0}, tenant_row};
+static const struct table token_table = {
+	5, {"ID", "TENANT", "VAULT", "SCOPES", "CREATED"}, {0, 0, 0, 0, 0}, token_row};
+static const struct table vault_table = {
+	6, {"TENANT", "VAULT", "OBJECTS", "SIZE", "CONFIG", "CREATED"}, {0, 0, 1, 1, 0, 0},
+	vault_row};
+
+static void
+print_status(const json_t *r)
+{
+	const char *key;
+	json_t *v;
+	int width = 0;
+
+	json_object_foreach((json_t *)r, key, v)
+		if (strcmp(key, "ok") != 0 && (int)strlen(key) > width)
+			width = (int)strlen(key);
+	json_object_foreach((json_t *)r, key, v) {
+		char *s;
+		if (strcmp(key, "ok") == 0)
+			continue;
+		printf("%-*s  ", width + 1, key);
+		if (json_is_string(v)) {
+			printf("%s\n", json_string_value(v));
+		} else if (json_is_integer(v) && strcmp(key, "bytes") == 0) {
+			char size[CELL_MAX];
+			fmt_size(json_integer_value(v), size);
+			printf("%lld (%s)\n", (long long)json_integer_value(v), size);
+		} else if ((s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY)) != NULL) {
+			printf("%s\n", s);
+			free(s);
+		} else {
+			putchar('\n');
+		}
+	}
+}
+
+/* Prints a successful answer to op for a person. */
+static void
+print_human(const char *op, const json_t *r)
+{
+	if (strcmp(op, "status") == 0)
+		print_status(r);
+	else if (strcmp(op, "tenant.add") == 0)
+		printf("added tenant %s\n", str(r, "name", "?"));
+	else if (strcmp(op, "tenant.list") == 0)
+		table_print(&tenant_table, json_object_get(r, "tenants"), "no tenants");
+	else if (strcmp(op, "tenant.remove") == 0)
+		printf("removed tenant %s and revoked its %lld token%s\n", str(r, "name", "?"),
+		    (long long)num(r, "tokens_revoked"), num(r, "tokens_revoked") == 1 ? "" : "s");
+	else if (strcmp(op, "token.issue") == 0) {
+		/* Only the secret on stdout, so that $(vaultctl token issue ...) works. */
+		printf("%s\n", str(r, "token", ""));
+		fprintf(stderr, "issued token %s for tenant %s, vault %s, scopes %s\n"
+		    "The token is shown only now; store it safely.\n", str(r, "id", "?"),
+		    str(r, "tenant", "?"), str(r, "vault", "* (any)"), str(r, "scopes", "?"));
+	} else if (strcmp(op, "token.list") == 0)
+		table_print(&token_table, json_object_get(r, "tokens"), "no tokens");
+	else if (strcmp(op, "token.revoke") == 0)
+		printf("revoked token %s\n", str(r, "id", "?"));
+	else if (strcmp(op, "vault.list") == 0)
+		table_print(&vault_table, json_object_get(r, "vaults"), "no vaults");
+}
+
+/* ------------------------------------------------------------------ */
+/* Commands.                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Builds the token.issue request from TENANT [--vault V] [--scopes S]. */
+static int
+parse_token_issue(int argc, char **argv, json_t *req)
+{
+	const char *tenant = NULL, *vault = NULL, *scopes = NULL;
+
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i], **dst = NULL, *val = NULL;
+		if (strncmp(a, "--vault", 7) == 0 && (a[7] == '\0' || a[7] == '='))
+			dst = &vault, val = a[7] == '=' ? a + 8 : NULL;
+		else if (strncmp(a, "--scopes", 8) == 0 && (a[8] == '\0' || a[8] == '='))
+			dst = &scopes, val = a[8] == '=' ? a + 9 : NULL;
+		else if (a[0] == '-')
+			return usage_error("token issue: unknown option %s", a);
+		else if (tenant == NULL)
+			tenant = a;
+		else
+			return usage_error("token issue: unexpected argument %s", a);
+		if (dst == NULL)
+			continue;
+		if (val == NULL && ++i == argc)
+			return usage_error("token issue: %s needs a value", a);
+		*dst = val != NULL ? val : argv[i];
+	}
+	if (tenant == NULL)
+		return usage_error("token issue: which tenant?");
+	if (json_object_set_new(req, "tenant", json_string(tenant)) != 0 ||
+	    (vault != NULL && json_object_set_new(req, "vault", json_string(vault)) != 0) ||
+	    (scopes != NULL && json_object_set_new(req, "scopes", json_string(scopes)) != 0))
+		return usage_error("arguments must be valid UTF-8");
+	return 0;
+}
+
+/*
+ * The commands: words typed, the op sent, and the one positional argument
+ * (if any) with the request field it fills. Arity is checked here; every
+ * value is validated by vaultd, which holds the one copy of the rules.
+ */
+static const struct command {
+	const char *word1, *word2;
+	const char *op;
+	const char *arg;      /* field of the positional argument, or NULL */
+	int arg_required;
+	const char *synopsis;
+} commands[] = {
+	{"status", NULL, "status", NULL, 0, "status"},
+	{"tenant", "add", "tenant.add", "name", 1, "tenant add NAME"},
+	{"tenant", "list", "tenant.list", NULL, 0, "tenant list"},
+	{"tenant", "remove", "tenant.remove", "name", 1, "tenant remove NAME"},
+	{"token", "issue", "token.issue", NULL, 0, "token issue TENANT [--vault V] [--scopes S]"},
+	{"token", "list", "token.list", "tenant", 0, "token list [TENANT]"},
+	{"token", "revoke", "token.revoke", "id", 1, "token revoke ID"},
+	{"vault", "list", "vault.list", "tenant", 0, "vault list [TENANT]"},
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const struct command *
+find_command(int argc, char **argv, int *used)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		const struct command *c = &commands[i];
+		if (strcmp(argv[0], c->word1) != 0)
+			continue;
+		if (c->word2 == NULL) {
+			*used = 1;
+			return c;
+		}
+		if (argc > 1 && strcmp(argv[1], c->word2) == 0) {
+			*used = 2;
+			return c;
+		}
+	}
+	return NULL;
+}
+
+/* Builds the request for argv (the command and its arguments) into *out.
+ * Returns 0, or EXIT_USAGE after a message. */
+static int
+build_request(int argc, char **argv, const struct command **cmdp, json_t **out)
+{
+	const struct command *cmd = NULL;
+	json_t *req;
+	int used, rc;
+
+	if ((cmd = find_command(argc, argv, &used)) == NULL) {
+		if (argc > 1 || strcmp(argv[0], "tenant") == 0 || strcmp(argv[0], "token") == 0 ||
+		    strcmp(argv[0], "vault") == 0)
+			return usage_error("unknown command '%s%s%s'", argv[0], argc > 1 ? " " : "",
+			    argc > 1 ? argv[1] : "");
+		return usage_error("unknown command '%s'", argv[0]);
+	}
+	argc -= used;
+	argv += used;
+	if ((req = json_pack("{s:s}", "op", cmd->op)) == NULL)
+		return usage_error("out of memory");
+	if (strcmp(cmd->op, "token.issue") == 0) {
+		rc = parse_token_issue(argc, argv, req);
+	} else if (argc > (cmd->arg != NULL) || (cmd->arg_required && argc == 0)) {
+		rc = usage_error("usage: vaultctl %s", cmd->synopsis);
+	} else if (argc == 1 && argv[0][0] == '-') {
+		rc = usage_error("%s: unknown option %s", cmd->synopsis, argv[0]);
+	} else {
+		rc = 0;
+		if (argc == 1 && json_object_set_new(req, cmd->arg, json_string(argv[0])) != 0)
+			rc = usage_error("arguments must be valid UTF-8");
+	}
+	if (rc != 0) {
+		json_decref(req);
+		return rc;
+	}
+	*cmdp = cmd;
+	*out = req;
+	return 0;
+}
+
+/* The socket from -d, -s, $VAULT_DATA or the default; *buf holds a built path. */
+static const char *
+socket_path(const char *dir, const char *sock, char **buf)
+{
+	const char *env = getenv("VAULT_DATA");
+
+	*buf = NULL;
+	if (sock != NULL)
+		return sock;
+	if (dir == NULL && env != NULL && env[0] != '\0')
+		dir = env;
+	if (dir == NULL)
+		return DEFAULT_SOCK;
+	if (asprintf(buf, "%s/%s", dir, SOCK_NAME) < 0) {
+		*buf = NULL;
+		return NULL;
+	}
+	return *buf;
+}
+
+/* Parses the options before the command; *argi gets the command's index. */
+static int
+parse_opts(int argc, char **argv, struct opts *o, int *argi)
+{
+	const char *dir = NULL, *sock = NULL;
+	int i;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--json") == 0) {
+			o->json = 1;
+		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			usage(stdout);
+			exit(0);
+		} else if ((strcmp(a, "-d") == 0 || strcmp(a, "-s") == 0)) {
+			if (i + 1 == argc)
+				return usage_error("option %s needs a value", a);
+			*(a[1] == 'd' ? &dir : &sock) = argv[++i];
+		} else if (strcmp(a, "--") == 0) {
+			i++;
+			break;
+		} else {
+			return usage_error("unknown option %s", a);
+		}
+	}
+	if (dir != NULL && sock != NULL)
+		return usage_error("give -d or -s, not both");
+	if (i == argc)
+		return usage_error("no command given");
+	if ((o->sock = socket_path(dir, sock, &o->sock_buf)) == NULL)
+		return usage_error("out of memory");
+	*argi = i;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct command *cmd = NULL;
+	struct opts o = {0};
+	json_t *req = NULL, *resp;
+	int argi = 0, rc, n = 0;
+
+	if ((rc = parse_opts(argc, argv, &o, &argi)) != 0)
+		return rc;
+	/* --json may also follow the command. */
+	for (int i = argi; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			o.json = 1;
+		else
+			argv[argi + n++] = argv[i];
+	}
+	if (n == 0)
+		return usage_error("no command given");
+	if (strcmp(argv[argi], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if ((rc = build_request(n, argv + argi, &cmd, &req)) != 0)
+		goto done;
+	resp = roundtrip(o.sock, req);
+	json_decref(req);
+	rc = 1;
+	if (resp == NULL)
+		goto done;
+	rc = json_is_true(json_object_get(resp, "ok")) ? 0 : 1;
+	if (o.json) {
+		json_dumpf(resp, stdout, JSON_COMPACT);
+		putchar('\n');
+	} else if (rc == 0) {
+		print_human(cmd->op, resp);
+	}
+	if (rc != 0)
+		fprintf(stderr, "vaultctl: %s\n", str(resp, "error", "vaultd gave no reason"));
+	json_decref(resp);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "vaultctl: writing output: %s\n", strerror(errno));
+		rc = 1;
+	}
+done:
+	free(o.sock_buf);
+	return rc;
+}
