@@ -224,18 +224,13 @@ tenants_name(const struct tenants *ts, uint64_t tenant_id)
 	return s != NULL ? s : "?";
 }
 
-/* Adds 1 to the integer field of the tenant's object (created at 0). */
-static int
+/* Adds 1 to an integer field of the tenant's object, if both exist. */
+static void
 tenants_bump(const struct tenants *ts, uint64_t tenant_id, const char *field)
 {
-	json_t *o = tenants_get(ts, tenant_id), *n;
+	json_t *n = json_object_get(tenants_get(ts, tenant_id), field);
 
-	if (o == NULL)
-		return 0;
-	n = json_object_get(o, field);
-	if (n != NULL)
-		return json_integer_set(n, json_integer_value(n) + 1);
-	return json_object_set_new(o, field, json_integer(1));
+	json_integer_set(n, json_integer_value(n) + 1);
 }
 
 /* Totals for status and for counting a tenant's vaults or tokens. */
@@ -307,13 +302,15 @@ op_tenant_add(const struct admin_ctx *ctx, const json_t *req)
 static int
 list_vault_tenant_cb(const struct meta_vault *v, void *arg)
 {
-	return tenants_bump(arg, v->tenant_id, "vaults") != 0;
+	tenants_bump(arg, v->tenant_id, "vaults");
+	return 0;
 }
 
 static int
 list_token_tenant_cb(const struct meta_token *t, void *arg)
 {
-	return tenants_bump(arg, t->tenant_id, "tokens") != 0;
+	tenants_bump(arg, t->tenant_id, "tokens");
+	return 0;
 }
 
 static json_t *
@@ -935,6 +932,9 @@ conn_line(struct admin_conn *c, size_t len)
 	if (req == NULL) {
 		snprintf(msg, sizeof(msg), "the request is not valid JSON: %s (column %d)",
 		    jerr.text, jerr.column);
+		for (i = 0; msg[i] != '\0'; i++) /* jansson may quote the bad bytes */
+			if ((unsigned char)msg[i] >= 0x80)
+				msg[i] = '?';
 		conn_send_error(c, msg);
 		return;
 	}
@@ -1164,37 +1164,37 @@ admin_start(uv_loop_t *loop, const char *path, const struct admin_ctx *ctx)
 	struct admin *a;
 	int fd, rc;
 
-	if ((a = calloc(1, sizeof(*a))) == NULL)
+	if ((a = calloc(1, sizeof(*a))) == NULL || (a->path = strdup(path)) == NULL) {
+		fprintf(stderr, "vaultd: admin socket: out of memory\n");
 		goto err0;
-	if ((a->path = strdup(path)) == NULL)
-		goto err1;
+	}
 	if ((fd = listen_socket(path)) < 0)
-		goto err2;
+		goto err0;
 	a->loop = loop;
 	a->ctx = *ctx;
 	uv_pipe_init(loop, &a->listener, 0); /* cannot fail on Unix */
 	a->listener.data = a;
 	a->listener_open = 1;
-	if ((rc = uv_pipe_open(&a->listener, fd)) != 0 ||
-	    (rc = uv_listen((uv_stream_t *)&a->listener, LISTEN_BACKLOG, connection_cb)) != 0) {
-		/* Not expected for a fresh listening socket; the loop frees a. */
-		fprintf(stderr, "vaultd: admin socket %s: %s\n", path, uv_strerror(rc));
-		if (rc != 0 && a->listener.io_watcher.fd < 0)
-			close(fd);
-		unlink(path);
-		a->stopping = 1;
-		uv_close((uv_handle_t *)&a->listener, listener_close_cb);
-		return NULL;
+	if ((rc = uv_pipe_open(&a->listener, fd)) != 0) {
+		close(fd); /* not the handle's yet */
+		goto err1;
 	}
+	if ((rc = uv_listen((uv_stream_t *)&a->listener, LISTEN_BACKLOG, connection_cb)) != 0)
+		goto err1;
 	return a;
 
-err2:
-	free(a->path);
 err1:
-	free(a);
+	/* Not expected for a fresh listening socket. The handle is initialised,
+	 * so only its close callback may free a: the loop must run once more. */
+	fprintf(stderr, "vaultd: admin socket %s: %s\n", path, uv_strerror(rc));
+	unlink(path);
+	a->stopping = 1;
+	uv_close((uv_handle_t *)&a->listener, listener_close_cb);
 	return NULL;
 err0:
-	fprintf(stderr, "vaultd: admin socket: out of memory\n");
+	if (a != NULL)
+		free(a->path);
+	free(a);
 	return NULL;
 }
 

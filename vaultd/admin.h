@@ -8,6 +8,9 @@
  * Each request line is parsed on the loop, handled by admin_handle() on the
  * libuv threadpool (LMDB may block), and answered with one line written by
  * uv_write. A client's requests are answered one at a time, in order.
+ *
+ * The process must ignore SIGPIPE (as any libuv server must): a client that
+ * hangs up before its answer is written would otherwise kill the daemon.
  */
 #include <stdint.h>
 
@@ -21,7 +24,7 @@
 #define ADMIN_LINE_MAX 65536
 
 /* Clients served at once; one more is told so and disconnected. */
-#define ADMIN_MAX_CLIENTS 32
+#define ADMIN_MAX_CLIENTS 64
 
 struct admin;
 
@@ -39,7 +42,9 @@ struct admin_ctx {
  * by a dead daemon is unlinked first; a live one (something answers on it)
  * or a path that is not a socket is an error. The context is copied, but
  * ctx->meta and ctx->server_key are borrowed and must outlive the server.
- * Returns the server, or NULL with a message on stderr.
+ * Returns the server, or NULL with a message on stderr. (Only if libuv
+ * refuses the freshly made socket is a handle left closing on loop; running
+ * the loop once frees it.)
  */
 struct admin *admin_start(uv_loop_t *loop, const char *path, const struct admin_ctx *ctx);
 

@@ -111,8 +111,8 @@ auth_scopes_parse(const char *s, uint32_t *out)
 			return -1;
 		scopes |= scope_words[i].bit;
 		s += len;
-		if (*s == ',')
-			s++;
+		if (*s == ',' && *++s == '\0')
+			return -1; /* a trailing comma */
 	}
 	if (scopes == 0)
 		return -1;

@@ -88,6 +88,13 @@ on_headers(void *arg, struct http_req *h)
 		c->state = CS_BEGIN;
 		return 1;
 	}
+	if (!has_body && !h->has_content_length &&
+	    (rt.id == ROUTE_CONFIG || rt.id == ROUTE_EXISTS) && rt.method != HTTP_GET) {
+		/* A forgotten body must not store an empty config for good. */
+		c->route_err = VSP_E_LENGTH_REQUIRED;
+		c->route_msg = "this request needs a body with a Content-Length";
+		return 0;
+	}
 	return has_body ? small_body(c, h) : 0;
 }
 
@@ -267,6 +274,11 @@ after_work_cb(uv_work_t *w, int status)
 		conn__send(c);
 		break;
 	case WORK_CHUNK:
+		if (c->state != CS_BODY) {
+			/* An error answer went out meanwhile (timeout, bad bytes);
+			 * the upload is dropped when the connection closes. */
+			break;
+		}
 		if (c->up.failed_errno != 0) {
 			c->state = CS_WORK;
 			conn__start_work(c, WORK_FINISH);

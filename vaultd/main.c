@@ -258,7 +258,8 @@ static void
 status_cb(json_t *obj, void *arg)
 {
 	struct daemon *d = arg;
-	if (d->server != NULL)
+	/* server_stop frees the server when it is done; no status after. */
+	if (d->server != NULL && !d->stopping)
 		server_status(d->server, obj);
 }
 

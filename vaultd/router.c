@@ -235,9 +235,10 @@ parse_u64(const char *p, const char *end, uint64_t *out)
 	for (; p < end; p++) {
 		if (*p < '0' || *p > '9')
 			return -1;
-		if (v > (UINT64_MAX - 9) / 10)
+		uint64_t d = (uint64_t)(*p - '0');
+		if (v > (UINT64_MAX - d) / 10)
 			return -1;
-		v = v * 10 + (uint64_t)(*p - '0');
+		v = v * 10 + d;
 	}
 	*out = v;
 	return 0;

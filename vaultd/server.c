@@ -406,10 +406,7 @@ conn_next_request(struct conn *c)
 
 /* ---- accepting ---- */
 
-static const char busy_answer[] =
-    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-    "Content-Length: 65\r\nConnection: close\r\n\r\n"
-    "{\"code\":\"unavailable\",\"message\":\"too many connections; retry\"}\n";
+#define BUSY_BODY "{\"code\":\"unavailable\",\"message\":\"too many connections; retry\"}"
 
 static void
 on_rejected_closed(uv_handle_t *h)
@@ -421,7 +418,12 @@ static void
 reject(struct server *srv)
 {
 	uv_tcp_t *t = malloc(sizeof(*t));
-	uv_buf_t b = uv_buf_init((char *)busy_answer, sizeof(busy_answer) - 1);
+	char answer[256];
+	int n = snprintf(answer, sizeof(answer),
+	    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+	    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+	    sizeof(BUSY_BODY) - 1, BUSY_BODY);
+	uv_buf_t b = uv_buf_init(answer, (unsigned)n);
 
 	if (t == NULL)
 		return;

@@ -274,9 +274,21 @@ struct table {
 };
 
 static void
+table_line(const struct table *t, const int *width, const char *const *cell)
+{
+	for (size_t c = 0; c < t->ncols; c++) {
+		/* A left-aligned last column gets no trailing blanks. */
+		int w = c + 1 == t->ncols && !t->right[c] ? 0 : width[c];
+		printf("%s%*s", c ? "  " : "", t->right[c] ? w : -w, cell[c]);
+	}
+	putchar('\n');
+}
+
+static void
 table_print(const struct table *t, const json_t *items, const char *none)
 {
 	char cells[COLS_MAX][CELL_MAX];
+	const char *cell[COLS_MAX];
 	int width[COLS_MAX];
 	const json_t *item;
 	size_t i, c;
@@ -285,25 +297,20 @@ table_print(const struct table *t, const json_t *items, const char *none)
 		fprintf(stderr, "%s\n", none);
 		return;
 	}
-	for (c = 0; c < t->ncols; c++)
+	for (c = 0; c < t->ncols; c++) {
 		width[c] = (int)strlen(t->heads[c]);
+		cell[c] = cells[c];
+	}
 	json_array_foreach(items, i, item) {
 		t->row(item, cells);
 		for (c = 0; c < t->ncols; c++)
 			if ((int)strlen(cells[c]) > width[c])
 				width[c] = (int)strlen(cells[c]);
 	}
-	for (c = 0; c < t->ncols; c++)
-		printf("%s%*s", c ? "  " : "", t->right[c] ? width[c] : -width[c], t->heads[c]);
-	putchar('\n');
+	table_line(t, width, t->heads);
 	json_array_foreach(items, i, item) {
 		t->row(item, cells);
-		for (c = 0; c < t->ncols; c++) {
-			/* No padding after the last column. */
-			int w = c + 1 == t->ncols && !t->right[c] ? 0 : width[c];
-			printf("%s%*s", c ? "  " : "", t->right[c] ? w : -w, cells[c]);
-		}
-		putchar('\n');
+		table_line(t, width, cell);
 	}
 }
 
@@ -482,6 +489,24 @@ find_command(int argc, char **argv, int *used)
 	return NULL;
 }
 
+/* Reports an unknown command, listing the forms that start with its word. */
+static int
+unknown_command(int argc, char **argv)
+{
+	int known = 0;
+
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		known |= strcmp(argv[0], commands[i].word1) == 0;
+	if (!known)
+		return usage_error("unknown command '%s'", argv[0]);
+	fprintf(stderr, "vaultctl: %s%s%s: unknown command; the %s commands are:\n", argv[0],
+	    argc > 1 ? " " : "", argc > 1 ? argv[1] : "", argv[0]);
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(argv[0], commands[i].word1) == 0)
+			fprintf(stderr, "  vaultctl %s\n", commands[i].synopsis);
+	return EXIT_USAGE;
+}
+
 /* Builds the request for argv (the command and its arguments) into *out.
  * Returns 0, or EXIT_USAGE after a message. */
 static int
@@ -491,13 +516,8 @@ build_request(int argc, char **argv, const struct command **cmdp, json_t **out)
 	json_t *req;
 	int used, rc;
 
-	if ((cmd = find_command(argc, argv, &used)) == NULL) {
-		if (argc > 1 || strcmp(argv[0], "tenant") == 0 || strcmp(argv[0], "token") == 0 ||
-		    strcmp(argv[0], "vault") == 0)
-			return usage_error("unknown command '%s%s%s'", argv[0], argc > 1 ? " " : "",
-			    argc > 1 ? argv[1] : "");
-		return usage_error("unknown command '%s'", argv[0]);
-	}
+	if ((cmd = find_command(argc, argv, &used)) == NULL)
+		return unknown_command(argc, argv);
 	argc -= used;
 	argv += used;
 	if ((req = json_pack("{s:s}", "op", cmd->op)) == NULL)
