@@ -26,14 +26,15 @@ TOOLS_DIR=$BUILD_DIR/tools
 
 if [ -z "${TEST_TMP:-}" ]; then
 	TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/vault-it.XXXXXX")
-	OWN_TMP=1
-else
-	OWN_TMP=0
 fi
 mkdir -p "$TEST_TMP"
 
-FAILS=0
-CHECKS=0
+# Counts live in files so that checks made in subshells, $(...) and
+# background workers count too.
+FAIL_FILE=$TEST_TMP/.fails
+CHECK_FILE=$TEST_TMP/.checks
+: >"$FAIL_FILE"
+: >"$CHECK_FILE"
 DATA=$TEST_TMP/data           # the data directory of the current daemon
 VAULTD_PID=
 VAULTD_LOG=
@@ -52,8 +53,13 @@ BG_PIDS=()                    # helper processes to end at exit
 
 # fail MESSAGE...: records a failed check.
 fail() {
-	FAILS=$((FAILS + 1))
+	echo x >>"$FAIL_FILE"
 	printf 'FAILED: %s\n' "$*" >&2
+}
+
+# fail_count: failed checks so far.
+fail_count() {
+	wc -l <"$FAIL_FILE" | tr -d ' '
 }
 
 # note MESSAGE...: progress output.
@@ -63,7 +69,7 @@ note() {
 
 # pass_check: counts a check that held.
 pass_check() {
-	CHECKS=$((CHECKS + 1))
+	echo x >>"$CHECK_FILE"
 }
 
 # assert_eq DESC EXPECTED ACTUAL
@@ -120,14 +126,21 @@ assert_same_file() {
 
 # finish: stops the daemon (checking its log) and exits 0 or 1.
 finish() {
+	local f c
 	if [ -n "$VAULTD_PID" ]; then
 		stop_vaultd
 	fi
-	if [ "$FAILS" -gt 0 ]; then
-		printf '%d check(s) failed, %d passed\n' "$FAILS" "$CHECKS"
+	f=$(fail_count)
+	c=$(wc -l <"$CHECK_FILE" | tr -d ' ')
+	if [ "$f" -gt 0 ]; then
+		printf '%d check(s) failed, %d passed\n' "$f" "$c"
 		exit 1
 	fi
-	printf 'all %d checks passed\n' "$CHECKS"
+	if [ "$c" -eq 0 ]; then
+		echo "no checks were made"
+		exit 1
+	fi
+	printf 'all %d checks passed\n' "$c"
 	exit 0
 }
 
@@ -146,7 +159,9 @@ cleanup() {
 		check_sanitizer_log "$VAULTD_LOG"
 		VAULTD_PID=
 	fi
-	if [ "$OWN_TMP" = 1 ] || [ "${KEEP_TMP:-0}" != 1 ]; then
+	if [ "${KEEP_TMP:-0}" == 1 ]; then
+		echo "kept $TEST_TMP" >&2
+	else
 		rm -rf "$TEST_TMP"
 	fi
 }
