@@ -760,7 +760,6 @@ conn_maybe_free(struct admin_conn *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	a->nconns--;
-	json_decref(c->resp);
 	json_decref(c->extra);
 	free(c->buf);
 	free(c);
@@ -791,11 +790,23 @@ write_cb(uv_write_t *req, int status)
 	struct admin_write *w = (struct admin_write *)req;
 	struct admin_conn *c = w->c;
 
+	sodium_memzero(w->data, w->len); /* it may hold a new token */
 	free(w);
 	c->writes--;
 	if (status < 0 || (c->drain_close && c->writes == 0))
 		conn_close(c);
 	conn_maybe_free(c); /* after uv_close the last write callback may come last */
+}
+
+/* Wipes the secret of a token.issue response before it is freed; jansson
+ * frees its strings without clearing them. */
+static void
+scrub_token(json_t *resp)
+{
+	json_t *t = json_object_get(resp, "token");
+
+	if (json_is_string(t))
+		sodium_memzero((char *)json_string_value(t), json_string_length(t));
 }
 
 /* Writes resp (or an out-of-memory error if NULL) as one line. */
@@ -809,23 +820,24 @@ conn_send(struct admin_conn *c, const json_t *resp)
 	size_t len = strlen(text);
 	uv_buf_t b;
 
-	if (c->closing) {
-		free(s);
-		return;
+	w = c->closing ? NULL : malloc(sizeof(*w) + len + 1);
+	if (w != NULL) {
+		memcpy(w->data, text, len);
+		w->data[len] = '\n';
+		w->len = len + 1;
+		w->c = c;
 	}
-	w = malloc(sizeof(*w) + len + 1);
-	if (w == NULL) {
+	if (s != NULL) {
+		sodium_memzero(s, len);
 		free(s);
+	}
+	if (w == NULL) {
 		conn_close(c);
 		return;
 	}
-	memcpy(w->data, text, len);
-	w->data[len] = '\n';
-	w->len = len + 1;
-	w->c = c;
-	free(s);
 	b = uv_buf_init(w->data, (unsigned int)w->len);
 	if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, write_cb) != 0) {
+		sodium_memzero(w->data, w->len);
 		free(w);
 		conn_close(c);
 		return;
@@ -878,14 +890,14 @@ after_work_cb(uv_work_t *w, int status)
 		json_object_update_missing(c->resp, c->extra);
 	json_decref(c->extra);
 	c->extra = NULL;
-	if (!c->closing) {
-		conn_send(c, c->resp);
-		json_decref(c->resp);
-		c->resp = NULL;
+	conn_send(c, c->resp); /* nothing if the client left or we are stopping */
+	scrub_token(c->resp);
+	json_decref(c->resp);
+	c->resp = NULL;
+	if (!c->closing)
 		conn_process(c);
-		return;
-	}
-	conn_maybe_free(c); /* the client left or the server is stopping */
+	else
+		conn_maybe_free(c);
 }
 
 /* Starts one parsed request on the threadpool. */

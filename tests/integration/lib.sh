@@ -159,6 +159,10 @@ cleanup() {
 		check_sanitizer_log "$VAULTD_LOG"
 		VAULTD_PID=
 	fi
+	if [ "$(fail_count)" -gt 0 ] && [ -n "$VAULTD_LOG" ] && [ -f "$VAULTD_LOG" ]; then
+		echo "--- last lines of $VAULTD_LOG:" >&2
+		tail -25 "$VAULTD_LOG" >&2
+	fi
 	if [ "${KEEP_TMP:-0}" == 1 ]; then
 		echo "kept $TEST_TMP" >&2
 	else
@@ -236,7 +240,7 @@ start_vaultd() {
 	LOG_SEQ=$((LOG_SEQ + 1))
 	VAULTD_LOG=$TEST_TMP/vaultd.$LOG_SEQ.log
 	rm -f "$pf"
-	"$VAULTD" -d "$DATA" -l 127.0.0.1:0 --port-file "$pf" "$@" >"$VAULTD_LOG" 2>&1 &
+	"$VAULTD" -d "$DATA" -l 127.0.0.1:0 --port-file "$pf" -v "$@" >"$VAULTD_LOG" 2>&1 &
 	VAULTD_PID=$!
 	for ((i = 0; i < 300; i++)); do
 		if [ -s "$pf" ]; then
@@ -385,6 +389,8 @@ redact() {
 # Leaves the body in $BODY and the headers (no CRs) in $HDRS.
 http() {
 	local code
+	: >"$BODY"
+	: >"$HDRS.raw"
 	code=$(curl -s --max-time 60 -o "$BODY" -D "$HDRS.raw" -w '%{http_code}' "$@")
 	tr -d '\r' <"$HDRS.raw" >"$HDRS" 2>/dev/null
 	printf '%s\n' "${code:-000}"
@@ -583,8 +589,15 @@ raw_http() {
 }
 
 # raw_statuses: the status codes in $RAW_REPLY's status lines, one a line.
+# (A status line may follow a body that has no final newline, so it is
+# matched anywhere; the replies checked this way carry JSON bodies.)
 raw_statuses() {
-	tr -d '\r' <"$RAW_REPLY" | grep -a -E '^HTTP/1\.[01] [0-9]{3}' | cut -d' ' -f2
+	raw_flat | grep -a -o -E 'HTTP/1\.[01] [0-9]{3} [A-Z]' | cut -d' ' -f2
+}
+
+# raw_flat: $RAW_REPLY on one line, CR as '<' and LF as '>'.
+raw_flat() {
+	tr '\r\n' '<>' <"$RAW_REPLY"
 }
 
 # raw_show: $RAW_REPLY, printable, for failure messages.
