@@ -1,0 +1,13 @@
+#ifndef ADMIN_INTERNAL_H
+#define ADMIN_INTERNAL_H
+/* Shared by admin.c (socket server) and admin_ops.c (request handling). */
+#include "admin.h"
+
+/* Handles one request like admin_handle(); with_status = 0 leaves out the
+ * daemon fields of "status", which the server adds on the loop thread. */
+json_t *admin__handle(const struct admin_ctx *ctx, const json_t *req, int with_status);
+
+/* Returns a new {"ok": false, "error": <sentence>} object, or NULL. */
+json_t *admin__error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
