@@ -115,7 +115,7 @@ integration: $(BUILD)/vaultd $(BUILD)/vaultctl $(TOOL_BIN)
 
 # libFuzzer needs clang: make fuzz && build-fuzz/fuzz_http -max_total_time=60 tests/fuzz/corpus/http
 fuzz:
-	$(MAKE) CC=clang BUILD=build-fuzz SANITIZER=address,undefined fuzz-bins
+	$(MAKE) CC=clang BUILD=build-fuzz SANITIZER=address,undefined,fuzzer-no-link fuzz-bins
 fuzz-bins: $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/%)
 $(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(ALL_LIBS)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)

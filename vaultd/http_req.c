@@ -41,6 +41,7 @@ on_message_begin(llhttp_t *p)
 {
 	struct http_in *in = in_of(p);
 	memset(&in->req, 0, sizeof(in->req));
+	in->has_auth = 0;
 	in->started = 1;
 	return 0;
 }
@@ -104,10 +105,11 @@ on_header_field_complete(llhttp_t *p)
 	if (in->field_overlong)
 		goto out;
 	if (strcasecmp(f, "authorization") == 0) {
-		if (in->req.auth[0] != '\0') {
+		if (in->has_auth) {
 			http_in_fail(in, VSP_E_MALFORMED, "Authorization is sent twice");
 			return -1;
 		}
+		in->has_auth = 1;
 		in->value_target = VT_AUTH;
 	} else if (strcasecmp(f, "range") == 0) {
 		if (in->req.has_range) {
@@ -152,9 +154,16 @@ on_header_value_complete(llhttp_t *p)
 {
 	struct http_in *in = in_of(p);
 	size_t cap;
+	char *v;
 
+	if (in->value_target == VT_NONE)
+		return 0;
+	/* llhttp drops the whitespace before a value but not after it, and
+	 * RFC 9110 5.5 says neither is part of the value. */
+	v = target_buf(in, &cap);
+	while (in->value_len > 0 && (v[in->value_len - 1] == ' ' || v[in->value_len - 1] == '\t'))
+		v[--in->value_len] = '\0';
 	if (in->value_target == VT_EXPECT) {
-		char *v = target_buf(in, &cap);
 		if (strcasecmp(v, "100-continue") == 0)
 			in->req.expect_continue = 1;
 		v[0] = '\0';
@@ -170,6 +179,10 @@ on_headers_complete(llhttp_t *p)
 	struct http_req *r = &in->req;
 	int rc;
 
+	/* vaultd never switches protocols: whatever follows an Upgrade request
+	 * is read as HTTP/1.1. CONNECT still ends the connection. */
+	if (p->method != HTTP_CONNECT)
+		p->upgrade = 0;
 	r->method = p->method;
 	r->keep_alive = llhttp_should_keep_alive(p);
 	r->chunked = (p->flags & (F_CHUNKED | F_TRANSFER_ENCODING)) != 0;
@@ -221,7 +234,14 @@ http_in_init(struct http_in *in, const struct http_in_cbs *cbs, void *arg)
 enum http_exec
 http_in_execute(struct http_in *in, const char *data, size_t len, size_t *consumed)
 {
-	llhttp_errno_t rc = llhttp_execute(&in->parser, data, len);
+	llhttp_errno_t rc;
+
+	if (llhttp_get_errno(&in->parser) == HPE_PAUSED) {
+		/* Still paused: nothing is read until http_in_resume(). */
+		*consumed = 0;
+		return HTTP_PAUSED;
+	}
+	rc = llhttp_execute(&in->parser, data, len);
 
 	if (rc == HPE_OK) {
 		*consumed = len;

@@ -66,6 +66,7 @@ struct http_in {
 	int value_target; /* which req buffer the current value goes to */
 	size_t value_len;
 	int started;      /* a byte of the current request was seen */
+	int has_auth;     /* an Authorization field was seen (even empty) */
 	enum vsp_err err;
 	const char *errmsg;
 };
@@ -73,7 +74,10 @@ struct http_in {
 /* Prepares in for a new connection. */
 void http_in_init(struct http_in *in, const struct http_in_cbs *cbs, void *arg);
 
-/* Parses len bytes. */
+/* Parses len bytes. After HTTP_PAUSED, call http_in_resume() before
+ * feeding more; until then this returns HTTP_PAUSED with *consumed = 0.
+ * Trailer fields of a chunked body pass through the same header callbacks;
+ * vaultd refuses chunked bodies before reading them, so they never count. */
 enum http_exec http_in_execute(struct http_in *in, const char *data, size_t len,
     size_t *consumed);
 

@@ -86,6 +86,8 @@ parse_list_query(const char *q, size_t len, struct route *r, const char **msg)
 			goto bad;
 		}
 		i = end + 1;
+		if (i == len)
+			goto bad; /* a trailing '&' is an empty parameter */
 	}
 	return VSP_OK;
 bad:
