@@ -71,10 +71,12 @@ $(BUILD)/obj/%.o: %.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 # llhttp is Node's generated parser; we compile Debian's copy with its own
-# (quieter) flags because its warnings are not ours to fix.
+# (quieter) flags because its warnings are not ours to fix. Strict mode
+# refuses what the loose mode lets through (spaces in field names, bare LF),
+# which a proxy in front of vaultd might read differently (request smuggling).
 $(BUILD)/obj/llhttp/%.o: $(LLHTTP_DIR)/%.c
 	@mkdir -p $(dir $@)
-	$(CC) -I$(LLHTTP_INC) $(OPT) $(SANFLAGS) -w -c -o $@ $<
+	$(CC) -I$(LLHTTP_INC) -DLLHTTP_STRICT_MODE=1 $(OPT) $(SANFLAGS) -w -c -o $@ $<
 
 $(LIBVSP): $(PROTO_OBJ)
 	$(AR) rcs $@ $^

@@ -307,8 +307,11 @@ log_request(struct conn *c)
 	const struct resp *r = &c->resp;
 	if (!c->srv->cfg.access_log && r->status < 500)
 		return;
-	fprintf(stderr, "vaultd: %s %s -> %d\n", llhttp_method_name(c->in.req.method),
-	    c->in.req.url, r->status);
+	/* After a parse error the method and target may be half-read. */
+	int parsed = c->in.err == VSP_OK;
+	fprintf(stderr, "vaultd: %s %s -> %d\n",
+	    parsed ? llhttp_method_name(c->in.req.method) : "-", parsed ? c->in.req.url : "-",
+	    r->status);
 }
 
 /* Sends c->resp: its head, then its body or streamed object. */
@@ -319,6 +322,9 @@ conn__send(struct conn *c)
 
 	c->state = CS_SEND;
 	c->srv->requests++;
+	/* A HEAD answer never has a body, errors included (RFC 9110 9.3.2). */
+	if (c->in.req.method == HTTP_HEAD && c->in.err == VSP_OK)
+		r->no_body = 1;
 	if (r->close || !c->in.req.keep_alive || c->srv->stopping)
 		c->close_after = 1;
 	log_request(c);

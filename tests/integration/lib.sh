@@ -25,7 +25,7 @@ VAULTCTL=$BUILD_DIR/vaultctl
 TOOLS_DIR=$BUILD_DIR/tools
 
 if [ -z "${TEST_TMP:-}" ]; then
-	TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/vault-it.XXXXXX")
+	TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/vsp-integration.XXXXXX")
 fi
 mkdir -p "$TEST_TMP"
 
@@ -53,8 +53,11 @@ BG_PIDS=()                    # helper processes to end at exit
 
 # fail MESSAGE...: records a failed check.
 fail() {
-	echo x >>"$FAIL_FILE"
 	printf 'FAILED: %s\n' "$*" >&2
+	if ! echo x >>"$FAIL_FILE"; then
+		echo "cannot record the failure: $TEST_TMP vanished" >&2
+		exit 1
+	fi
 }
 
 # fail_count: failed checks so far.
@@ -130,9 +133,13 @@ finish() {
 	if [ -n "$VAULTD_PID" ]; then
 		stop_vaultd
 	fi
+	if [ ! -f "$FAIL_FILE" ] || [ ! -f "$CHECK_FILE" ]; then
+		echo "the scratch directory $TEST_TMP vanished during the test; results are lost"
+		exit 1
+	fi
 	f=$(fail_count)
 	c=$(wc -l <"$CHECK_FILE" | tr -d ' ')
-	if [ "$f" -gt 0 ]; then
+	if ! [[ $f =~ ^[0-9]+$ && $c =~ ^[0-9]+$ ]] || [ "$f" -gt 0 ]; then
 		printf '%d check(s) failed, %d passed\n' "$f" "$c"
 		exit 1
 	fi
@@ -303,6 +310,26 @@ stop_vaultd() {
 	check_sanitizer_log "$VAULTD_LOG"
 }
 
+# wait_vaultd_exit: waits up to 15 s for the daemon to exit by itself (after
+# a SIGTERM the test sent), which must be with status 0; checks the log.
+wait_vaultd_exit() {
+	local pid=$VAULTD_PID rc i
+	[ -n "$pid" ] || return 0
+	VAULTD_PID=
+	for ((i = 0; i < 300; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		fail "vaultd did not exit within 15 s"
+		kill -9 "$pid" 2>/dev/null
+	fi
+	wait "$pid"
+	rc=$?
+	assert_eq "vaultd exit status" 0 "$rc"
+	check_sanitizer_log "$VAULTD_LOG"
+}
+
 # kill9_vaultd: SIGKILL, as a crash would (the log is still checked).
 kill9_vaultd() {
 	local pid=$VAULTD_PID
@@ -382,7 +409,7 @@ use_token() {
 
 # redact ARGS...: the curl arguments with token secrets shortened.
 redact() {
-	printf '%s ' "$@" | sed -E 's/(vt1_[0-9a-f]{16}_)[0-9a-f]{64}/\1.../g'
+	printf '%s ' "$@" | sed -E 's/(vt1_[0-9a-f]{16}_)[0-9a-f]{64}/\1.../g; s/(.{400}).+/\1 .../'
 }
 
 # http CURL-ARGS...: runs curl; prints the status (000 if no answer).
@@ -513,7 +540,7 @@ json_next() {
 # list_all VAULT KIND [LIMIT]: every ID listed, following "next". Fails the
 # test on a non-200 answer.
 list_all() {
-	local v=$1 k=$2 lim=${3:-1000} after= q out n pages=0
+	local v=$1 k=$2 lim=${3:-1000} after='' q out n pages=0
 	while :; do
 		q="limit=$lim"
 		[ -n "$after" ] && q="$q&after=$after"
@@ -581,7 +608,7 @@ raw_http() {
 		fail "cannot connect to 127.0.0.1:$PORT"
 		return 1
 	fi
-	cat >&"$fd" 2>/dev/null
+	cat 1>&"$fd" 2>/dev/null
 	timeout "$t" cat <&"$fd" >"$RAW_REPLY" 2>/dev/null
 	rc=$?
 	exec {fd}>&-
@@ -602,5 +629,8 @@ raw_flat() {
 
 # raw_show: $RAW_REPLY, printable, for failure messages.
 raw_show() {
-	head -c 1500 "$RAW_REPLY" | tr -d '\r' | tr -c '[:print:]\n' '?' | sed 's/^/    | /' >&2
+	{
+		head -c 1500 "$RAW_REPLY" | tr -d '\r' | tr -c '[:print:]\n' '?' | sed 's/^/    | /'
+		echo
+	} >&2
 }

@@ -50,8 +50,8 @@ for t in "${tests[@]}"; do
 		failed+=("$name")
 		continue
 	fi
-	tmp=$(mktemp -d "${TMPDIR:-/tmp}/vault-it-$name.XXXXXX")
-	log=$(mktemp "${TMPDIR:-/tmp}/vault-it-$name.log.XXXXXX")
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/vsp-integration-$name.XXXXXX")
+	log=$(mktemp "${TMPDIR:-/tmp}/vsp-integration-$name.log.XXXXXX")
 	t0=$SECONDS
 	TEST_TMP=$tmp timeout -k 10 "${TEST_TIMEOUT:-240}" bash "$t" >"$log" 2>&1
 	rc=$?

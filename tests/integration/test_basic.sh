@@ -76,8 +76,17 @@ expect_status 200 "${AUTH[@]}" -H 'Range: bytes=0-0' "$URL/v1/vaults/main/config
 assert_same_file "config bytes with a Range header" "$W/config1" "$BODY"
 expect_status 200 "${AUTH[@]}" "$URL/v1/vaults/main"
 assert_match "vault config flag after PUT" '"config":true' "$(body)"
-# The other vault still has none.
+# The other vault still has none; an empty config is a config too.
 expect_error 404 not_found "${AUTH[@]}" "$URL/v1/vaults/second/config"
+expect_status 201 -X PUT "${AUTH[@]}" -H 'Content-Length: 0' "$URL/v1/vaults/second/config"
+assert_eq "empty config answer" '{"size":0}' "$(body)"
+expect_status 200 -X PUT "${AUTH[@]}" -H 'Content-Length: 0' "$URL/v1/vaults/second/config"
+expect_error 409 conflict -X PUT "${AUTH[@]}" --data-binary @"$W/config1" "$URL/v1/vaults/second/config"
+if expect_status 200 "${AUTH[@]}" "$URL/v1/vaults/second/config"; then
+	assert_eq "empty config size" 0 "$(file_size "$BODY")"
+fi
+expect_status 200 "${AUTH[@]}" "$URL/v1/vaults/second"
+assert_match "vault with an empty config" '"config":true' "$(body)"
 
 # ---- objects ----
 note objects
@@ -253,6 +262,10 @@ if expect_status 200 -X POST -H "Authorization: Bearer $AP" --data-binary "{\"id
 fi
 expect_status 200 -X POST "${AUTH[@]}" --data-binary '{"ids":[]}' "$URL/v1/vaults/paging/objects/index/exists"
 assert_eq "exists with no IDs" '{"present":[],"missing":[]}' "$(body)"
+# Duplicates appear as often as asked; other members are ignored.
+q="{\"x\":1,\"ids\":[\"$m1\",\"${ids[2]}\",\"$m1\",\"${ids[2]}\",\"${ids[2]}\"]}"
+expect_status 200 -X POST "${AUTH[@]}" --data-binary "$q" "$URL/v1/vaults/paging/objects/index/exists"
+assert_eq "exists with duplicates" "{\"present\":[\"${ids[2]}\",\"${ids[2]}\",\"${ids[2]}\"],\"missing\":[\"$m1\",\"$m1\"]}" "$(body)"
 
 # ---- usage counters ----
 note usage counters
@@ -260,7 +273,7 @@ create_vault usage
 u1=$(rand_file "$W/u1" 1000)
 u2=$(rand_file "$W/u2" 2000)
 u3=$(rand_file "$W/u3" 3000)
-u4=$(rand_file "$W/u4" 500)
+rand_file "$W/u4" 500 >/dev/null
 put_object usage pack "$W/u1"
 put_object usage pack "$W/u2"
 put_object usage pack "$W/u3"

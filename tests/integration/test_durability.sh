@@ -118,7 +118,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
 		pass_check
 	done
 	# The vault takes new uploads after the crash.
-	idn=$(rand_file "$W/after" 100000)
+	rand_file "$W/after" 100000 >/dev/null
 	put_object "$v" pack "$W/after"
 	put_object "$v" pack "$W/after" 200
 done

@@ -27,9 +27,11 @@ for name in Main .a -a _a 'a%2fb' "$(printf 'x%.0s' {1..64})" 'Ünï'; do
 	expect_error 400 malformed --path-as-is -X PUT "${AUTH[@]}" "$URL/v1/vaults/$name"
 	expect_error 400 malformed --path-as-is "${AUTH[@]}" "$URL/v1/vaults/$name/objects/pack/$id"
 done
-# The longest valid name (63 bytes) is fine.
+# The longest valid name (63 bytes) and other odd but valid names are fine.
 long63=$(printf 'y%.0s' {1..63})
-create_vault "$long63"
+for name in "$long63" a.. db-01 backup.2024-01-31 0 9_x; do
+	create_vault "$name"
+done
 upper=$(printf '%s' "$id" | tr 'a-f' 'A-F')
 for bad in "${id:0:63}" "${id}0" "${id:0:63}g" "$upper" "${id:0:62}Ab" "0x${id:0:62}" \
 	"${id:0:32}%20${id:35}" "${id:0:63}."; do
@@ -237,6 +239,11 @@ expect_status 201 -X PUT "${AUTH[@]}" --data-binary @"$W/maxconfig" "$URL/v1/vau
 	printf '"%s"]}' "$id"
 } >"$W/exists-10001"
 expect_error 413 too_large -X POST "${AUTH[@]}" --data-binary @"$W/exists-10001" "$V/objects/pack/exists"
+# 10 000 IDs (the limit) are fine, duplicates and all.
+sed "s/\"$id\"]}\$/]}/; s/,]}\$/]}/" "$W/exists-10001" >"$W/exists-10000"
+if expect_status 200 -X POST "${AUTH[@]}" --data-binary @"$W/exists-10000" "$V/objects/pack/exists"; then
+	assert_eq "10 000 IDs present" 10000 "$(json_str_array present "$(body)" | grep -c .)"
+fi
 {
 	printf '{"pad":"%s","ids":[]}' "$(head -c $((1024 * 1024)) /dev/zero | tr '\0' x)"
 } >"$W/exists-big"
@@ -287,6 +294,11 @@ long=$(printf 'a%.0s' {1..5000})
 expect_error 414 uri_too_long "${AUTH[@]}" "$URL/v1/vaults/$long"
 assert_header Connection close
 expect_error 414 uri_too_long "$URL/v1/capabilities?$long"
+# The limit is 4096 bytes of request target: 4096 is routed, 4097 is not.
+t4096="/v1/vaults/main/objects/pack?$(printf 'a%.0s' {1..4067})"
+assert_eq "a target of 4096 bytes" 4096 "${#t4096}"
+expect_error 400 malformed "${AUTH[@]}" "$URL$t4096"
+expect_error 414 uri_too_long "${AUTH[@]}" "${URL}${t4096}b"
 
 # ---- 408 request_timeout, 413 before the body, 503: daemon flags ----
 note 413 with --max-object-size 1000
@@ -326,6 +338,30 @@ assert_eq "partial head gets" 408 "$(raw_statuses | head -1)"
 assert_eq "the connection closes after the 408" 0 "$rc"
 assert_true "408 came within 5 s" [ $((SECONDS - t0)) -le 5 ]
 assert_true "408 body is a JSON error" grep -aq '{"code":"request_timeout","message":"' "$RAW_REPLY"
+# Slowloris: header bytes that keep trickling in do not extend the deadline.
+exec {fd}<>"/dev/tcp/127.0.0.1/$PORT"
+printf 'GET /v1/capabilities HTTP/1.1\r\n' >&"$fd"
+(for i in 1 2 3 4 5 6 7 8; do printf 'X-H%d: v\r\n' "$i" || exit; sleep 0.4; done) 1>&"$fd" 2>/dev/null &
+trickle=$!
+BG_PIDS+=("$trickle")
+s0=$(date +%s%N)
+timeout 6 cat <&"$fd" >"$RAW_REPLY"
+rc=$?
+ms=$((($(date +%s%N) - s0) / 1000000))
+exec {fd}>&-
+kill "$trickle" 2>/dev/null
+wait "$trickle" 2>/dev/null
+assert_eq "trickled head gets" 408 "$(raw_statuses | head -1)"
+assert_eq "trickled head: the connection closes" 0 "$rc"
+assert_true "trickled head: 408 within 2.5 s of the first byte (took $ms ms)" [ "$ms" -le 2500 ]
+# A stalled small body (config): 408 too, and no config.
+printf 'PUT /v1/vaults/other/config HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\nContent-Length: 100\r\n\r\nabc' \
+	"$ADMIN" | raw_http 8
+rc=$?
+assert_eq "stalled config body gets" 408 "$(raw_statuses | head -1)"
+assert_eq "the connection closes after the config 408" 0 "$rc"
+expect_status 200 "${AUTH[@]}" "$URL/v1/vaults/other/config"
+assert_same_file "config unchanged by a stalled PUT" "$W/maxconfig" "$BODY"
 # A stalled body: 408, close, no temp file and no object.
 small=$(rand_file "$W/small" 900)
 {
