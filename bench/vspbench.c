@@ -349,6 +349,8 @@ report_error(struct worker *w, const char *what, long status, CURLcode cc)
 		*nl = ' ';
 	if (cc != CURLE_OK)
 		fprintf(stderr, "vspbench: %s: %s\n", what, curl_easy_strerror(cc));
+	else if (status <= 0)
+		fprintf(stderr, "vspbench: %s: %s\n", what, w->errbody);
 	else
 		fprintf(stderr, "vspbench: %s: HTTP %ld %s\n", what, status, w->errbody);
 }
@@ -799,6 +801,10 @@ parse_options(int argc, char **argv, struct options *o)
 	if (o->url == NULL || o->token == NULL || o->vault == NULL) {
 		fprintf(stderr, "vspbench: --url, --token (or $VAULT_TOKEN) and --vault are "
 		    "required\n");
+		return -1;
+	}
+	if (o->mode == M_PUT && o->size == 0) {
+		fprintf(stderr, "vspbench: --size 0 would make every object the same one\n");
 		return -1;
 	}
 	if ((o->mode == M_GET || o->mode == M_HEAD) && o->ids_in == NULL) {

@@ -23,7 +23,7 @@ mkdir -p "$DATA"
 if [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
 	echo "vaultd is already running (pid $(cat "$PIDFILE")); 'make stop' first to restart it"
 else
-	"$BUILD/vaultd" -d "$DATA" -l "$LISTEN" 2>>"$DATA/vaultd.log" &
+	"$BUILD/vaultd" -d "$DATA" -l "$LISTEN" >>"$DATA/vaultd.log" 2>&1 </dev/null &
 	echo $! > "$PIDFILE"
 	i=0
 	until curl -fs "$URL/capabilities" >/dev/null 2>&1; do
