@@ -58,7 +58,8 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%-replay)
 BENCH_BIN := $(BUILD)/bench/vspbench
 
-.PHONY: all deps test unit integration fuzz-replay fuzz demo stop bench clean
+
+.PHONY: FORCE all deps test unit integration fuzz-replay fuzz demo stop bench clean
 
 all: deps $(BUILD)/vaultd $(BUILD)/vaultctl
 
@@ -66,7 +67,16 @@ all: deps $(BUILD)/vaultd $(BUILD)/vaultctl
 deps:
 	@scripts/install-deps.sh
 
-$(BUILD)/obj/%.o: %.c
+# Objects depend on a stamp of the compile flags, so changing SANITIZER,
+# WERROR or OPT for an existing build directory rebuilds it.
+FLAGS_STAMP := $(BUILD)/.flags
+COMPILE_FLAGS := $(CC) $(CPPFLAGS) $(CFLAGS) -DLLHTTP_STRICT_MODE=1
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(COMPILE_FLAGS)' | cmp -s - $@ || echo '$(COMPILE_FLAGS)' > $@
+FORCE:
+
+$(BUILD)/obj/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -74,7 +84,7 @@ $(BUILD)/obj/%.o: %.c
 # (quieter) flags because its warnings are not ours to fix. Strict mode
 # refuses what the loose mode lets through (spaces in field names, bare LF),
 # which a proxy in front of vaultd might read differently (request smuggling).
-$(BUILD)/obj/llhttp/%.o: $(LLHTTP_DIR)/%.c
+$(BUILD)/obj/llhttp/%.o: $(LLHTTP_DIR)/%.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) -I$(LLHTTP_INC) -DLLHTTP_STRICT_MODE=1 $(OPT) $(SANFLAGS) -w -c -o $@ $<
 

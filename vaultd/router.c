@@ -60,6 +60,7 @@ static enum vsp_err
 parse_list_query(const char *q, size_t len, struct route *r, const char **msg)
 {
 	size_t i = 0;
+	int have_limit = 0;
 
 	while (i < len) {
 		size_t end = i, eq;
@@ -72,12 +73,16 @@ parse_list_query(const char *q, size_t len, struct route *r, const char **msg)
 		const char *val = q + eq + 1;
 		size_t vlen = end - eq - 1;
 		if (eq - i == 5 && memcmp(q + i, "after", 5) == 0) {
+			if (r->has_after)
+				goto twice;
 			if (vsp_id_parse(val, vlen, r->after) != 0) {
 				*msg = "after= must be a 64-digit lowercase hex object ID";
 				return VSP_E_MALFORMED;
 			}
 			r->has_after = 1;
 		} else if (eq - i == 5 && memcmp(q + i, "limit", 5) == 0) {
+			if (have_limit++)
+				goto twice;
 			if (parse_uint(val, vlen, ROUTE_LIST_LIMIT_MAX, &r->limit) != 0) {
 				*msg = "limit= must be a whole number from 1 to 10000";
 				return VSP_E_MALFORMED;
@@ -92,6 +97,9 @@ parse_list_query(const char *q, size_t len, struct route *r, const char **msg)
 	return VSP_OK;
 bad:
 	*msg = "unknown query parameter (listings take after= and limit=)";
+	return VSP_E_MALFORMED;
+twice:
+	*msg = "a query parameter is given twice";
 	return VSP_E_MALFORMED;
 }
 

@@ -308,9 +308,15 @@ test_query(void **state)
 		"/v1/vaults/v/objects/pack?after",
 		"/v1/vaults/v/objects/pack?limit",
 		"/v1/vaults/v/objects/pack?&",
+		"/v1/vaults/v/objects/pack?limit=10&",
+		"/v1/vaults/v/objects/pack?&limit=10",
+		"/v1/vaults/v/objects/pack?limit=10&&after=" ID_A,
 		"/v1/vaults/v/objects/pack?Limit=10",
 		"/v1/vaults/v/objects/pack?limits=10",
 		"/v1/vaults/v/objects/pack?limit=10&cursor=x",
+		/* Each parameter at most once. */
+		"/v1/vaults/v/objects/pack?limit=10&limit=20",
+		"/v1/vaults/v/objects/pack?after=" ID_A "&after=" ID_A,
 		/* after= is one object ID. */
 		"/v1/vaults/v/objects/pack?after=",
 		"/v1/vaults/v/objects/pack?after=abc",
