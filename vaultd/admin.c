@@ -21,13 +21,6 @@
 #include "auth.h"
 #include "vsp.h"
 
-/* Room for a quoted piece of client input in an error sentence. */
-#define QUOTE_MAX 64
-/* How many fresh token IDs to draw before giving up on a collision streak. */
-#define TOKEN_ID_TRIES 8
-#define TOKEN_ID_HEX_LEN (2 * META_TOKEN_ID_LEN)
-#define SCOPES_STRLEN 64
-#define ID_KEY_LEN 24 /* a uint64_t in decimal, NUL included */
 #define LISTEN_BACKLOG 16
 
 

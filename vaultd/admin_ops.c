@@ -10,11 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <sodium.h>
 
@@ -28,7 +24,6 @@
 #define TOKEN_ID_HEX_LEN (2 * META_TOKEN_ID_LEN)
 #define SCOPES_STRLEN 64
 #define ID_KEY_LEN 24 /* a uint64_t in decimal, NUL included */
-#define LISTEN_BACKLOG 16
 
 /* ------------------------------------------------------------------ */
 /* Request handling (threadpool side; no libuv here).                  */
