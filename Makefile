@@ -59,6 +59,9 @@ FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%-replay)
 BENCH_BIN := $(BUILD)/bench/vspbench
 
 
+# Keep objects that make treats as intermediate (tests, tools).
+.SECONDARY:
+
 .PHONY: FORCE all deps test unit integration fuzz-replay fuzz demo stop bench clean
 
 all: deps $(BUILD)/vaultd $(BUILD)/vaultctl
