@@ -6,6 +6,8 @@ static const char *const kind_names[VSP_KIND_COUNT] = {
 	[VSP_KIND_PACK] = "pack",
 	[VSP_KIND_INDEX] = "index",
 	[VSP_KIND_SNAPSHOT] = "snapshot",
+	[VSP_KIND_KEY] = "key",
+	[VSP_KIND_LOCK] = "lock",
 };
 
 const char *

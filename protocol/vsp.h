@@ -20,10 +20,12 @@ enum vsp_kind {
 	VSP_KIND_PACK = 0,
 	VSP_KIND_INDEX = 1,
 	VSP_KIND_SNAPSHOT = 2,
+	VSP_KIND_KEY = 3,   /* restic repositories: key files */
+	VSP_KIND_LOCK = 4,  /* restic repositories: lock files */
 	VSP_KIND_COUNT
 };
 
-/* Returns "pack", "index" or "snapshot"; "?" for an out-of-range value. */
+/* Returns "pack", "index", "snapshot", "key" or "lock"; "?" when out of range. */
 const char *vsp_kind_name(enum vsp_kind kind);
 
 /* Parses a kind name of len bytes into *out. Returns 0, or -1 if unknown. */

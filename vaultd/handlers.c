@@ -184,9 +184,10 @@ char *
 capabilities_json(const struct store *s)
 {
 	json_t *caps = json_pack(
-	    "{s:s, s:[i], s:s, s:[s,s,s], s:[s,s], s:{s:I, s:i, s:i, s:i, s:i, s:i}}",
+	    "{s:s, s:[i], s:s, s:[s,s,s,s,s], s:[s,s,s], s:{s:I, s:i, s:i, s:i, s:i, s:i}}",
 	    "protocol", "vsp", "versions", 1, "server", "vaultd/" VAULTD_VERSION,
-	    "kinds", "pack", "index", "snapshot", "features", "range", "batch-exists",
+	    "kinds", "pack", "index", "snapshot", "key", "lock", "features", "range",
+	    "batch-exists", "restic",
 	    "limits", "max_object_size", (json_int_t)s->limits.max_object_size,
 	    "max_config_size", CONFIG_SIZE_MAX, "max_header_bytes", HTTP_HEADER_BYTES_MAX,
 	    "max_url_length", HTTP_URL_MAX, "max_batch_ids", EXISTS_IDS_MAX,

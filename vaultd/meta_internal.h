@@ -50,7 +50,7 @@ struct meta {
 #define META__SYS_NEXT_VAULT "next_vault_id"
 
 /* The vault record keeps one (objects, bytes) pair per kind of format 1. */
-#define META__KINDS 3
+#define META__KINDS 5
 
 /* Key lengths. */
 #define META__ID_KEY_LEN META__U64_LEN

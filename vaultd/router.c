@@ -172,7 +172,7 @@ match_segments(const struct seg *s, int n, struct route *r, const char **msg)
 	if (n < 4 || n > 5 || !seg_is(&s[2], "objects"))
 		goto none;
 	if (vsp_kind_parse(s[3].p, s[3].len, &r->kind) != 0) {
-		*msg = "unknown object kind (use pack, index or snapshot)";
+		*msg = "unknown object kind (use pack, index, snapshot, key or lock)";
 		return VSP_E_NOT_FOUND;
 	}
 	if (n == 4) {

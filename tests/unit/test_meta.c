@@ -769,7 +769,7 @@ test_object_put_get_delete(void **state)
 	assert_int_equal(out.size, 1000);
 	assert_int_equal(out.received, NOW);
 	assert_int_equal(meta_object_put(f->m, v.id, VSP_KIND_PACK, id, &o, NULL), META_EXISTS);
-	assert_counts(f->m, v.id, 2, 1030, (uint64_t[]){ 1, 1, 0 }, (uint64_t[]){ 1000, 30, 0 });
+	assert_counts(f->m, v.id, 2, 1030, (uint64_t[VSP_KIND_COUNT]){ 1, 1, 0 }, (uint64_t[VSP_KIND_COUNT]){ 1000, 30, 0 });
 
 	assert_int_equal(meta_object_put(f->m, 999, VSP_KIND_PACK, id, &o, NULL), META_NOTFOUND);
 	assert_int_equal(meta_object_delete(f->m, v.id, VSP_KIND_PACK, id, &old), META_OK);
@@ -777,9 +777,9 @@ test_object_put_get_delete(void **state)
 	assert_int_equal(old.locations, 0x5);
 	assert_int_equal(meta_object_delete(f->m, v.id, VSP_KIND_PACK, id, &old), META_NOTFOUND);
 	assert_int_equal(meta_object_get(f->m, v.id, VSP_KIND_PACK, id, &out), META_NOTFOUND);
-	assert_counts(f->m, v.id, 1, 30, (uint64_t[]){ 0, 1, 0 }, (uint64_t[]){ 0, 30, 0 });
+	assert_counts(f->m, v.id, 1, 30, (uint64_t[VSP_KIND_COUNT]){ 0, 1, 0 }, (uint64_t[VSP_KIND_COUNT]){ 0, 30, 0 });
 	assert_int_equal(meta_object_delete(f->m, v.id, VSP_KIND_INDEX, id, NULL), META_OK);
-	assert_counts(f->m, v.id, 0, 0, (uint64_t[]){ 0, 0, 0 }, (uint64_t[]){ 0, 0, 0 });
+	assert_counts(f->m, v.id, 0, 0, (uint64_t[VSP_KIND_COUNT]){ 0, 0, 0 }, (uint64_t[VSP_KIND_COUNT]){ 0, 0, 0 });
 	assert_int_equal(meta_object_delete(f->m, 999, VSP_KIND_INDEX, id, NULL), META_NOTFOUND);
 }
 
@@ -815,7 +815,7 @@ test_object_counters(void **state)
 	assert_counts(f->m, v.id, objects, bytes, ko, kb);
 	reopen(f);
 	assert_counts(f->m, v.id, objects, bytes, ko, kb);
-	assert_counts(f->m, w.id, 1, 5, (uint64_t[]){ 1, 0, 0 }, (uint64_t[]){ 5, 0, 0 });
+	assert_counts(f->m, w.id, 1, 5, (uint64_t[VSP_KIND_COUNT]){ 1, 0, 0 }, (uint64_t[VSP_KIND_COUNT]){ 5, 0, 0 });
 }
 
 static void
@@ -1086,7 +1086,7 @@ test_layouts(void **state)
 
 	be64(key, v.id);
 	len = raw_get(f, "vaults", key, 8, buf, sizeof(buf));
-	assert_int_equal(len, 123 + 4);
+	assert_int_equal(len, 155 + 4);
 	assert_int_equal(buf[0], 1);
 	assert_int_equal(buf[1], 1);                 /* tenant id */
 	assert_int_equal(buf[9], NOW & 0xff);        /* created */
@@ -1094,12 +1094,12 @@ test_layouts(void **state)
 	assert_int_equal(buf[25], 8);                /* bytes, LE */
 	assert_int_equal(buf[32], 1);
 	assert_int_equal(buf[33 + 8], 1);            /* kind_objects[index] */
-	assert_int_equal(buf[57 + 8], 8);            /* kind_bytes[index] */
-	assert_int_equal(buf[81], 1);                /* has_config */
-	assert_memory_equal(&buf[82], cid, 32);
-	assert_int_equal(buf[114], 0x99);            /* config_size */
-	assert_int_equal(buf[122], 4);               /* name length */
-	assert_memory_equal(&buf[123], "pics", 4);
+	assert_int_equal(buf[73 + 8], 8);            /* kind_bytes[index] */
+	assert_int_equal(buf[113], 1);               /* has_config */
+	assert_memory_equal(&buf[114], cid, 32);
+	assert_int_equal(buf[146], 0x99);            /* config_size */
+	assert_int_equal(buf[154], 4);               /* name length */
+	assert_memory_equal(&buf[155], "pics", 4);
 }
 
 static void
