@@ -1155,10 +1155,10 @@ test_corrupt_records(void **state)
 	/* A vault record whose name length overruns the value. */
 	be64(key, w.id);
 	{
-		uint8_t bad[123 + 4];
+		uint8_t bad[155 + 4];
 		size_t len = raw_get(f, "vaults", key, 8, bad, sizeof(bad));
 		assert_int_equal(len, sizeof(bad));
-		bad[122] = 60;
+		bad[154] = 60;
 		raw_put(f, "vaults", key, 8, bad, sizeof(bad));
 	}
 	assert_int_equal(meta_vault_get_by_id(f->m, w.id, &got), META_ERROR);
