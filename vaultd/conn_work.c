@@ -29,6 +29,7 @@ copy_request(struct conn *c, const struct http_req *h, const struct route *rt)
 	r->has_content_length = h->has_content_length;
 	r->chunked = h->chunked;
 	r->content_length = h->content_length;
+	r->accept_restic_v2 = h->accept_restic_v2;
 }
 
 /* Prepares to take a small body (config, batch query, vault create). */
@@ -89,7 +90,8 @@ on_headers(void *arg, struct http_req *h)
 		return 1;
 	}
 	if (!has_body && !h->has_content_length &&
-	    (rt.id == ROUTE_CONFIG || rt.id == ROUTE_EXISTS) && rt.method != HTTP_GET) {
+	    (rt.id == ROUTE_CONFIG || rt.id == ROUTE_EXISTS || rt.id == ROUTE_RESTIC_CONFIG) &&
+	    (rt.method == HTTP_PUT || rt.method == HTTP_POST)) {
 		/* A forgotten body must not store an empty config for good. */
 		c->route_err = VSP_E_LENGTH_REQUIRED;
 		c->route_msg = "this request needs a body with a Content-Length";
@@ -194,8 +196,9 @@ work_cb(uv_work_t *w)
 		break;
 	case WORK_READ:
 		work_read(c, s);
-		break;
+		return;
 	}
+	resp_dialect(&c->req, &c->resp);
 }
 
 static int

@@ -117,19 +117,53 @@ scope_word(uint32_t any_scope)
 	return "read";
 }
 
+/* Finds the token in "Basic base64(user:token)"; restic sends its password
+ * this way. Returns the token's length, or -1. */
+static long
+basic_token(const char *auth, char *out, size_t size)
+{
+	static const char basic[] = "Basic ";
+	size_t n;
+	char *colon;
+
+	if (strncmp(auth, basic, sizeof(basic) - 1) != 0)
+		return -1;
+	auth += sizeof(basic) - 1;
+	if (sodium_base642bin((unsigned char *)out, size - 1, auth, strlen(auth), NULL, &n, NULL,
+	        sodium_base64_VARIANT_ORIGINAL) != 0)
+		return -1;
+	out[n] = '\0';
+	if ((colon = memchr(out, ':', n)) == NULL)
+		return -1;
+	n -= (size_t)(colon + 1 - out);
+	memmove(out, colon + 1, n + 1);
+	return (long)n;
+}
+
 static int
-authenticate(struct store *s, const char *auth, struct meta_token *tok, struct resp *resp)
+authenticate(struct store *s, const struct request *req, struct meta_token *tok,
+    struct resp *resp)
 {
 	static const char bearer[] = "Bearer ";
 	uint8_t id[META_TOKEN_ID_LEN], secret[AUTH_SECRET_LEN];
+	char basic[HTTP_AUTH_MAX + 1];
+	const char *auth = req->auth;
+	long len = -1;
 	int ok = 0, rc;
 
-	if (strncmp(auth, bearer, sizeof(bearer) - 1) != 0) {
-		resp_error(resp, VSP_E_UNAUTHORIZED, "a bearer token is required");
+	if (req->route.restic)
+		len = basic_token(auth, basic, sizeof(basic));
+	else if (strncmp(auth, bearer, sizeof(bearer) - 1) == 0)
+		len = (long)strlen(auth += sizeof(bearer) - 1);
+	if (len < 0) {
+		resp_error(resp, VSP_E_UNAUTHORIZED, req->route.restic ?
+		    "HTTP Basic authentication with a vault token as the password is required" :
+		    "a bearer token is required");
 		goto out;
 	}
-	auth += sizeof(bearer) - 1;
-	if (auth_token_parse(auth, strlen(auth), id, secret) != 0) {
+	if (req->route.restic)
+		auth = basic;
+	if (auth_token_parse(auth, (size_t)len, id, secret) != 0) {
 		resp_error(resp, VSP_E_UNAUTHORIZED, "the token is malformed");
 		goto out;
 	}
@@ -142,8 +176,10 @@ authenticate(struct store *s, const char *auth, struct meta_token *tok, struct r
 		resp_error(resp, VSP_E_UNAUTHORIZED, "the token is unknown or revoked");
 out:
 	sodium_memzero(secret, sizeof(secret));
+	sodium_memzero(basic, sizeof(basic));
 	if (!ok && resp->status == 401)
-		resp_header(resp, "WWW-Authenticate: Bearer realm=\"vault\"");
+		resp_header(resp, "WWW-Authenticate: %s realm=\"vault\"",
+		    req->route.restic ? "Basic" : "Bearer");
 	return ok ? 0 : -1;
 }
 
@@ -154,7 +190,7 @@ handlers__authorize(struct store *s, const struct request *req, uint32_t any_sco
 	const char *name = req->route.vault;
 	int rc;
 
-	if (authenticate(s, req->auth, tok, resp) != 0)
+	if (authenticate(s, req, tok, resp) != 0)
 		return -1;
 	if ((tok->scopes & any_scope) == 0) {
 		resp_error(resp, VSP_E_FORBIDDEN, "this token lacks the %s scope",
@@ -301,8 +337,8 @@ read_small(struct store *s, const char *key, char **out, size_t *len)
 	return 0;
 }
 
-static void
-config_get(struct store *s, const struct request *req, struct resp *resp)
+void
+handlers__config_get(struct store *s, const struct request *req, struct resp *resp)
 {
 	char key[OBJECT_KEY_MAX + 1];
 	struct meta_token tok;
@@ -354,8 +390,8 @@ config_store(struct store *s, const struct meta_vault *v, const struct request *
 		handlers__json(resp, 201, json_pack("{s:I}", "size", (json_int_t)req->body_len));
 }
 
-static void
-config_put(struct store *s, const struct request *req, struct resp *resp)
+void
+handlers__config_put(struct store *s, const struct request *req, struct resp *resp)
 {
 	uint8_t id[VSP_ID_LEN];
 	struct meta_token tok;
@@ -374,6 +410,8 @@ config_put(struct store *s, const struct request *req, struct resp *resp)
 		resp_error(resp, VSP_E_INTERNAL, "the vault vanished");
 	else if (!v.has_config)
 		config_store(s, &v, req, id, resp);
+	else if (req->route.restic)
+		resp_error(resp, VSP_E_FORBIDDEN, "the repository already has a config");
 	else if (v.config_size == req->body_len && sodium_memcmp(v.config_id, id, VSP_ID_LEN) == 0)
 		handlers__json(resp, 200, json_pack("{s:I}", "size", (json_int_t)req->body_len));
 	else
@@ -503,7 +541,9 @@ out:
 int
 request_is_upload(const struct request *req)
 {
-	return req->route.id == ROUTE_OBJECT && req->route.method == HTTP_PUT;
+	const struct route *rt = &req->route;
+	return (rt->id == ROUTE_OBJECT && rt->method == HTTP_PUT) ||
+	    (rt->id == ROUTE_RESTIC_OBJECT && rt->method == HTTP_POST);
 }
 
 void
@@ -530,9 +570,9 @@ handle_request(struct store *s, const struct request *req, struct resp *resp)
 		return;
 	case ROUTE_CONFIG:
 		if (rt->method == HTTP_PUT)
-			config_put(s, req, resp);
+			handlers__config_put(s, req, resp);
 		else
-			config_get(s, req, resp);
+			handlers__config_get(s, req, resp);
 		return;
 	case ROUTE_OBJECTS:
 		objects_list(s, req, resp);
@@ -547,6 +587,20 @@ handle_request(struct store *s, const struct request *req, struct resp *resp)
 			handlers__object_get(s, req, resp);
 		return;
 	default:
-		resp_error(resp, VSP_E_NOT_FOUND, "no such endpoint");
+		if (rt->restic)
+			handlers__restic(s, req, resp);
+		else
+			resp_error(resp, VSP_E_NOT_FOUND, "no such endpoint");
 	}
+}
+
+void
+resp_dialect(const struct request *req, struct resp *resp)
+{
+	if (!req->route.restic)
+		return;
+	if (resp->status == 201 || resp->status == 204)
+		resp->status = 200;
+	else if (resp->status == 422)
+		resp->status = 400;
 }

@@ -43,6 +43,7 @@ struct request {
 	int has_content_length;
 	int chunked;
 	uint64_t content_length;
+	int accept_restic_v2;
 	char *body;      /* small bodies only (config, exists, vault); malloc'd */
 	size_t body_len;
 };
@@ -110,7 +111,11 @@ void upload_finish(struct store *s, const struct request *req, struct upload *up
 /* Drops an unfinished upload. */
 void upload_abort(struct store *s, struct upload *up);
 
-/* Returns 0 with the capabilities JSON. */
+/* Returns the capabilities JSON (malloc'd), or NULL when out of memory. */
 char *capabilities_json(const struct store *s);
+
+/* Gives a restic request's answer the statuses restic expects (200 for any
+ * success, 400 for a hash mismatch); other requests are left alone. */
+void resp_dialect(const struct request *req, struct resp *resp);
 
 #endif

@@ -26,6 +26,10 @@ void handlers__lock(uint64_t vault_id, const uint8_t id[VSP_ID_LEN]);
 void handlers__unlock(uint64_t vault_id, const uint8_t id[VSP_ID_LEN]);
 
 void handlers__object_get(struct store *s, const struct request *req, struct resp *resp);
+void handlers__config_get(struct store *s, const struct request *req, struct resp *resp);
+void handlers__config_put(struct store *s, const struct request *req, struct resp *resp);
+/* The restic REST endpoints (spec/restic.md); handlers_restic.c. */
+void handlers__restic(struct store *s, const struct request *req, struct resp *resp);
 void handlers__object_delete(struct store *s, const struct request *req, struct resp *resp);
 
 #endif

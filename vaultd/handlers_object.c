@@ -123,7 +123,11 @@ handlers__object_delete(struct store *s, const struct request *req, struct resp 
 	struct meta_vault v;
 	int rc;
 
-	if (handlers__authorize(s, req, META_SCOPE_DELETE, &tok, &v, resp) != 0)
+	/* restic must release its locks even with an append-only token. */
+	uint32_t scope = rt->restic && rt->kind == VSP_KIND_LOCK ?
+	    META_SCOPE_APPEND | META_SCOPE_DELETE : META_SCOPE_DELETE;
+
+	if (handlers__authorize(s, req, scope, &tok, &v, resp) != 0)
 		return;
 	handlers__object_key(key, v.id, rt->kind, rt->oid);
 	handlers__lock(v.id, rt->oid);
@@ -152,6 +156,17 @@ upload_answer(struct resp *resp, int status, const struct request *req, uint64_t
 	    vsp_kind_name(req->route.kind), "size", (json_int_t)size, "created", status == 201));
 }
 
+/* VSP answers a repeated upload with 200 (idempotent); restic's protocol
+ * calls it an overwrite and wants 403. Either way nothing is rewritten. */
+static void
+upload_exists(struct resp *resp, const struct request *req, uint64_t size)
+{
+	if (req->route.restic)
+		resp_error(resp, VSP_E_FORBIDDEN, "the object exists; objects are never overwritten");
+	else
+		upload_answer(resp, 200, req, size);
+}
+
 /* Size, existence and space checks before any byte of the body is read. */
 static int
 upload_precheck(struct store *s, const struct request *req, const struct meta_vault *v,
@@ -173,7 +188,7 @@ upload_precheck(struct store *s, const struct request *req, const struct meta_va
 	}
 	rc = meta_object_get(s->meta, v->id, req->route.kind, req->route.oid, &o);
 	if (rc == META_OK) {
-		upload_answer(resp, 200, req, o.size);
+		upload_exists(resp, req, o.size);
 		return -1;
 	}
 	if (rc != META_NOTFOUND) {
@@ -267,7 +282,7 @@ upload_commit(struct store *s, const struct request *req, struct upload *up, str
 	if (rc == META_OK)
 		upload_answer(resp, 201, req, o.size);
 	else if (rc == META_EXISTS)
-		upload_answer(resp, 200, req, o.size); /* a concurrent upload won */
+		upload_exists(resp, req, o.size); /* a concurrent upload won */
 	else if (rc == META_NOTFOUND)
 		resp_error(resp, VSP_E_NOT_FOUND, "the vault was removed during the upload");
 	else if (rc == META_FULL)

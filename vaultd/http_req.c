@@ -8,6 +8,7 @@ enum value_target {
 	VT_AUTH,
 	VT_RANGE,
 	VT_EXPECT,
+	VT_ACCEPT,
 };
 
 static struct http_in *
@@ -88,6 +89,9 @@ target_buf(struct http_in *in, size_t *cap)
 	case VT_RANGE:
 		*cap = HTTP_RANGE_MAX;
 		return in->req.range;
+	case VT_ACCEPT:
+		*cap = HTTP_ACCEPT_MAX;
+		return in->accept;
 	default:
 		*cap = HTTP_EXPECT_MAX;
 		return in->expect;
@@ -120,6 +124,8 @@ on_header_field_complete(llhttp_t *p)
 		in->value_target = VT_RANGE;
 	} else if (strcasecmp(f, "expect") == 0) {
 		in->value_target = VT_EXPECT;
+	} else if (strcasecmp(f, "accept") == 0) {
+		in->value_target = VT_ACCEPT;
 	}
 out:
 	in->field_len = 0;
@@ -139,6 +145,8 @@ on_header_value(llhttp_t *p, const char *at, size_t len)
 	if (in->value_target == VT_NONE)
 		return 0;
 	buf = target_buf(in, &cap);
+	if (in->value_target == VT_ACCEPT && cap - in->value_len < len)
+		len = cap - in->value_len; /* only searched: a cut value is fine */
 	if (cap - in->value_len < len) {
 		http_in_fail(in, VSP_E_HEADERS_TOO_LARGE, "a header value is too long");
 		return -1;
@@ -166,6 +174,10 @@ on_header_value_complete(llhttp_t *p)
 	if (in->value_target == VT_EXPECT) {
 		if (strcasecmp(v, "100-continue") == 0)
 			in->req.expect_continue = 1;
+		v[0] = '\0';
+	} else if (in->value_target == VT_ACCEPT) {
+		if (strstr(v, HTTP_RESTIC_V2) != NULL)
+			in->req.accept_restic_v2 = 1;
 		v[0] = '\0';
 	}
 	in->value_target = VT_NONE;

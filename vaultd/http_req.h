@@ -19,6 +19,8 @@
 #define HTTP_RANGE_MAX 128         /* Range value */
 #define HTTP_FIELD_NAME_MAX 64     /* longer names are kept as "not ours" */
 #define HTTP_EXPECT_MAX 32         /* Expect value; only compared */
+#define HTTP_ACCEPT_MAX 128        /* Accept value; longer ones are cut (only searched) */
+#define HTTP_RESTIC_V2 "application/vnd.x.restic.rest.v2"
 
 struct http_req {
 	int method;                    /* llhttp_method_t */
@@ -31,6 +33,7 @@ struct http_req {
 	uint64_t content_length;
 	int chunked;                   /* Transfer-Encoding was sent */
 	int expect_continue;           /* Expect: 100-continue */
+	int accept_restic_v2;          /* Accept names restic's REST API v2 */
 	int keep_alive;                /* valid once the headers are complete */
 	size_t header_bytes;
 };
@@ -63,6 +66,7 @@ struct http_in {
 	size_t field_len;
 	int field_overlong;
 	char expect[HTTP_EXPECT_MAX + 1];
+	char accept[HTTP_ACCEPT_MAX + 1];
 	int value_target; /* which req buffer the current value goes to */
 	size_t value_len;
 	int started;      /* a byte of the current request was seen */

@@ -4,6 +4,8 @@
 #include <string.h>
 
 #define V1_PREFIX "/v1/"
+#define RESTIC_PREFIX "/restic/"
+#define RESTIC_CREATE_QUERY "create=true"
 #define MAX_SEGMENTS 6
 
 struct seg {
@@ -117,6 +119,10 @@ check_method(int method, struct route *r, const char **allow, const char **msg)
 		{ROUTE_OBJECTS, "GET"},
 		{ROUTE_OBJECT, "GET, HEAD, PUT, DELETE"},
 		{ROUTE_EXISTS, "POST"},
+		{ROUTE_RESTIC_CREATE, "POST"},
+		{ROUTE_RESTIC_CONFIG, "GET, HEAD, POST"},
+		{ROUTE_RESTIC_LIST, "GET"},
+		{ROUTE_RESTIC_OBJECT, "GET, HEAD, POST, DELETE"},
 	};
 	static const struct {
 		int method;
@@ -194,6 +200,99 @@ none:
 	return VSP_E_NOT_FOUND;
 }
 
+/* restic's names for the object kinds. */
+static int
+restic_type(const struct seg *s, enum vsp_kind *kind)
+{
+	static const struct {
+		const char *type;
+		enum vsp_kind kind;
+	} types[] = {
+		{"data", VSP_KIND_PACK}, {"index", VSP_KIND_INDEX},
+		{"snapshots", VSP_KIND_SNAPSHOT}, {"keys", VSP_KIND_KEY}, {"locks", VSP_KIND_LOCK},
+	};
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		if (seg_is(s, types[i].type)) {
+			*kind = types[i].kind;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Fills r from the segments after "/restic/"; slash = the path ended in '/'. */
+static enum vsp_err
+match_restic(const struct seg *s, int n, int slash, struct route *r, const char **msg)
+{
+	*msg = "no such endpoint";
+	if (n < 1 || n > 3)
+		return VSP_E_NOT_FOUND;
+	if (!vsp_name_valid(s[0].p, s[0].len)) {
+		*msg = "invalid vault name (use 1-63 of a-z 0-9 . _ -, starting with a letter or digit)";
+		return VSP_E_MALFORMED;
+	}
+	memcpy(r->vault, s[0].p, s[0].len);
+	r->vault[s[0].len] = '\0';
+	r->restic = 1;
+	if (n == 1) {
+		r->id = ROUTE_RESTIC_CREATE;
+		return VSP_OK;
+	}
+	if (n == 2 && !slash && seg_is(&s[1], "config")) {
+		r->id = ROUTE_RESTIC_CONFIG;
+		return VSP_OK;
+	}
+	if (restic_type(&s[1], &r->kind) != 0)
+		return VSP_E_NOT_FOUND;
+	if (n == 2) {
+		r->id = ROUTE_RESTIC_LIST;
+		return VSP_OK;
+	}
+	if (slash)
+		return VSP_E_NOT_FOUND;
+	if (vsp_id_parse(s[2].p, s[2].len, r->oid) != 0) {
+		*msg = "invalid object name (want 64 lowercase hex digits)";
+		return VSP_E_MALFORMED;
+	}
+	r->id = ROUTE_RESTIC_OBJECT;
+	return VSP_OK;
+}
+
+/* The restic half of route_parse: target starts with RESTIC_PREFIX. */
+static enum vsp_err
+route_parse_restic(const char *target, size_t len, struct route *out, const char **msg)
+{
+	const size_t plen = sizeof(RESTIC_PREFIX) - 1;
+	const char *q = memchr(target, '?', len);
+	size_t path_len = q != NULL ? (size_t)(q - target) : len;
+	struct seg segs[MAX_SEGMENTS];
+	int slash, n;
+	enum vsp_err err;
+
+	if (memchr(target, '%', path_len) != NULL) {
+		*msg = "percent-encoding is not used in these paths";
+		return VSP_E_MALFORMED;
+	}
+	/* restic writes directories with a trailing slash: "/restic/v/data/". */
+	slash = path_len > plen && target[path_len - 1] == '/';
+	n = split_path(target + plen, path_len - plen - (size_t)slash, segs);
+	if (n < 0) {
+		*msg = "no such endpoint";
+		return VSP_E_NOT_FOUND;
+	}
+	if ((err = match_restic(segs, n, slash, out, msg)) != VSP_OK)
+		return err;
+	if ((q != NULL) != (out->id == ROUTE_RESTIC_CREATE) ||
+	    (q != NULL && strncmp(q + 1, RESTIC_CREATE_QUERY, len - path_len - 1) != 0) ||
+	    (q != NULL && len - path_len - 1 != sizeof(RESTIC_CREATE_QUERY) - 1)) {
+		*msg = out->id == ROUTE_RESTIC_CREATE ? "a repository is created with ?create=true"
+		                                      : "this endpoint takes no query parameters";
+		return out->id == ROUTE_RESTIC_CREATE && q == NULL ? VSP_E_NOT_FOUND
+		                                                   : VSP_E_MALFORMED;
+	}
+	return VSP_OK;
+}
+
 enum vsp_err
 route_parse(int method, const char *target, size_t len, struct route *out,
     const char **allow, const char **msg)
@@ -210,6 +309,11 @@ route_parse(int method, const char *target, size_t len, struct route *out,
 	out->limit = ROUTE_LIST_LIMIT_DEFAULT;
 	*allow = NULL;
 	*msg = "no such endpoint";
+	if (len >= sizeof(RESTIC_PREFIX) - 1 &&
+	    memcmp(target, RESTIC_PREFIX, sizeof(RESTIC_PREFIX) - 1) == 0) {
+		err = route_parse_restic(target, len, out, msg);
+		return err != VSP_OK ? err : check_method(method, out, allow, msg);
+	}
 	if (len < plen || memcmp(target, V1_PREFIX, plen) != 0)
 		return VSP_E_NOT_FOUND;
 	q = memchr(target, '?', len);

@@ -21,11 +21,17 @@ enum route_id {
 	ROUTE_OBJECTS,      /* /v1/vaults/{v}/objects/{kind} */
 	ROUTE_OBJECT,       /* /v1/vaults/{v}/objects/{kind}/{id} */
 	ROUTE_EXISTS,       /* /v1/vaults/{v}/objects/{kind}/exists */
+	/* restic's REST backend (spec/restic.md), under /restic/{v}/ */
+	ROUTE_RESTIC_CREATE, /* /restic/{v}/?create=true */
+	ROUTE_RESTIC_CONFIG, /* /restic/{v}/config */
+	ROUTE_RESTIC_LIST,   /* /restic/{v}/{type}/ */
+	ROUTE_RESTIC_OBJECT, /* /restic/{v}/{type}/{id} */
 };
 
 struct route {
 	enum route_id id;
 	int method;                     /* llhttp_method_t */
+	int restic;                     /* a restic REST route */
 	char vault[VSP_NAME_MAX + 1];
 	enum vsp_kind kind;
 	uint8_t oid[VSP_ID_LEN];

@@ -191,10 +191,72 @@ route_allow(enum route_id id)
 	case ROUTE_OBJECT:
 		return "GET, HEAD, PUT, DELETE";
 	case ROUTE_EXISTS:
+	case ROUTE_RESTIC_CREATE:
 		return "POST";
+	case ROUTE_RESTIC_CONFIG:
+		return "GET, HEAD, POST";
+	case ROUTE_RESTIC_LIST:
+		return "GET";
+	case ROUTE_RESTIC_OBJECT:
+		return "GET, HEAD, POST, DELETE";
 	default:
 		abort();
 	}
+}
+
+/* restic's directory name for a kind (spec/restic.md, "Mapping"). */
+static const char *
+restic_dir(enum vsp_kind k)
+{
+	static const char *const dirs[VSP_KIND_COUNT] = {
+		[VSP_KIND_PACK] = "data", [VSP_KIND_INDEX] = "index",
+		[VSP_KIND_SNAPSHOT] = "snapshots", [VSP_KIND_KEY] = "keys",
+		[VSP_KIND_LOCK] = "locks",
+	};
+	FUZZ_CHECK((unsigned)k < VSP_KIND_COUNT);
+	return dirs[k];
+}
+
+/* A restic route: the path is the canonical one, give or take the trailing
+ * slash restic writes after directories; only create takes a query. */
+static void
+check_restic_route(const struct route *r, const char *target, size_t len)
+{
+	const char *q = memchr(target, '?', len);
+	size_t path_len = q != NULL ? (size_t)(q - target) : len;
+	char hex[VSP_ID_HEX_LEN + 1], path[256];
+	int n = -1;
+
+	FUZZ_CHECK(r->id >= ROUTE_RESTIC_CREATE && r->id <= ROUTE_RESTIC_OBJECT);
+	FUZZ_CHECK(vsp_name_valid(r->vault, strlen(r->vault)));
+	vsp_id_format(r->oid, hex);
+	switch (r->id) {
+	case ROUTE_RESTIC_CREATE:
+		n = snprintf(path, sizeof(path), "/restic/%s", r->vault);
+		FUZZ_CHECK(q != NULL && strlen("?create=true") == len - path_len &&
+		    memcmp(q, "?create=true", len - path_len) == 0);
+		break;
+	case ROUTE_RESTIC_CONFIG:
+		n = snprintf(path, sizeof(path), "/restic/%s/config", r->vault);
+		break;
+	case ROUTE_RESTIC_LIST:
+		n = snprintf(path, sizeof(path), "/restic/%s/%s", r->vault, restic_dir(r->kind));
+		break;
+	default:
+		n = snprintf(path, sizeof(path), "/restic/%s/%s/%s", r->vault,
+		    restic_dir(r->kind), hex);
+	}
+	FUZZ_CHECK(n > 0 && (size_t)n < sizeof(path));
+	if (r->id != ROUTE_RESTIC_CREATE)
+		FUZZ_CHECK(q == NULL);
+	if (path_len == (size_t)n + 1) {
+		/* Only directories may end in '/'. */
+		FUZZ_CHECK(r->id == ROUTE_RESTIC_CREATE || r->id == ROUTE_RESTIC_LIST);
+		FUZZ_CHECK(target[n] == '/');
+	} else {
+		FUZZ_CHECK(path_len == (size_t)n);
+	}
+	FUZZ_CHECK(memcmp(path, target, (size_t)n) == 0);
 }
 
 static int
@@ -249,10 +311,14 @@ check_route(int method, const char *target, size_t len)
 	}
 	if (err != VSP_OK && err != VSP_E_METHOD)
 		return;
-
-	FUZZ_CHECK(r.id > ROUTE_NONE && r.id <= ROUTE_EXISTS);
 	if (err == VSP_OK)
 		FUZZ_CHECK(method_allowed(r.id, method));
+	if (r.restic) {
+		check_restic_route(&r, target, len);
+		return;
+	}
+
+	FUZZ_CHECK(r.id > ROUTE_NONE && r.id <= ROUTE_EXISTS);
 	if (r.id >= ROUTE_VAULT) {
 		FUZZ_CHECK(vsp_name_valid(r.vault, strlen(r.vault)));
 		FUZZ_CHECK(strlen(r.vault) <= VSP_NAME_MAX);

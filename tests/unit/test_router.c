@@ -419,6 +419,52 @@ load(const char *name)
 /* Every vault name of spec/vectors/names.json in a path: the valid ones route,
  * the invalid ones never do. Names are compared by length, not up to a NUL. */
 static void
+test_restic(void **state)
+{
+	static const struct {
+		int method;
+		const char *target;
+		enum route_id id;
+		enum vsp_kind kind;
+	} ok[] = {
+		{HTTP_POST, "/restic/main/?create=true", ROUTE_RESTIC_CREATE, VSP_KIND_PACK},
+		{HTTP_POST, "/restic/main?create=true", ROUTE_RESTIC_CREATE, VSP_KIND_PACK},
+		{HTTP_HEAD, "/restic/main/config", ROUTE_RESTIC_CONFIG, VSP_KIND_PACK},
+		{HTTP_POST, "/restic/main/config", ROUTE_RESTIC_CONFIG, VSP_KIND_PACK},
+		{HTTP_GET, "/restic/main/data/", ROUTE_RESTIC_LIST, VSP_KIND_PACK},
+		{HTTP_GET, "/restic/main/keys", ROUTE_RESTIC_LIST, VSP_KIND_KEY},
+		{HTTP_GET, "/restic/main/locks/", ROUTE_RESTIC_LIST, VSP_KIND_LOCK},
+		{HTTP_POST, "/restic/main/snapshots/" ID_A, ROUTE_RESTIC_OBJECT, VSP_KIND_SNAPSHOT},
+		{HTTP_DELETE, "/restic/main/index/" ID_A, ROUTE_RESTIC_OBJECT, VSP_KIND_INDEX},
+	};
+	struct route r;
+	const char *allow, *msg;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		if (parse(ok[i].method, ok[i].target, &r, &allow, &msg) != VSP_OK)
+			fail_msg("%s: %s", ok[i].target, msg);
+		assert_int_equal(r.id, ok[i].id);
+		assert_true(r.restic);
+		assert_string_equal(r.vault, "main");
+		if (ok[i].id == ROUTE_RESTIC_LIST || ok[i].id == ROUTE_RESTIC_OBJECT)
+			assert_int_equal(r.kind, ok[i].kind);
+	}
+	assert_memory_equal(r.oid, "\xba\x78\x16\xbf", 4);
+	expect_err(HTTP_POST, "/restic/main/", VSP_E_NOT_FOUND);         /* no ?create */
+	expect_err(HTTP_POST, "/restic/main/?create=yes", VSP_E_MALFORMED);
+	expect_err(HTTP_GET, "/restic/main/config?x=1", VSP_E_MALFORMED);
+	expect_err(HTTP_GET, "/restic/main/blobs/", VSP_E_NOT_FOUND);
+	expect_err(HTTP_GET, "/restic/main/data/" ID_A "/", VSP_E_NOT_FOUND);
+	expect_err(HTTP_GET, "/restic/main/data/ABC", VSP_E_MALFORMED);
+	expect_err(HTTP_GET, "/restic/../data/", VSP_E_MALFORMED);
+	expect_err(HTTP_GET, "/restic/main/%2e%2e/", VSP_E_MALFORMED);
+	expect_err(HTTP_GET, "/restic//data/", VSP_E_NOT_FOUND);
+	expect_err(HTTP_PUT, "/restic/main/data/" ID_A, VSP_E_METHOD);
+	expect_err(HTTP_DELETE, "/restic/main/config", VSP_E_METHOD);
+}
+
+static void
 test_names_vectors(void **state)
 {
 	json_t *doc = load("names.json");
@@ -589,6 +635,7 @@ main(void)
 		cmocka_unit_test(test_bad_names_and_ids),
 		cmocka_unit_test(test_percent_encoding),
 		cmocka_unit_test(test_query),
+		cmocka_unit_test(test_restic),
 		cmocka_unit_test(test_names_vectors),
 		cmocka_unit_test(test_range_vectors),
 		cmocka_unit_test(test_range_extremes),
