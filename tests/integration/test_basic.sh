@@ -20,7 +20,8 @@ if expect_status 200 "$URL/v1/capabilities"; then
 	assert_match "capabilities protocol" '"protocol":"vsp"' "$caps"
 	assert_match "capabilities versions" '"versions":\[1\]' "$caps"
 	assert_match "capabilities server" '"server":"vaultd/[^"]+"' "$caps"
-	assert_match "capabilities kinds" '"kinds":\["pack","index","snapshot"\]' "$caps"
+	assert_match "capabilities kinds" '"kinds":\["pack","index","snapshot","key","lock"\]' "$caps"
+	assert_match "capabilities features restic" '"features":\[[^]]*"restic"' "$caps"
 	assert_match "capabilities features range" '"features":\[[^]]*"range"' "$caps"
 	assert_match "capabilities features batch-exists" '"features":\[[^]]*"batch-exists"' "$caps"
 	for k in max_object_size max_config_size max_header_bytes max_url_length max_batch_ids max_list_limit; do

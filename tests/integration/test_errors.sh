@@ -268,7 +268,10 @@ expect_status 200 "${AUTH[@]}" "$V"
 assert_eq "counters unchanged by a 422" "$before" "$(vault_counts "$(body)")"
 # A one-byte difference and an empty body under a non-empty ID.
 cp "$W/obj3" "$W/obj3x"
-printf 'X' | dd of="$W/obj3x" bs=1 seek=150000 conv=notrunc status=none
+# Write a byte that differs from the one there (a random file may hold 'X').
+if [ "$(dd if="$W/obj3" bs=1 skip=150000 count=1 status=none)" = X ]; then flip=Y; else flip=X; fi
+printf '%s' "$flip" | dd of="$W/obj3x" bs=1 seek=150000 conv=notrunc status=none
+assert_eq "the changed copy differs" 1 "$(cmp -l "$W/obj3" "$W/obj3x" | wc -l)"
 expect_error 422 hash_mismatch -X PUT "${AUTH[@]}" --data-binary @"$W/obj3x" "$V/objects/pack/$id3"
 expect_error 422 hash_mismatch -X PUT "${AUTH[@]}" --data-binary '' "$V/objects/pack/$id3"
 assert_eq "objects/.tmp after more 422s" 0 "$(tmp_count)"
