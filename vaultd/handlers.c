@@ -569,8 +569,11 @@ handle_request(struct store *s, const struct request *req, struct resp *resp)
 			vault_info(s, req, resp);
 		return;
 	case ROUTE_CONFIG:
-		if (rt->method == HTTP_PUT)
+	case ROUTE_RESTIC_CONFIG:
+		if (rt->method == HTTP_PUT || rt->method == HTTP_POST)
 			handlers__config_put(s, req, resp);
+		else if (rt->method == HTTP_HEAD)
+			handlers__restic_config_head(s, req, resp);
 		else
 			handlers__config_get(s, req, resp);
 		return;
@@ -581,16 +584,20 @@ handle_request(struct store *s, const struct request *req, struct resp *resp)
 		objects_exist(s, req, resp);
 		return;
 	case ROUTE_OBJECT:
+	case ROUTE_RESTIC_OBJECT:
 		if (rt->method == HTTP_DELETE)
 			handlers__object_delete(s, req, resp);
 		else
 			handlers__object_get(s, req, resp);
 		return;
+	case ROUTE_RESTIC_CREATE:
+		handlers__restic_create(s, req, resp);
+		return;
+	case ROUTE_RESTIC_LIST:
+		handlers__restic_list(s, req, resp);
+		return;
 	default:
-		if (rt->restic)
-			handlers__restic(s, req, resp);
-		else
-			resp_error(resp, VSP_E_NOT_FOUND, "no such endpoint");
+		resp_error(resp, VSP_E_NOT_FOUND, "no such endpoint");
 	}
 }
 

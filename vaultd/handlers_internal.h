@@ -28,8 +28,10 @@ void handlers__unlock(uint64_t vault_id, const uint8_t id[VSP_ID_LEN]);
 void handlers__object_get(struct store *s, const struct request *req, struct resp *resp);
 void handlers__config_get(struct store *s, const struct request *req, struct resp *resp);
 void handlers__config_put(struct store *s, const struct request *req, struct resp *resp);
-/* The restic REST endpoints (spec/restic.md); handlers_restic.c. */
-void handlers__restic(struct store *s, const struct request *req, struct resp *resp);
+/* The restic REST endpoints of their own (spec/restic.md); handlers_restic.c. */
+void handlers__restic_create(struct store *s, const struct request *req, struct resp *resp);
+void handlers__restic_config_head(struct store *s, const struct request *req, struct resp *resp);
+void handlers__restic_list(struct store *s, const struct request *req, struct resp *resp);
 void handlers__object_delete(struct store *s, const struct request *req, struct resp *resp);
 
 #endif

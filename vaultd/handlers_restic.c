@@ -1,7 +1,8 @@
 /*
  * restic's REST backend protocol (spec/restic.md) on top of the same vaults,
  * objects and checks as VSP. Uploads go through the VSP upload path
- * (upload_begin/upload_finish); this file answers everything else.
+ * (upload_begin/upload_finish), object reads and deletes and the config
+ * through the VSP handlers; this file has what restic alone needs.
  */
 #include "handlers_internal.h"
 
@@ -12,8 +13,8 @@
 #define RESTIC_V1_TYPE "application/vnd.x.restic.rest.v1"
 
 /* POST /restic/{v}/?create=true: the repository is the vault. */
-static void
-restic_create(struct store *s, const struct request *req, struct resp *resp)
+void
+handlers__restic_create(struct store *s, const struct request *req, struct resp *resp)
 {
 	struct meta_token tok;
 	struct meta_vault v;
@@ -43,8 +44,8 @@ restic_create(struct store *s, const struct request *req, struct resp *resp)
 }
 
 /* HEAD /restic/{v}/config: its size, or 404. */
-static void
-restic_config_head(struct store *s, const struct request *req, struct resp *resp)
+void
+handlers__restic_config_head(struct store *s, const struct request *req, struct resp *resp)
 {
 	struct meta_token tok;
 	struct meta_vault v;
@@ -83,8 +84,8 @@ restic_list_add(const uint8_t id[VSP_ID_LEN], const struct meta_object *o, void 
 
 /* GET /restic/{v}/{type}/: every name (v1) or name and size (v2). restic
  * reads whole types, so the pages of the metadata are joined here. */
-static void
-restic_list(struct store *s, const struct request *req, struct resp *resp)
+void
+handlers__restic_list(struct store *s, const struct request *req, struct resp *resp)
 {
 	struct restic_list l = {.v2 = req->accept_restic_v2};
 	struct meta_token tok;
@@ -109,35 +110,4 @@ restic_list(struct store *s, const struct request *req, struct resp *resp)
 	handlers__json(resp, 200, l.arr);
 	if (resp->status == 200)
 		resp->content_type = l.v2 ? HTTP_RESTIC_V2 : RESTIC_V1_TYPE;
-}
-
-void
-handlers__restic(struct store *s, const struct request *req, struct resp *resp)
-{
-	const struct route *rt = &req->route;
-
-	switch (rt->id) {
-	case ROUTE_RESTIC_CREATE:
-		restic_create(s, req, resp);
-		return;
-	case ROUTE_RESTIC_CONFIG:
-		if (rt->method == HTTP_HEAD)
-			restic_config_head(s, req, resp);
-		else if (rt->method == HTTP_GET)
-			handlers__config_get(s, req, resp);
-		else
-			handlers__config_put(s, req, resp);
-		return;
-	case ROUTE_RESTIC_LIST:
-		restic_list(s, req, resp);
-		return;
-	case ROUTE_RESTIC_OBJECT:
-		if (rt->method == HTTP_DELETE)
-			handlers__object_delete(s, req, resp);
-		else
-			handlers__object_get(s, req, resp);
-		return;
-	default:
-		resp_error(resp, VSP_E_NOT_FOUND, "no such endpoint");
-	}
 }
