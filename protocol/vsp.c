@@ -98,6 +98,7 @@ static const struct {
 	[VSP_E_URI_TOO_LONG] = {414, "uri_too_long"},
 	[VSP_E_RANGE] = {416, "range_not_satisfiable"},
 	[VSP_E_HASH_MISMATCH] = {422, "hash_mismatch"},
+	[VSP_E_LOCKED] = {423, "locked"},
 	[VSP_E_HEADERS_TOO_LARGE] = {431, "headers_too_large"},
 	[VSP_E_INTERNAL] = {500, "internal"},
 	[VSP_E_UNAVAILABLE] = {503, "unavailable"},
@@ -141,6 +142,7 @@ vsp_status_reason(int status)
 	case 414: return "URI Too Long";
 	case 416: return "Range Not Satisfiable";
 	case 422: return "Unprocessable Content";
+	case 423: return "Locked";
 	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
 	case 503: return "Service Unavailable";

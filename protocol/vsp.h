@@ -59,6 +59,7 @@ enum vsp_err {
 	VSP_E_URI_TOO_LONG,     /* 414 uri_too_long */
 	VSP_E_RANGE,            /* 416 range_not_satisfiable */
 	VSP_E_HASH_MISMATCH,    /* 422 hash_mismatch */
+	VSP_E_LOCKED,           /* 423 locked */
 	VSP_E_HEADERS_TOO_LARGE,/* 431 headers_too_large */
 	VSP_E_INTERNAL,         /* 500 internal */
 	VSP_E_UNAVAILABLE,      /* 503 unavailable */

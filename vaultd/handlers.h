@@ -26,12 +26,24 @@ struct store_limits {
 	uint64_t reserve_bytes; /* free space kept back; below it uploads get 507 */
 };
 
+/* What a vault's policy asks of the handlers (vaultd.conf); 0 = none. */
+struct policy_limits {
+	uint64_t lock;          /* seconds from receipt during which nobody deletes */
+	uint64_t vault_quota;   /* bytes */
+	uint64_t tenant_quota;  /* bytes, all the tenant's vaults together */
+};
+
 /* What every handler works on; shared by all threads. */
 struct store {
 	struct meta *meta;
 	struct backend *backend;
 	uint8_t server_key[AUTH_SERVER_KEY_LEN];
 	struct store_limits limits;
+	/* Looks up the policy limits of (tenant, vault); NULL when the daemon
+	 * runs without policies. Must be safe to call from any thread. */
+	void (*policy)(void *arg, const char *tenant, const char *vault,
+	    struct policy_limits *out);
+	void *policy_arg;
 };
 
 /* One request as the handlers see it. The connection owns it. */

@@ -14,6 +14,11 @@
 int handlers__authorize(struct store *s, const struct request *req, uint32_t any_scope,
     struct meta_token *tok, struct meta_vault *vault, struct resp *resp);
 
+/* Fills *lim with the policy limits of the vault (zeros without policies).
+ * Returns 0, or -1 with resp set when the metadata cannot be read. */
+int handlers__policy(struct store *s, const struct meta_vault *v, struct policy_limits *lim,
+    struct resp *resp);
+
 /* Sets resp to status with the JSON value (stolen). */
 void handlers__json(struct resp *resp, int status, json_t *value);
 

@@ -13,6 +13,99 @@
 
 #include "sha256.h"
 
+struct usage_sum {
+	uint64_t bytes;
+};
+
+static int
+add_usage(const struct meta_vault *v, void *arg)
+{
+	struct usage_sum *u = arg;
+	u->bytes += v->bytes;
+	return 0;
+}
+
+int
+handlers__policy(struct store *s, const struct meta_vault *v, struct policy_limits *lim,
+    struct resp *resp)
+{
+	struct meta_tenant t;
+
+	memset(lim, 0, sizeof(*lim));
+	if (s->policy == NULL)
+		return 0;
+	if (meta_tenant_get_by_id(s->meta, v->tenant_id, &t) != META_OK) {
+		resp_error(resp, VSP_E_INTERNAL, "metadata error while looking up the tenant");
+		return -1;
+	}
+	s->policy(s->policy_arg, t.name, v->name, lim);
+	return 0;
+}
+
+/* 507 before the body when the upload would take the vault or its tenant
+ * over quota. Concurrent uploads are each checked against the usage
+ * committed so far, so together they can pass a quota by at most what is in
+ * flight at once. */
+static int
+quota_check(struct store *s, const struct meta_vault *v, uint64_t len, struct resp *resp)
+{
+	struct policy_limits lim;
+	struct usage_sum u = {0};
+
+	if (handlers__policy(s, v, &lim, resp) != 0)
+		return -1;
+	if (lim.vault_quota != 0 && (v->bytes > lim.vault_quota || lim.vault_quota - v->bytes < len)) {
+		resp_error(resp, VSP_E_NO_SPACE, "vault '%s' is over its quota: %" PRIu64 " of %"
+		    PRIu64 " bytes used, %" PRIu64 " more asked", v->name, v->bytes, lim.vault_quota, len);
+		return -1;
+	}
+	if (lim.tenant_quota == 0)
+		return 0;
+	if (meta_vault_list(s->meta, v->tenant_id, add_usage, &u) != META_OK) {
+		resp_error(resp, VSP_E_INTERNAL, "metadata error while adding up usage");
+		return -1;
+	}
+	if (u.bytes > lim.tenant_quota || lim.tenant_quota - u.bytes < len) {
+		resp_error(resp, VSP_E_NO_SPACE, "the tenant is over its quota: %" PRIu64 " of %"
+		    PRIu64 " bytes used, %" PRIu64 " more asked", u.bytes, lim.tenant_quota, len);
+		return -1;
+	}
+	return 0;
+}
+
+/* 423 while the object is inside its lock period (server time). restic's
+ * own lock files are exempt: restic must release them (spec/restic.md). */
+static int
+lock_check(struct store *s, const struct request *req, const struct meta_vault *v,
+    struct resp *resp)
+{
+	const struct route *rt = &req->route;
+	struct policy_limits lim;
+	struct meta_object o;
+	uint64_t now = (uint64_t)time(NULL);
+	int rc;
+
+	if (rt->kind == VSP_KIND_LOCK)
+		return 0;
+	if (handlers__policy(s, v, &lim, resp) != 0)
+		return -1;
+	if (lim.lock == 0)
+		return 0;
+	rc = meta_object_get(s->meta, v->id, rt->kind, rt->oid, &o);
+	if (rc != META_OK)
+		return 0; /* the delete itself reports 404 or the error */
+	if (o.received <= now && now - o.received >= lim.lock)
+		return 0;
+	if (rt->restic)
+		resp_error(resp, VSP_E_FORBIDDEN, "the object is locked until %" PRIu64
+		    " (Unix time) by the vault's policy", o.received + lim.lock);
+	else
+		resp_error(resp, VSP_E_LOCKED, "the object is locked until %" PRIu64
+		    " (Unix time) by the vault's policy; nobody can delete it before", o.received +
+		    lim.lock);
+	return -1;
+}
+
 /* Striped locks: an upload's commit and a delete of the same object must not
  * interleave, or a delete could remove the file a new upload just placed. */
 #define OBJECT_LOCK_STRIPES 64
@@ -127,7 +220,8 @@ handlers__object_delete(struct store *s, const struct request *req, struct resp 
 	uint32_t scope = rt->restic && rt->kind == VSP_KIND_LOCK ?
 	    META_SCOPE_APPEND | META_SCOPE_DELETE : META_SCOPE_DELETE;
 
-	if (handlers__authorize(s, req, scope, &tok, &v, resp) != 0)
+	if (handlers__authorize(s, req, scope, &tok, &v, resp) != 0 ||
+	    lock_check(s, req, &v, resp) != 0)
 		return;
 	handlers__object_key(key, v.id, rt->kind, rt->oid);
 	handlers__lock(v.id, rt->oid);
@@ -195,6 +289,8 @@ upload_precheck(struct store *s, const struct request *req, const struct meta_va
 		resp_error(resp, VSP_E_INTERNAL, "metadata error while looking up the object");
 		return -1;
 	}
+	if (quota_check(s, v, req->content_length, resp) != 0)
+		return -1;
 	if (backend_space(s->backend, &avail) == 0 &&
 	    (avail < s->limits.reserve_bytes ||
 	        avail - s->limits.reserve_bytes < req->content_length)) {
