@@ -1,12 +1,11 @@
 /*
  * vaultd: the Vault Storage Protocol daemon. Start-up wires together the
- * data directory (LMDB metadata, fs backend, server key), the HTTP server and
- * the admin socket, then runs the libuv loop until SIGINT or SIGTERM.
+ * data directory (LMDB metadata, fs backend, server key), the policies of
+ * vaultd.conf, one HTTP server per listen address and the admin socket, then
+ * runs the libuv loop until SIGINT or SIGTERM. SIGHUP reloads vaultd.conf.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -24,171 +24,33 @@
 #include "backend.h"
 #include "handlers.h"
 #include "meta.h"
+#include "options.h"
+#include "policy.h"
 #include "server.h"
 
-#define DEFAULT_DATA_DIR "./var"
-#define DEFAULT_LISTEN "127.0.0.1:8420"
-#define DEFAULT_MAX_OBJECT (1024ULL * 1024 * 1024)
-#define DEFAULT_RESERVE (64ULL * 1024 * 1024)
 #define DEFAULT_THREADS "16"
-
-struct options {
-	const char *data_dir;
-	char host[256];
-	int port;
-	struct server_config server;
-	struct store_limits limits;
-	const char *port_file;
-};
 
 struct daemon {
 	uv_loop_t *loop;
-	struct server *server;
+	struct options *opts;
+	struct store *store;
+	struct policy_src *policies;
+	struct server *servers[OPTIONS_LISTEN_MAX];
+	size_t nservers;
 	struct admin *admin;
-	uv_signal_t sigint, sigterm;
+	uv_signal_t sigint, sigterm, sighup;
 	int stopping;
 	int pending_stops;
+	/* SIGHUP: the file is read and checked on the threadpool. */
+	uv_work_t reload;
+	int reloading;
+	struct conf *next_conf;
+	/* What the file said at start-up, to tell whether a reload changes
+	 * what only a restart applies. */
+	char started_data_dir[PATH_MAX];
+	size_t started_nlistens;
+	char reload_err[1024];
 };
-
-static void
-usage(FILE *f)
-{
-	fprintf(f,
-	    "usage: vaultd [options]\n"
-	    "  -d, --data DIR            data directory (default " DEFAULT_DATA_DIR ")\n"
-	    "  -l, --listen HOST:PORT    HTTP listen address (default " DEFAULT_LISTEN ";\n"
-	    "                            port 0 picks a free port)\n"
-	    "      --port-file FILE      write the bound port to FILE once listening\n"
-	    "      --max-object-size N   largest object in bytes (default 1 GiB)\n"
-	    "      --reserve N           free bytes kept back; uploads beyond get 507\n"
-	    "                            (default 64 MiB)\n"
-	    "      --max-connections N   default 1024\n"
-	    "      --header-timeout S    seconds for a request head (default 10)\n"
-	    "      --idle-timeout S      keep-alive idle seconds (default 60)\n"
-	    "      --body-timeout S      seconds without body progress (default 30)\n"
-	    "  -v, --access-log          log every request to stderr\n"
-	    "  -h, --help\n");
-}
-
-static int
-parse_u64_arg(const char *name, const char *s, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || s[0] == '-') {
-		fprintf(stderr, "vaultd: %s wants a whole number, not '%s'\n", name, s);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-static int
-parse_seconds(const char *name, const char *s, unsigned *ms)
-{
-	uint64_t v;
-	if (parse_u64_arg(name, s, &v) != 0)
-		return -1;
-	if (v == 0 || v > 86400) {
-		fprintf(stderr, "vaultd: %s must be 1..86400 seconds\n", name);
-		return -1;
-	}
-	*ms = (unsigned)(v * 1000);
-	return 0;
-}
-
-static int
-parse_listen(struct options *o, const char *s)
-{
-	const char *colon = strrchr(s, ':');
-	uint64_t port;
-	size_t hlen;
-
-	if (colon == NULL || colon == s) {
-		fprintf(stderr, "vaultd: --listen wants HOST:PORT, not '%s'\n", s);
-		return -1;
-	}
-	hlen = (size_t)(colon - s);
-	if (s[0] == '[' && hlen >= 2 && s[hlen - 1] == ']') {
-		s++;
-		hlen -= 2;
-	}
-	if (hlen >= sizeof(o->host) || parse_u64_arg("--listen port", colon + 1, &port) != 0 ||
-	    port > 65535) {
-		fprintf(stderr, "vaultd: bad listen address '%s'\n", s);
-		return -1;
-	}
-	memcpy(o->host, s, hlen);
-	o->host[hlen] = '\0';
-	o->port = (int)port;
-	return 0;
-}
-
-static int
-parse_options(int argc, char **argv, struct options *o)
-{
-	enum { O_MAXOBJ = 256, O_RESERVE, O_MAXCONN, O_HDR, O_IDLE, O_BODY, O_PORTFILE };
-	static const struct option longopts[] = {
-		{"data", required_argument, NULL, 'd'},
-		{"listen", required_argument, NULL, 'l'},
-		{"port-file", required_argument, NULL, O_PORTFILE},
-		{"max-object-size", required_argument, NULL, O_MAXOBJ},
-		{"reserve", required_argument, NULL, O_RESERVE},
-		{"max-connections", required_argument, NULL, O_MAXCONN},
-		{"header-timeout", required_argument, NULL, O_HDR},
-		{"idle-timeout", required_argument, NULL, O_IDLE},
-		{"body-timeout", required_argument, NULL, O_BODY},
-		{"access-log", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	uint64_t v;
-	int ch;
-
-	memset(o, 0, sizeof(*o));
-	o->data_dir = getenv("VAULT_DATA") ? getenv("VAULT_DATA") : DEFAULT_DATA_DIR;
-	parse_listen(o, DEFAULT_LISTEN);
-	o->limits.max_object_size = DEFAULT_MAX_OBJECT;
-	o->limits.reserve_bytes = DEFAULT_RESERVE;
-	o->server.max_connections = 1024;
-	o->server.header_timeout_ms = 10000;
-	o->server.idle_timeout_ms = 60000;
-	o->server.body_timeout_ms = 30000;
-	while ((ch = getopt_long(argc, argv, "d:l:vh", longopts, NULL)) != -1) {
-		int rc = 0;
-		switch (ch) {
-		case 'd': o->data_dir = optarg; break;
-		case 'l': rc = parse_listen(o, optarg); break;
-		case 'v': o->server.access_log = 1; break;
-		case 'h': usage(stdout); exit(0);
-		case O_PORTFILE: o->port_file = optarg; break;
-		case O_MAXOBJ: rc = parse_u64_arg("--max-object-size", optarg, &o->limits.max_object_size); break;
-		case O_RESERVE: rc = parse_u64_arg("--reserve", optarg, &o->limits.reserve_bytes); break;
-		case O_MAXCONN:
-			rc = parse_u64_arg("--max-connections", optarg, &v);
-			if (rc == 0 && (v == 0 || v > 1000000)) {
-				fprintf(stderr, "vaultd: --max-connections must be 1..1000000\n");
-				rc = -1;
-			}
-			o->server.max_connections = (unsigned)v;
-			break;
-		case O_HDR: rc = parse_seconds("--header-timeout", optarg, &o->server.header_timeout_ms); break;
-		case O_IDLE: rc = parse_seconds("--idle-timeout", optarg, &o->server.idle_timeout_ms); break;
-		case O_BODY: rc = parse_seconds("--body-timeout", optarg, &o->server.body_timeout_ms); break;
-		default: usage(stderr); return -1;
-		}
-		if (rc != 0)
-			return -1;
-	}
-	if (optind != argc) {
-		fprintf(stderr, "vaultd: unexpected argument '%s'\n", argv[optind]);
-		return -1;
-	}
-	o->server.host = o->host;
-	o->server.port = o->port;
-	return 0;
-}
 
 static int
 path_join(char *out, size_t size, const char *dir, const char *name)
@@ -227,6 +89,26 @@ lock_data_dir(const char *dir)
 	return fd;
 }
 
+/* Creates the tenants the configuration names that the metadata lacks.
+ * Blocks (LMDB): at start-up, or on the threadpool when reloading. */
+static int
+ensure_tenants(struct meta *m, const struct conf *c, char *err, size_t errlen)
+{
+	struct meta_tenant t;
+
+	for (size_t i = 0; i < c->ntenants; i++) {
+		int rc = meta_tenant_get(m, c->tenants[i].name, &t);
+		if (rc == META_NOTFOUND)
+			rc = meta_tenant_add(m, c->tenants[i].name, (uint64_t)time(NULL), &t);
+		if (rc != META_OK && rc != META_EXISTS) {
+			snprintf(err, errlen, "cannot create tenant '%s' in the metadata",
+			    c->tenants[i].name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static void
 on_stopped(void *arg)
 {
@@ -247,20 +129,78 @@ on_signal(uv_signal_t *s, int signum)
 	fprintf(stderr, "vaultd: %s: finishing requests in progress, then exiting\n",
 	    strsignal(signum));
 	d->stopping = 1;
-	d->pending_stops = 2;
+	d->pending_stops = (int)d->nservers + 1;
 	uv_signal_stop(&d->sigint);
 	uv_signal_stop(&d->sigterm);
-	server_stop(d->server, on_stopped, d);
+	uv_signal_stop(&d->sighup);
+	for (size_t i = 0; i < d->nservers; i++)
+		server_stop(d->servers[i], on_stopped, d);
 	admin_stop(d->admin, on_stopped, d);
+}
+
+static void
+reload_work(uv_work_t *w)
+{
+	struct daemon *d = w->data;
+
+	d->next_conf = NULL;
+	if (conf_load(d->opts->conf_path, &d->next_conf, d->reload_err,
+	        sizeof(d->reload_err)) != 0)
+		return;
+	if (ensure_tenants(d->store->meta, d->next_conf, d->reload_err,
+	        sizeof(d->reload_err)) != 0) {
+		conf_free(d->next_conf);
+		d->next_conf = NULL;
+	}
+}
+
+static void
+reload_done(uv_work_t *w, int status)
+{
+	struct daemon *d = w->data;
+
+	(void)status;
+	d->reloading = 0;
+	if (d->next_conf == NULL) {
+		fprintf(stderr, "vaultd: reload: %s; keeping the configuration in force\n",
+		    d->reload_err);
+		return;
+	}
+	if (strcmp(d->next_conf->data_dir, d->started_data_dir) != 0 ||
+	    d->next_conf->nlistens != d->started_nlistens)
+		fprintf(stderr, "vaultd: reload: listen and data changes take effect at the "
+		    "next start\n");
+	fprintf(stderr, "vaultd: reloaded %s: %zu policies, %zu tenants\n", d->opts->conf_path,
+	    d->next_conf->npolicies, d->next_conf->ntenants);
+	policy_src_swap(d->policies, d->next_conf);
+	d->next_conf = NULL;
+}
+
+static void
+on_hup(uv_signal_t *s, int signum)
+{
+	struct daemon *d = s->data;
+
+	(void)signum;
+	if (d->opts->conf_path == NULL) {
+		fprintf(stderr, "vaultd: SIGHUP: running without a configuration file (-c)\n");
+		return;
+	}
+	if (d->reloading || d->stopping)
+		return;
+	d->reloading = 1;
+	d->reload.data = d;
+	if (uv_queue_work(d->loop, &d->reload, reload_work, reload_done) != 0)
+		d->reloading = 0;
 }
 
 static void
 status_cb(json_t *obj, void *arg)
 {
 	struct daemon *d = arg;
-	/* server_stop frees the server when it is done; no status after. */
-	if (d->server != NULL && !d->stopping)
-		server_status(d->server, obj);
+	/* server_stop frees the servers when they are done; no status after. */
+	if (d->nservers > 0 && !d->stopping)
+		server_status(d->servers[0], obj);
 }
 
 static int
@@ -269,9 +209,8 @@ write_port_file(const char *path, int port)
 	char tmp[PATH_MAX];
 	FILE *f;
 
-	if (path_join(tmp, sizeof(tmp), path, "") != 0)
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
 		return -1;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	if ((f = fopen(tmp, "w")) == NULL || fprintf(f, "%d\n", port) < 0 || fclose(f) != 0 ||
 	    rename(tmp, path) != 0) {
 		fprintf(stderr, "vaultd: write %s: %s\n", path, strerror(errno));
@@ -282,14 +221,14 @@ write_port_file(const char *path, int port)
 
 /* Opens the data directory's parts into store. */
 static int
-open_store(const char *dir, struct store *store)
+open_store(const struct options *o, struct store *store)
 {
 	char path[PATH_MAX];
 
-	if (path_join(path, sizeof(path), dir, "server.key") != 0 ||
+	if (path_join(path, sizeof(path), o->data_dir, "server.key") != 0 ||
 	    auth_server_key_load(path, store->server_key) != 0)
 		return -1;
-	if (path_join(path, sizeof(path), dir, "meta") != 0)
+	if (path_join(path, sizeof(path), o->data_dir, "meta") != 0)
 		return -1;
 	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
 		fprintf(stderr, "vaultd: create %s: %s\n", path, strerror(errno));
@@ -299,7 +238,9 @@ open_store(const char *dir, struct store *store)
 		fprintf(stderr, "vaultd: cannot open the metadata in %s\n", path);
 		return -1;
 	}
-	if (path_join(path, sizeof(path), dir, "objects") != 0)
+	if (o->objects_dir[0] != '\0')
+		snprintf(path, sizeof(path), "%s", o->objects_dir);
+	else if (path_join(path, sizeof(path), o->data_dir, "objects") != 0)
 		return -1;
 	if ((store->backend = backend_fs_open(path)) == NULL) {
 		fprintf(stderr, "vaultd: cannot open the object store %s: %s\n", path,
@@ -310,26 +251,68 @@ open_store(const char *dir, struct store *store)
 }
 
 static int
+start_servers(struct daemon *d, struct options *o, struct store *store)
+{
+	for (size_t i = 0; i < o->nlistens; i++) {
+		struct server_config cfg = o->server;
+		cfg.host = o->listens[i].host;
+		cfg.port = o->listens[i].port;
+		if ((d->servers[i] = server_start(d->loop, &cfg, store)) == NULL)
+			return -1;
+		d->nservers++;
+		fprintf(stderr, "vaultd %s: listening on http://%s%s%s:%d\n", VAULTD_VERSION,
+		    strchr(cfg.host, ':') ? "[" : "", cfg.host, strchr(cfg.host, ':') ? "]" : "",
+		    server_port(d->servers[i]));
+	}
+	if (o->port_file != NULL && write_port_file(o->port_file, server_port(d->servers[0])) != 0)
+		return -1;
+	return 0;
+}
+
+static int
 start_services(struct daemon *d, struct options *o, struct store *store)
 {
 	char sock[PATH_MAX];
 	struct admin_ctx actx = {.meta = store->meta, .server_key = store->server_key,
 	    .status = status_cb, .status_arg = d};
 
-	if ((d->server = server_start(d->loop, &o->server, store)) == NULL)
+	if (start_servers(d, o, store) != 0)
 		return -1;
 	if (path_join(sock, sizeof(sock), o->data_dir, "vaultd.sock") != 0 ||
 	    (d->admin = admin_start(d->loop, sock, &actx)) == NULL)
 		return -1;
-	if (o->port_file != NULL && write_port_file(o->port_file, server_port(d->server)) != 0)
-		return -1;
 	uv_signal_init(d->loop, &d->sigint);
 	uv_signal_init(d->loop, &d->sigterm);
-	d->sigint.data = d->sigterm.data = d;
+	uv_signal_init(d->loop, &d->sighup);
+	d->sigint.data = d->sigterm.data = d->sighup.data = d;
 	uv_signal_start(&d->sigint, on_signal, SIGINT);
 	uv_signal_start(&d->sigterm, on_signal, SIGTERM);
-	fprintf(stderr, "vaultd %s: listening on http://%s:%d, data in %s, admin socket %s\n",
-	    VAULTD_VERSION, o->host, server_port(d->server), o->data_dir, sock);
+	uv_signal_start(&d->sighup, on_hup, SIGHUP);
+	fprintf(stderr, "vaultd: data in %s, admin socket %s%s%s\n", o->data_dir, sock,
+	    o->conf_path ? ", configuration " : "", o->conf_path ? o->conf_path : "");
+	return 0;
+}
+
+/* The configuration's policies go into force; the tenants it names exist. */
+static int
+start_policies(struct daemon *d, struct options *o, struct store *store)
+{
+	char err[256];
+
+	if (ensure_tenants(store->meta, o->conf, err, sizeof(err)) != 0) {
+		fprintf(stderr, "vaultd: %s\n", err);
+		return -1;
+	}
+	snprintf(d->started_data_dir, sizeof(d->started_data_dir), "%s", o->conf->data_dir);
+	d->started_nlistens = o->conf->nlistens;
+	d->policies = policy_src_new(o->conf);
+	o->conf = NULL;
+	if (d->policies == NULL) {
+		fprintf(stderr, "vaultd: out of memory\n");
+		return -1;
+	}
+	store->policy = policy_src_lookup;
+	store->policy_arg = d->policies;
 	return 0;
 }
 
@@ -343,7 +326,7 @@ main(int argc, char **argv)
 
 	memset(&d, 0, sizeof(d));
 	memset(&store, 0, sizeof(store));
-	if (parse_options(argc, argv, &opts) != 0)
+	if (options_parse(argc, argv, &opts) != 0)
 		return 2;
 	/* Disk and hash work runs on the threadpool; more threads than cores
 	 * keep the disk busy while some threads wait on fsync. */
@@ -357,7 +340,10 @@ main(int argc, char **argv)
 		return 1;
 	store.limits = opts.limits;
 	d.loop = uv_default_loop();
-	if (open_store(opts.data_dir, &store) != 0 || start_services(&d, &opts, &store) != 0)
+	d.opts = &opts;
+	d.store = &store;
+	if (open_store(&opts, &store) != 0 || start_policies(&d, &opts, &store) != 0 ||
+	    start_services(&d, &opts, &store) != 0)
 		goto out;
 	uv_run(d.loop, UV_RUN_DEFAULT);
 	rc = 0;
@@ -365,6 +351,8 @@ out:
 	uv_loop_close(d.loop);
 	backend_free(store.backend);
 	meta_close(store.meta);
+	policy_src_free(d.policies);
+	conf_free(opts.conf);
 	sodium_memzero(store.server_key, sizeof(store.server_key));
 	close(lockfd);
 	return rc;

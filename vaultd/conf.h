@@ -1,0 +1,150 @@
+#ifndef CONF_H
+#define CONF_H
+/*
+ * The operator configuration file, vaultd.conf (spec/vaultd.conf.md): a
+ * pure parser from text to a struct conf. It opens no socket and touches no
+ * data directory; the daemon decides what to do with the result (start up,
+ * `vaultd -n`, or swap it in on SIGHUP and keep the old one on an error).
+ *
+ * Every error is one line, "FILE:LINE: sentence", that quotes the offending
+ * word; errors about the file as a whole (unreadable, too large) are
+ * "FILE: sentence". Parsing stops at the first error.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vsp.h"
+
+/* Limits on what a file may hold; going past one is an error. */
+#define CONF_FILE_MAX (1024 * 1024)   /* bytes in the whole file */
+#define CONF_LINE_MAX 4096            /* bytes on one line, without the newline */
+#define CONF_LISTENS_MAX 64
+#define CONF_BACKENDS_MAX 256
+#define CONF_POLICIES_MAX 1000
+#define CONF_TENANTS_MAX 10000
+#define CONF_VAULTS_MAX 10000         /* per tenant */
+#define CONF_KEEP_MAX 1000000         /* largest keep-* count */
+#define CONF_CONNECTIONS_MAX 1000000  /* largest max-connections */
+#define CONF_TIMEOUT_MAX (24 * 3600)  /* seconds; timeouts are 1s..1d */
+#define CONF_PATH_MAX 4096            /* bytes in a path, with the NUL */
+#define CONF_HOST_MAX 256             /* bytes in a listen host, with the NUL */
+
+/* Defaults for what the file leaves out. */
+#define CONF_DEFAULT_LISTEN_HOST "127.0.0.1"
+#define CONF_DEFAULT_LISTEN_PORT 8420
+#define CONF_DEFAULT_DATA_DIR "./var"
+#define CONF_DEFAULT_MAX_OBJECT_SIZE (1024ULL * 1024 * 1024)
+#define CONF_DEFAULT_RESERVE (64ULL * 1024 * 1024)
+#define CONF_DEFAULT_HEADER_TIMEOUT_MS 10000u
+#define CONF_DEFAULT_IDLE_TIMEOUT_MS 60000u
+#define CONF_DEFAULT_BODY_TIMEOUT_MS 30000u
+#define CONF_DEFAULT_MAX_CONNECTIONS 1024u
+#define CONF_DEFAULT_GC_GRACE (24 * 3600ULL) /* seconds */
+
+struct conf_listen {
+	char host[CONF_HOST_MAX];     /* without the brackets of an IPv6 address */
+	int port;                     /* 0..65535; 0 = any free port */
+};
+
+struct conf_backend {
+	char name[VSP_NAME_MAX + 1];
+	char type[16];                /* "fs" (the only type so far) */
+	char path[CONF_PATH_MAX];
+};
+
+/*
+ * A retention policy. Counts and durations of 0 mean "not set": no such keep
+ * rule, no lock, no periodic GC (gc_every). gc_grace is always the value in
+ * force: the file's, else CONF_DEFAULT_GC_GRACE. quota bounds each vault the
+ * policy applies to (0 = none).
+ */
+struct conf_policy {
+	char name[VSP_NAME_MAX + 1];
+	unsigned keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly,
+	    keep_yearly;
+	uint64_t keep_within, lock, gc_grace, gc_every; /* seconds */
+	uint64_t quota;                                  /* bytes, 0 = none */
+};
+
+struct conf_vault {
+	char name[VSP_NAME_MAX + 1];
+	const struct conf_policy *policy;  /* into conf.policies, or NULL */
+	uint64_t quota;                    /* bytes, 0 = none */
+};
+
+struct conf_tenant {
+	char name[VSP_NAME_MAX + 1];
+	const struct conf_policy *policy;  /* into conf.policies, or NULL */
+	uint64_t quota;                    /* tenant-wide, bytes, 0 = none */
+	struct conf_vault *vaults;
+	size_t nvaults;
+};
+
+/* Arrays keep the order of the file. */
+struct conf {
+	struct conf_listen *listens;       /* at least one */
+	size_t nlistens;
+	char data_dir[CONF_PATH_MAX];
+	uint64_t max_object_size, reserve; /* bytes */
+	unsigned header_timeout_ms, idle_timeout_ms, body_timeout_ms;
+	unsigned max_connections;
+	struct conf_backend *backends;     /* none: the daemon uses fs in DATA/objects */
+	size_t nbackends;
+	struct conf_policy *policies;
+	size_t npolicies;
+	struct conf_tenant *tenants;
+	size_t ntenants;
+};
+
+/*
+ * Parses len bytes of text (no NUL needed; a NUL byte in it is an error),
+ * read from the file named path, which is used only in messages. On success
+ * returns 0 and sets *out to a new struct conf, which the caller frees with
+ * conf_free(). On failure returns -1, leaves *out alone and writes one line,
+ * "path:line: message" (or "out of memory"), to err (errlen bytes, truncated
+ * if need be; err may be NULL when errlen is 0).
+ */
+int conf_parse(const char *path, const char *text, size_t len, struct conf **out,
+    char *err, size_t errlen);
+
+/*
+ * Reads the file at path (at most CONF_FILE_MAX bytes) and parses it as
+ * conf_parse() does. Returns 0 and *out, or -1 with "path: reason" or
+ * "path:line: message" in err.
+ */
+int conf_load(const char *path, struct conf **out, char *err, size_t errlen);
+
+/* Returns a new struct conf holding the built-in defaults (what an empty
+ * file gives), for conf_free(); NULL if out of memory. */
+struct conf *conf_default(void);
+
+/* Frees c and everything in it. conf_free(NULL) does nothing. */
+void conf_free(struct conf *c);
+
+/*
+ * The policy that applies to vault of tenant: the vault's own, else the
+ * tenant's, else NULL (also NULL for a tenant the file does not name). The
+ * returned pointer lives as long as c. If tenant_quota is not NULL, sets it
+ * to the tenant-wide quota; if vault_quota is not NULL, sets it to the
+ * vault's quota: its own, else that of the policy returned; 0 = none.
+ * vault may be NULL to ask about the tenant alone.
+ */
+const struct conf_policy *conf_policy_for(const struct conf *c, const char *tenant,
+    const char *vault, uint64_t *tenant_quota, uint64_t *vault_quota);
+
+/*
+ * Parses a size: decimal digits, then optionally one of K M G T (powers of
+ * 1024, upper case only, so that M never reads as "minutes"). Returns 0 and
+ * *out, or -1 for anything else (empty, sign, space, other suffix, or more
+ * than UINT64_MAX bytes); *out is then unchanged.
+ */
+int conf_parse_size(const char *s, uint64_t *out);
+
+/*
+ * Parses a duration: decimal digits, then optionally one of s m h d w y
+ * (w = 7d, y = 365d; lower case only); a bare number is seconds. Returns 0
+ * and *seconds, or -1 as conf_parse_size() does.
+ */
+int conf_parse_duration(const char *s, uint64_t *seconds);
+
+#endif

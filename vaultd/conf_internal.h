@@ -1,0 +1,53 @@
+#ifndef CONF_INTERNAL_H
+#define CONF_INTERNAL_H
+/*
+ * Shared by conf.c (the file structure: lines, words, blocks, references)
+ * and conf_values.c (one value: numbers, sizes, durations, addresses) and
+ * reachable from the unit tests. Not for other modules.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+
+/*
+ * Allocation with a fault-injection hook (STYLE.md 14). conf__fail_after(n)
+ * with n >= 0 makes the allocation n calls from now fail (0 = the next one)
+ * and every later one succeed; n < 0 turns the hook off. The counter is a
+ * plain static: for single-threaded tests only.
+ */
+void conf__fail_after(int n);
+void *conf__malloc(size_t size);
+void *conf__calloc(size_t n, size_t size);
+void *conf__realloc(void *p, size_t size);
+
+/*
+ * Makes room for one more element in arr, which holds n elements of size
+ * bytes in room for *cap. Returns the array (moved, perhaps; the caller
+ * stores it back), or NULL if out of memory (arr is then unchanged).
+ */
+void *conf__grow(void *arr, size_t *cap, size_t n, size_t size);
+
+/* Returns a new conf with the default scalars and no listen address yet,
+ * or NULL if out of memory. */
+struct conf *conf__new(void);
+
+/* Sets c's only listen address to the default. Returns 0, or -1 if out of
+ * memory. c must have none yet. */
+int conf__add_default_listen(struct conf *c);
+
+/* Copies the string s into dst (size bytes). Returns 0, or -1 if it does
+ * not fit (dst then holds nothing useful). */
+int conf__copy(char *dst, size_t size, const char *s);
+
+/* Parses decimal digits only (no sign, no space) into *out. Returns 0, or -1
+ * if s is empty, holds anything else, or is more than UINT64_MAX. */
+int conf__parse_u64(const char *s, uint64_t *out);
+
+/*
+ * Parses HOST:PORT or [IPV6]:PORT into *out. Returns 0, or -1 with a static
+ * sentence saying what is wrong in *why.
+ */
+int conf__parse_listen(const char *s, struct conf_listen *out, const char **why);
+
+#endif

@@ -1,0 +1,270 @@
+/*
+ * vaultd.conf below the level of lines and blocks: one value (whole numbers,
+ * sizes, durations, listen addresses; spec/vaultd.conf.md, "Values"), the
+ * struct conf itself (defaults, freeing, the policy look-up) and the
+ * allocation hook the unit tests fail on purpose.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "conf_internal.h"
+
+#define DAY (24 * 3600ULL)
+
+/* Allocation failure injection (conf_internal.h). */
+static int fail_countdown = -1;
+
+void
+conf__fail_after(int n)
+{
+	fail_countdown = n;
+}
+
+static int
+fail_now(void)
+{
+	return fail_countdown >= 0 && fail_countdown-- == 0;
+}
+
+void *
+conf__malloc(size_t size)
+{
+	return fail_now() ? NULL : malloc(size);
+}
+
+void *
+conf__calloc(size_t n, size_t size)
+{
+	return fail_now() ? NULL : calloc(n, size);
+}
+
+void *
+conf__realloc(void *p, size_t size)
+{
+	return fail_now() ? NULL : realloc(p, size);
+}
+
+void *
+conf__grow(void *arr, size_t *cap, size_t n, size_t size)
+{
+	size_t ncap;
+	void *p;
+
+	if (n < *cap)
+		return arr;
+	ncap = *cap > 0 ? *cap * 2 : 4;
+	if (ncap < *cap || ncap > SIZE_MAX / size)
+		return NULL;
+	if ((p = conf__realloc(arr, ncap * size)) == NULL)
+		return NULL;
+	*cap = ncap;
+	return p;
+}
+
+int
+conf__copy(char *dst, size_t size, const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len >= size)
+		return -1;
+	memcpy(dst, s, len + 1);
+	return 0;
+}
+
+/* Parses leading digits and an optional one-character suffix from units (a
+ * NUL-terminated string of suffixes, one multiplier each in mults). Returns
+ * 0 and *out, or -1. */
+static int
+parse_with_unit(const char *s, const char *units, const uint64_t *mults,
+    uint64_t *out)
+{
+	uint64_t v = 0, mult = 1;
+	const char *u;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		unsigned d = (unsigned)(*s - '0');
+
+		if (v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	if (*s != '\0') {
+		if (s[1] != '\0' || (u = strchr(units, *s)) == NULL)
+			return -1;
+		mult = mults[u - units];
+	}
+	if (v != 0 && mult > UINT64_MAX / v)
+		return -1;
+	*out = v * mult;
+	return 0;
+}
+
+int
+conf__parse_u64(const char *s, uint64_t *out)
+{
+	/* No suffix is allowed; mults is never read. */
+	return parse_with_unit(s, "", NULL, out);
+}
+
+int
+conf_parse_size(const char *s, uint64_t *out)
+{
+	static const uint64_t mults[] = {
+		1ULL << 10, 1ULL << 20, 1ULL << 30, 1ULL << 40,
+	};
+
+	return parse_with_unit(s, "KMGT", mults, out);
+}
+
+int
+conf_parse_duration(const char *s, uint64_t *seconds)
+{
+	static const uint64_t mults[] = {
+		1, 60, 3600, DAY, 7 * DAY, 365 * DAY,
+	};
+
+	return parse_with_unit(s, "smhdwy", mults, seconds);
+}
+
+/* Host characters: names and IPv4 addresses; inside brackets also the
+ * colons of IPv6 and '%' for a zone (fe80::1%eth0). */
+static int
+host_ok(const char *h, size_t len, int bracketed)
+{
+	if (len == 0)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = h[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_')
+			continue;
+		if (bracketed && (c == ':' || c == '%'))
+			continue;
+		return 0;
+	}
+	return 1;
+}
+
+int
+conf__parse_listen(const char *s, struct conf_listen *out, const char **why)
+{
+	const char *colon = strrchr(s, ':');
+	const char *host = s;
+	size_t hlen;
+	uint64_t port;
+	int bracketed = 0;
+
+	if (colon == NULL || colon == s) {
+		*why = "wants HOST:PORT";
+		return -1;
+	}
+	hlen = (size_t)(colon - s);
+	if (s[0] == '[') {
+		if (hlen < 2 || s[hlen - 1] != ']') {
+			*why = "has an unclosed '[' (write [ADDRESS]:PORT)";
+			return -1;
+		}
+		host++;
+		hlen -= 2;
+		bracketed = 1;
+	} else if (memchr(s, ':', hlen) != NULL) {
+		*why = "holds an IPv6 address without brackets (write [ADDRESS]:PORT)";
+		return -1;
+	}
+	if (!host_ok(host, hlen, bracketed) || hlen >= sizeof(out->host)) {
+		*why = "has a bad host";
+		return -1;
+	}
+	if (conf__parse_u64(colon + 1, &port) != 0 || port > 65535) {
+		*why = "has a bad port (0..65535)";
+		return -1;
+	}
+	memcpy(out->host, host, hlen);
+	out->host[hlen] = '\0';
+	out->port = (int)port;
+	return 0;
+}
+
+struct conf *
+conf__new(void)
+{
+	struct conf *c;
+
+	if ((c = conf__calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	memcpy(c->data_dir, CONF_DEFAULT_DATA_DIR, sizeof(CONF_DEFAULT_DATA_DIR));
+	c->max_object_size = CONF_DEFAULT_MAX_OBJECT_SIZE;
+	c->reserve = CONF_DEFAULT_RESERVE;
+	c->header_timeout_ms = CONF_DEFAULT_HEADER_TIMEOUT_MS;
+	c->idle_timeout_ms = CONF_DEFAULT_IDLE_TIMEOUT_MS;
+	c->body_timeout_ms = CONF_DEFAULT_BODY_TIMEOUT_MS;
+	c->max_connections = CONF_DEFAULT_MAX_CONNECTIONS;
+	return c;
+}
+
+int
+conf__add_default_listen(struct conf *c)
+{
+	if ((c->listens = conf__calloc(1, sizeof(*c->listens))) == NULL)
+		return -1;
+	memcpy(c->listens[0].host, CONF_DEFAULT_LISTEN_HOST,
+	    sizeof(CONF_DEFAULT_LISTEN_HOST));
+	c->listens[0].port = CONF_DEFAULT_LISTEN_PORT;
+	c->nlistens = 1;
+	return 0;
+}
+
+struct conf *
+conf_default(void)
+{
+	struct conf *c = conf__new();
+
+	if (c != NULL && conf__add_default_listen(c) != 0) {
+		conf_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+conf_free(struct conf *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < c->ntenants; i++)
+		free(c->tenants[i].vaults);
+	free(c->tenants);
+	free(c->policies);
+	free(c->backends);
+	free(c->listens);
+	free(c);
+}
+
+const struct conf_policy *
+conf_policy_for(const struct conf *c, const char *tenant, const char *vault,
+    uint64_t *tenant_quota, uint64_t *vault_quota)
+{
+	const struct conf_tenant *t = NULL;
+	const struct conf_vault *v = NULL;
+	const struct conf_policy *pol;
+
+	for (size_t i = 0; i < c->ntenants && t == NULL; i++)
+		if (strcmp(c->tenants[i].name, tenant) == 0)
+			t = &c->tenants[i];
+	for (size_t i = 0; t != NULL && vault != NULL && i < t->nvaults && v == NULL; i++)
+		if (strcmp(t->vaults[i].name, vault) == 0)
+			v = &t->vaults[i];
+	pol = v != NULL && v->policy != NULL ? v->policy : t != NULL ? t->policy : NULL;
+	if (tenant_quota != NULL)
+		*tenant_quota = t != NULL ? t->quota : 0;
+	if (vault_quota != NULL)
+		*vault_quota = v != NULL && v->quota != 0 ? v->quota :
+		    pol != NULL ? pol->quota : 0;
+	return pol;
+}

@@ -1,0 +1,66 @@
+#include "policy.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct policy_src {
+	pthread_rwlock_t lock;
+	struct conf *conf;
+};
+
+struct policy_src *
+policy_src_new(struct conf *c)
+{
+	struct policy_src *p = calloc(1, sizeof(*p));
+
+	if (p == NULL || pthread_rwlock_init(&p->lock, NULL) != 0) {
+		free(p);
+		conf_free(c);
+		return NULL;
+	}
+	p->conf = c;
+	return p;
+}
+
+void
+policy_src_free(struct policy_src *p)
+{
+	if (p == NULL)
+		return;
+	pthread_rwlock_destroy(&p->lock);
+	conf_free(p->conf);
+	free(p);
+}
+
+void
+policy_src_swap(struct policy_src *p, struct conf *c)
+{
+	struct conf *old;
+
+	pthread_rwlock_wrlock(&p->lock);
+	old = p->conf;
+	p->conf = c;
+	pthread_rwlock_unlock(&p->lock);
+	/* Readers copy what they need under the read lock, so once the write
+	 * lock was ours nobody holds a pointer into the old config. */
+	conf_free(old);
+}
+
+void
+policy_src_lookup(void *arg, const char *tenant, const char *vault, struct policy_limits *out)
+{
+	struct policy_src *p = arg;
+	const struct conf_policy *pol;
+
+	memset(out, 0, sizeof(*out));
+	pthread_rwlock_rdlock(&p->lock);
+	pol = conf_policy_for(p->conf, tenant, vault, &out->tenant_quota, &out->vault_quota);
+	if (pol != NULL) {
+		out->lock = pol->lock;
+		/* A quota in the policy applies to each vault that uses it. */
+		if (out->vault_quota == 0)
+			out->vault_quota = pol->quota;
+	}
+	pthread_rwlock_unlock(&p->lock);
+}

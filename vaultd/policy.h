@@ -1,0 +1,27 @@
+#ifndef POLICY_H
+#define POLICY_H
+/*
+ * The policies in force: the parsed vaultd.conf behind a read-write lock, so
+ * handler threads read it while SIGHUP swaps in a new one.
+ */
+#include "conf.h"
+#include "handlers.h"
+
+struct policy_src;
+
+/* Takes ownership of c. Returns NULL when out of memory (c is freed). */
+struct policy_src *policy_src_new(struct conf *c);
+
+/* Frees p and its config. NULL is ignored. */
+void policy_src_free(struct policy_src *p);
+
+/* Puts c in force (taking ownership) and frees the config it replaces, once
+ * no thread reads it any more. */
+void policy_src_swap(struct policy_src *p, struct conf *c);
+
+/* The store's policy lookup (handlers.h, struct store.policy): arg is the
+ * policy_src. Thread-safe. */
+void policy_src_lookup(void *arg, const char *tenant, const char *vault,
+    struct policy_limits *out);
+
+#endif
