@@ -437,6 +437,30 @@ add_object(const uint8_t id[VSP_ID_LEN], const struct meta_object *o, void *arg)
 	    (json_int_t)o->size, "received", (json_int_t)o->received));
 }
 
+/* Snapshots listed over VSP carry their cleartext header fields, so a
+ * client can show the history without downloading anything. Each is looked
+ * up after the listing's own transaction (a restic snapshot has none). */
+static void
+add_snapshot_fields(struct store *s, uint64_t vault_id, json_t *arr)
+{
+	char group[2 * META_GROUP_LEN + 1];
+	struct meta_snapshot snap;
+	uint8_t id[VSP_ID_LEN];
+	size_t i;
+	json_t *item;
+
+	json_array_foreach(arr, i, item) {
+		const char *hex = json_string_value(json_object_get(item, "id"));
+		if (hex == NULL || vsp_id_parse(hex, strlen(hex), id) != 0 ||
+		    meta_snapshot_get(s->meta, vault_id, id, &snap) != META_OK)
+			continue;
+		sodium_bin2hex(group, sizeof(group), snap.group, sizeof(snap.group));
+		json_object_set_new(item, "time", json_integer((json_int_t)snap.client_time));
+		json_object_set_new(item, "group", json_string(group));
+		json_object_set_new(item, "refs", json_integer((json_int_t)snap.nrefs));
+	}
+}
+
 static void
 objects_list(struct store *s, const struct request *req, struct resp *resp)
 {
@@ -456,6 +480,8 @@ objects_list(struct store *s, const struct request *req, struct resp *resp)
 		resp_error(resp, VSP_E_INTERNAL, "could not list objects");
 		return;
 	}
+	if (rt->kind == VSP_KIND_SNAPSHOT)
+		add_snapshot_fields(s, v.id, page.arr);
 	if (more)
 		vsp_id_format(page.last, hex);
 	handlers__json(resp, 200, json_pack("{s:o, s:o}", "objects", page.arr, "next",

@@ -10,6 +10,7 @@
 
 #include "auth.h"
 #include "backend.h"
+#include "envelope.h"
 #include "http_req.h"
 #include "meta.h"
 #include "router.h"
@@ -84,6 +85,12 @@ struct upload {
 	uint64_t expected;   /* Content-Length */
 	uint64_t received;
 	int failed_errno;    /* first write error, 0 if none */
+	/* A VSP snapshot: its cleartext header is kept as it streams by, to
+	 * check its references at commit (spec/envelope.md). */
+	int want_envelope;
+	uint8_t *head;
+	size_t head_len, head_need;
+	enum envelope_err env_err; /* ENVELOPE_TRUNCATED until the header is in */
 };
 
 /* Sets resp to the JSON error {code, message} for err. */

@@ -33,6 +33,18 @@ void handlers__unlock(uint64_t vault_id, const uint8_t id[VSP_ID_LEN]);
 void handlers__object_get(struct store *s, const struct request *req, struct resp *resp);
 void handlers__config_get(struct store *s, const struct request *req, struct resp *resp);
 void handlers__config_put(struct store *s, const struct request *req, struct resp *resp);
+/* Snapshot envelopes (handlers_snapshot.c). */
+/* 1 if the upload of req must be a snapshot envelope (VSP, kind snapshot). */
+int handlers__wants_envelope(const struct request *req);
+/* Keeps the envelope header from the body bytes as they stream by. */
+void handlers__envelope_feed(struct upload *up, const uint8_t *buf, size_t len);
+/* 0 if the finished upload is one whole envelope, else -1 with a 400. */
+int handlers__snapshot_check(const struct upload *up, struct resp *resp);
+/* Stores the snapshot's metadata under the commit invariant: the META_*
+ * code of meta_snapshot_put; on META_MISSING resp holds the 409. */
+int handlers__snapshot_commit(struct store *s, const struct request *req, struct upload *up,
+    const struct meta_object *o, struct resp *resp);
+
 /* The restic REST endpoints of their own (spec/restic.md); handlers_restic.c. */
 void handlers__restic_create(struct store *s, const struct request *req, struct resp *resp);
 void handlers__restic_config_head(struct store *s, const struct request *req, struct resp *resp);

@@ -328,6 +328,10 @@ upload_begin(struct store *s, const struct request *req, struct upload *up, stru
 	}
 	up->vault_id = v.id;
 	up->expected = req->content_length;
+	if ((up->want_envelope = handlers__wants_envelope(req))) {
+		up->env_err = ENVELOPE_TRUNCATED;
+		up->head_need = ENVELOPE_HEADER_MIN;
+	}
 	return 1;
 }
 
@@ -343,6 +347,8 @@ upload_write(struct store *s, struct upload *up, const void *buf, size_t len)
 	if (backend_put_write(s->backend, up->put, buf, len) != 0)
 		up->failed_errno = errno != 0 ? errno : EIO;
 	up->received += len;
+	if (up->want_envelope)
+		handlers__envelope_feed(up, buf, len);
 }
 
 void
@@ -351,6 +357,7 @@ upload_abort(struct store *s, struct upload *up)
 	if (up->put != NULL)
 		backend_put_abort(s->backend, up->put);
 	sha256_free(up->hash);
+	free(up->head);
 	memset(up, 0, sizeof(*up));
 }
 
@@ -362,8 +369,11 @@ upload_commit(struct store *s, const struct request *req, struct upload *up, str
 	struct meta_object o = {.size = up->received, .received = (uint64_t)time(NULL),
 	    .locations = 1};
 	struct backend_put *put = up->put;
+	char key[OBJECT_KEY_MAX + 1];
 	int rc;
 
+	if (up->want_envelope && handlers__snapshot_check(up, resp) != 0)
+		return; /* upload_finish drops the temp file */
 	up->put = NULL;
 	handlers__lock(up->vault_id, rt->oid);
 	if (backend_put_commit(s->backend, put) != 0) {
@@ -373,8 +383,19 @@ upload_commit(struct store *s, const struct request *req, struct upload *up, str
 		    "could not store the object: %s", strerror(e));
 		return;
 	}
-	rc = meta_object_put(s->meta, up->vault_id, rt->kind, rt->oid, &o, NULL);
+	if (up->want_envelope)
+		rc = handlers__snapshot_commit(s, req, up, &o, resp);
+	else
+		rc = meta_object_put(s->meta, up->vault_id, rt->kind, rt->oid, &o, NULL);
+	if (rc == META_MISSING) {
+		/* Refused by the commit invariant: the file goes again. */
+		handlers__object_key(key, up->vault_id, rt->kind, rt->oid);
+		if (backend_remove(s->backend, key) != 0)
+			fprintf(stderr, "vaultd: remove %s: %s\n", key, strerror(errno));
+	}
 	handlers__unlock(up->vault_id, rt->oid);
+	if (rc == META_MISSING)
+		return; /* resp holds the 409 with the missing IDs */
 	if (rc == META_OK)
 		upload_answer(resp, 201, req, o.size);
 	else if (rc == META_EXISTS)

@@ -101,6 +101,7 @@ dbs_open(struct meta *m)
 		{ "vault_names", &m->vault_names },
 		{ "vaults", &m->vaults },
 		{ "objects", &m->objects },
+		{ "snapshots", &m->snapshots },
 	};
 	MDB_txn *txn;
 	int rc;
@@ -761,8 +762,8 @@ vault_count(struct meta_vault *v, enum vsp_kind kind, uint64_t size, int sign,
 	return META_OK;
 }
 
-static int
-object_put_txn(struct meta *m, MDB_txn *txn, uint64_t vault_id, enum vsp_kind kind,
+int
+meta__object_put_txn(struct meta *m, MDB_txn *txn, uint64_t vault_id, enum vsp_kind kind,
     const uint8_t id[VSP_ID_LEN], const struct meta_object *obj, struct meta_object *out)
 {
 	const char *op = "object_put";
@@ -802,7 +803,7 @@ meta_object_put(struct meta *m, uint64_t vault_id, enum vsp_kind kind,
 		return rc;
 	if ((rc = meta__txn_begin(m, 0, "object_put", &txn)) != META_OK)
 		return rc;
-	rc = object_put_txn(m, txn, vault_id, kind, id, obj, out);
+	rc = meta__object_put_txn(m, txn, vault_id, kind, id, obj, out);
 	return meta__txn_end(txn, rc, "object_put");
 }
 
@@ -826,6 +827,9 @@ object_delete_txn(struct meta *m, MDB_txn *txn, uint64_t vault_id, enum vsp_kind
 	if ((rc = vault_count(&v, kind, old->size, -1, op)) != META_OK)
 		return rc;
 	if ((rc = meta__del(txn, m->objects, key, sizeof(key), op)) != META_OK)
+		return rc;
+	if (kind == VSP_KIND_SNAPSHOT &&
+	    (rc = meta__snapshot_del_txn(m, txn, vault_id, id)) != META_OK)
 		return rc;
 	return vault_store(m, txn, &v, 0, op);
 }

@@ -25,6 +25,7 @@ enum meta_rc {
 	META_EXISTS = 2,   /* it is already there (nothing was changed) */
 	META_NOTEMPTY = 3, /* a tenant still has vaults */
 	META_FULL = 4,     /* the LMDB map is full (MDB_MAP_FULL) */
+	META_MISSING = 5,  /* a snapshot refers to objects the vault lacks */
 };
 
 struct meta;
@@ -140,5 +141,32 @@ int meta_object_list(struct meta *m, uint64_t vault_id, enum vsp_kind kind,
  * read transaction. */
 int meta_object_exists_batch(struct meta *m, uint64_t vault_id, enum vsp_kind kind,
     const uint8_t (*ids)[VSP_ID_LEN], size_t n, uint8_t *present);
+
+/* The cleartext header fields of a snapshot envelope (spec/envelope.md). */
+#define META_GROUP_LEN 32
+struct meta_snapshot {
+	int64_t client_time;          /* as the client claims it */
+	uint8_t group[META_GROUP_LEN];
+	uint32_t nrefs;               /* objects the snapshot refers to */
+};
+
+/*
+ * The commit invariant (DESIGN.md): stores the snapshot object (kind
+ * snapshot) and its header fields only if every one of the nrefs references
+ * in refs_raw (each 1 kind byte, pack or index, then a 32-byte ID) is an
+ * object of the vault, all checked in the same write transaction.
+ * Otherwise returns META_MISSING, sets missing[i] = 1 for each absent
+ * reference (missing has nrefs bytes) and changes nothing. META_EXISTS (and
+ * *out) if the snapshot is there already.
+ */
+int meta_snapshot_put(struct meta *m, uint64_t vault_id, const uint8_t id[VSP_ID_LEN],
+    const struct meta_object *obj, const struct meta_snapshot *snap,
+    const uint8_t *refs_raw, size_t nrefs, uint8_t *missing, struct meta_object *out);
+
+/* The header fields of a snapshot stored with meta_snapshot_put.
+ * META_NOTFOUND for an unknown one (or one stored by restic, which has no
+ * envelope). */
+int meta_snapshot_get(struct meta *m, uint64_t vault_id, const uint8_t id[VSP_ID_LEN],
+    struct meta_snapshot *out);
 
 #endif

@@ -25,6 +25,7 @@ struct meta {
 	MDB_dbi vault_names; /* BE tenant id | name -> vault-name record */
 	MDB_dbi vaults;      /* BE vault id -> vault record */
 	MDB_dbi objects;     /* BE vault id | kind | object id -> object record */
+	MDB_dbi snapshots;   /* BE vault id | object id -> snapshot header record */
 };
 
 /* Every value starts with this version byte (one per record type, all 1 in
@@ -160,5 +161,20 @@ int meta__prefix_rc(int lrc, const MDB_val *key, const void *prefix, size_t plen
  */
 int meta__cursor_prefix(MDB_cursor *cur, MDB_cursor_op how, const void *prefix,
     size_t plen, MDB_val *key, MDB_val *val, const char *op);
+
+/* Snapshot records (meta_snapshot.c). Key: BE vault id | object id. */
+#define META__SNAP_KEY_LEN (META__U64_LEN + VSP_ID_LEN)
+#define META__SNAP_TIME_OFF META__BODY_OFF
+#define META__SNAP_GROUP_OFF (META__SNAP_TIME_OFF + META__U64_LEN)
+#define META__SNAP_NREFS_OFF (META__SNAP_GROUP_OFF + META_GROUP_LEN)
+#define META__SNAP_LEN (META__SNAP_NREFS_OFF + META__U32_LEN)
+
+/* Inserts an object and counts it (meta.c); META_EXISTS if present. */
+int meta__object_put_txn(struct meta *m, MDB_txn *txn, uint64_t vault_id, enum vsp_kind kind,
+    const uint8_t id[VSP_ID_LEN], const struct meta_object *obj, struct meta_object *out);
+
+/* Removes a snapshot's header record if there is one (meta_snapshot.c). */
+int meta__snapshot_del_txn(struct meta *m, MDB_txn *txn, uint64_t vault_id,
+    const uint8_t id[VSP_ID_LEN]);
 
 #endif

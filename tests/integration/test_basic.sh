@@ -177,22 +177,22 @@ note empty object
 : >"$W/empty"
 eid=$(sha256 "$W/empty")
 assert_eq "empty ID" e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 "$eid"
-if expect_status 201 -X PUT "${AUTH[@]}" --data-binary @"$W/empty" "$URL/v1/vaults/main/objects/snapshot/$eid"; then
-	assert_eq "empty PUT answer" "{\"id\":\"$eid\",\"kind\":\"snapshot\",\"size\":0,\"created\":true}" "$(body)"
+if expect_status 201 -X PUT "${AUTH[@]}" --data-binary @"$W/empty" "$URL/v1/vaults/main/objects/key/$eid"; then
+	assert_eq "empty PUT answer" "{\"id\":\"$eid\",\"kind\":\"key\",\"size\":0,\"created\":true}" "$(body)"
 fi
-expect_status 200 -X PUT "${AUTH[@]}" --data-binary @"$W/empty" "$URL/v1/vaults/main/objects/snapshot/$eid"
-if expect_status 200 "${AUTH[@]}" "$URL/v1/vaults/main/objects/snapshot/$eid"; then
+expect_status 200 -X PUT "${AUTH[@]}" --data-binary @"$W/empty" "$URL/v1/vaults/main/objects/key/$eid"
+if expect_status 200 "${AUTH[@]}" "$URL/v1/vaults/main/objects/key/$eid"; then
 	assert_eq "empty GET size" 0 "$(file_size "$BODY")"
 	assert_header Content-Length 0
 fi
-if expect_status 200 -I "${AUTH[@]}" "$URL/v1/vaults/main/objects/snapshot/$eid"; then
+if expect_status 200 -I "${AUTH[@]}" "$URL/v1/vaults/main/objects/key/$eid"; then
 	assert_header Content-Length 0
 	assert_header ETag "\"$eid\""
 fi
-if expect_error 416 range_not_satisfiable "${AUTH[@]}" -H "Range: bytes=0-0" "$URL/v1/vaults/main/objects/snapshot/$eid"; then
+if expect_error 416 range_not_satisfiable "${AUTH[@]}" -H "Range: bytes=0-0" "$URL/v1/vaults/main/objects/key/$eid"; then
 	assert_header Content-Range "bytes */0"
 fi
-expect_status 200 "${AUTH[@]}" "$URL/v1/vaults/main/objects/snapshot?limit=10"
+expect_status 200 "${AUTH[@]}" "$URL/v1/vaults/main/objects/key?limit=10"
 assert_eq "empty object listed" "$eid" "$(json_ids "$(body)")"
 assert_match "empty object size in listing" "\"size\":0" "$(body)"
 
@@ -290,15 +290,15 @@ check_usage() {
 	assert_eq "$what: vault objects/bytes" "$1" "$(vault_counts "$v")"
 	assert_eq "$what: pack objects/bytes" "$2" "$(kind_counts pack "$v")"
 	assert_eq "$what: index objects/bytes" "$3" "$(kind_counts index "$v")"
-	assert_eq "$what: snapshot objects/bytes" "$4" "$(kind_counts snapshot "$v")"
+	assert_eq "$what: key objects/bytes" "$4" "$(kind_counts key "$v")"
 }
 check_usage "after puts" "4 6500" "3 6000" "1 500" "0 0"
 expect_status 204 -X DELETE "${AUTH[@]}" "$URL/v1/vaults/usage/objects/pack/$u2"
 expect_status 404 -X DELETE "${AUTH[@]}" "$URL/v1/vaults/usage/objects/pack/$u2"
-expect_status 404 -X DELETE "${AUTH[@]}" "$URL/v1/vaults/usage/objects/snapshot/$u1"
+expect_status 404 -X DELETE "${AUTH[@]}" "$URL/v1/vaults/usage/objects/key/$u1"
 check_usage "after a delete" "3 4500" "2 4000" "1 500" "0 0"
-put_object usage snapshot "$W/empty"
-check_usage "after an empty snapshot" "4 4500" "2 4000" "1 500" "1 0"
+put_object usage key "$W/empty"
+check_usage "after an empty key" "4 4500" "2 4000" "1 500" "1 0"
 expect_status 200 "${AUTH[@]}" "$URL/v1/vaults/main"
 main_before=$(body)
 

@@ -127,7 +127,7 @@ assert_same_file "1.5 MiB object" "$W/six" "$W/six.get"
 # The 100 comes before the body is sent: talk to the server step by step.
 id7=$(rand_file "$W/seven" 70000)
 exec {fd}<>"/dev/tcp/127.0.0.1/$PORT"
-printf 'PUT /v1/vaults/main/objects/snapshot/%s HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\nContent-Length: 70000\r\nExpect: 100-continue\r\n\r\n' \
+printf 'PUT /v1/vaults/main/objects/key/%s HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\nContent-Length: 70000\r\nExpect: 100-continue\r\n\r\n' \
 	"$id7" "$ADMIN" >&"$fd"
 line=
 IFS= read -r -t 5 line <&"$fd"
@@ -138,7 +138,7 @@ cat "$W/seven" >&"$fd"
 IFS= read -r -t 10 line <&"$fd"
 assert_eq "final answer after the body" $'HTTP/1.1 201 Created\r' "$line"
 exec {fd}>&-
-get_object main snapshot "$id7" "$W/seven.get"
+get_object main key "$id7" "$W/seven.get"
 assert_same_file "object sent after 100 Continue" "$W/seven" "$W/seven.get"
 # A 401 with Expect is answered at once, without the body.
 id8=$(rand_file "$W/eight" $((5 * 1024 * 1024)))
@@ -254,49 +254,49 @@ idsame=$(rand_file "$W/same" $((2 * 1024 * 1024)))
 pids=()
 for i in 1 2 3 4 5 6; do
 	curl -s -o /dev/null -w '%{http_code}' -X PUT "${AUTH[@]}" -T "$W/same" \
-		"$V/objects/snapshot/$idsame" >"$W/same$i.code" &
+		"$V/objects/key/$idsame" >"$W/same$i.code" &
 	pids+=($!)
 done
 for p in "${pids[@]}"; do wait "$p"; done
 codes=$(cat "$W"/same?.code | fold -w3 | sort | tr '\n' ' ')
 assert_eq "racing uploads of one ID" "200 200 200 200 200 201 " "$codes"
 expect_status 200 "${AUTH[@]}" "$V"
-assert_eq "racing uploads counted once" "2 $((70000 + 2 * 1024 * 1024))" "$(kind_counts snapshot "$(body)")"
+assert_eq "racing uploads counted once" "2 $((70000 + 2 * 1024 * 1024))" "$(kind_counts key "$(body)")"
 
 # ---- an upload racing a delete of the same object ----
 note upload/delete races
 DEL=$(new_token acme --scopes delete)
 for round in 1 2 3 4 5 6 7 8; do
 	idr=$(rand_file "$W/race" $((512 * 1024)))
-	put_object main snapshot "$W/race"
+	put_object main key "$W/race"
 	# Delete and re-upload at once, twice over.
 	curl -s -o /dev/null -w '%{http_code} ' -X DELETE -H "Authorization: Bearer $DEL" \
-		"$V/objects/snapshot/$idr" >"$W/race.del1" &
+		"$V/objects/key/$idr" >"$W/race.del1" &
 	p1=$!
-	curl -s -o /dev/null -w '%{http_code} ' -X PUT "${AUTH[@]}" -T "$W/race" "$V/objects/snapshot/$idr" >"$W/race.put" &
+	curl -s -o /dev/null -w '%{http_code} ' -X PUT "${AUTH[@]}" -T "$W/race" "$V/objects/key/$idr" >"$W/race.put" &
 	p2=$!
 	curl -s -o /dev/null -w '%{http_code} ' -X DELETE -H "Authorization: Bearer $DEL" \
-		"$V/objects/snapshot/$idr" >"$W/race.del2" &
+		"$V/objects/key/$idr" >"$W/race.del2" &
 	p3=$!
 	wait "$p1" "$p2" "$p3"
 	codes="$(cat "$W/race.del1") $(cat "$W/race.put") $(cat "$W/race.del2")"
 	assert_match "race $round answers" '^(204|404) +(200|201) +(204|404) *$' "$codes"
 	# Whatever the outcome, metadata, listing and data agree.
-	h=$(http -I "${AUTH[@]}" "$V/objects/snapshot/$idr")
-	listed=$(list_all main snapshot | grep -cx "$idr")
+	h=$(http -I "${AUTH[@]}" "$V/objects/key/$idr")
+	listed=$(list_all main key | grep -cx "$idr")
 	if [ "$h" == 200 ]; then
 		assert_eq "race $round: stored object is listed" 1 "$listed"
-		get_object main snapshot "$idr" "$W/race.get"
+		get_object main key "$idr" "$W/race.get"
 		assert_eq "race $round: stored object is whole" "$idr" "$(sha256 "$W/race.get")"
 	else
 		assert_eq "race $round: HEAD of a deleted object" 404 "$h"
 		assert_eq "race $round: deleted object is not listed" 0 "$listed"
 	fi
 	# Clean up for the counter check below.
-	http -X DELETE -H "Authorization: Bearer $DEL" "$V/objects/snapshot/$idr" >/dev/null
+	http -X DELETE -H "Authorization: Bearer $DEL" "$V/objects/key/$idr" >/dev/null
 done
 expect_status 200 "${AUTH[@]}" "$V"
-assert_eq "snapshot counters after the races" "2 $((70000 + 2 * 1024 * 1024))" "$(kind_counts snapshot "$(body)")"
+assert_eq "key counters after the races" "2 $((70000 + 2 * 1024 * 1024))" "$(kind_counts key "$(body)")"
 assert_eq "objects/.tmp after the races" 0 "$(tmp_count)"
 
 # ---- a reader that stops reading ----

@@ -1256,6 +1256,62 @@ test_threads(void **state)
 	assert_int_equal(v.bytes, THREADS * THREAD_PUTS * 3);
 }
 
+/* The commit invariant: a snapshot goes in only when every reference is
+ * there, checked in the write transaction; its header fields come back and
+ * go with it. */
+static void
+test_snapshot_commit(void **state)
+{
+	struct fx *f = *state;
+	struct meta_tenant a = add_tenant(f->m, "acme");
+	struct meta_vault v = add_vault(f->m, a.id, "main"), w = add_vault(f->m, a.id, "other");
+	struct meta_object o = { 77, NOW, 1 }, got;
+	struct meta_snapshot snap = { -5, { 0 }, 2 }, out;
+	uint8_t refs[2 * (1 + VSP_ID_LEN)], sid[VSP_ID_LEN], missing[2];
+
+	memset(snap.group, 0xab, sizeof(snap.group));
+	make_id(sid, 900);
+	refs[0] = VSP_KIND_PACK;
+	make_id(refs + 1, 1);
+	refs[1 + VSP_ID_LEN] = VSP_KIND_INDEX;
+	make_id(refs + 2 + VSP_ID_LEN, 2);
+	assert_int_equal(put_obj(f->m, v.id, VSP_KIND_PACK, 1, 10), META_OK);
+	/* The index is missing; the same ID as a pack or in another vault does
+	 * not count. */
+	assert_int_equal(put_obj(f->m, v.id, VSP_KIND_PACK, 2, 10), META_OK);
+	assert_int_equal(put_obj(f->m, w.id, VSP_KIND_INDEX, 2, 10), META_OK);
+	memset(missing, 9, sizeof(missing));
+	assert_int_equal(meta_snapshot_put(f->m, v.id, sid, &o, &snap, refs, 2, missing, NULL),
+	    META_MISSING);
+	assert_int_equal(missing[0], 0);
+	assert_int_equal(missing[1], 1);
+	assert_int_equal(meta_object_get(f->m, v.id, VSP_KIND_SNAPSHOT, sid, &got), META_NOTFOUND);
+	assert_int_equal(meta_snapshot_get(f->m, v.id, sid, &out), META_NOTFOUND);
+	assert_int_equal(meta_vault_get_by_id(f->m, v.id, &v), META_OK);
+	assert_int_equal(v.kind_objects[VSP_KIND_SNAPSHOT], 0);
+
+	assert_int_equal(put_obj(f->m, v.id, VSP_KIND_INDEX, 2, 10), META_OK);
+	assert_int_equal(meta_snapshot_put(f->m, v.id, sid, &o, &snap, refs, 2, missing, NULL),
+	    META_OK);
+	assert_int_equal(meta_snapshot_get(f->m, v.id, sid, &out), META_OK);
+	assert_int_equal(out.client_time, -5);
+	assert_int_equal(out.nrefs, 2);
+	assert_memory_equal(out.group, snap.group, sizeof(snap.group));
+	assert_int_equal(meta_vault_get_by_id(f->m, v.id, &v), META_OK);
+	assert_int_equal(v.kind_objects[VSP_KIND_SNAPSHOT], 1);
+	assert_int_equal(v.kind_bytes[VSP_KIND_SNAPSHOT], 77);
+	assert_int_equal(meta_snapshot_put(f->m, v.id, sid, &o, &snap, refs, 2, missing, &got),
+	    META_EXISTS);
+	assert_int_equal(got.size, 77);
+
+	/* Deleting the object deletes its header record. */
+	assert_int_equal(meta_object_delete(f->m, v.id, VSP_KIND_SNAPSHOT, sid, NULL), META_OK);
+	assert_int_equal(meta_snapshot_get(f->m, v.id, sid, &out), META_NOTFOUND);
+	/* No references at all is a valid snapshot. */
+	assert_int_equal(meta_snapshot_put(f->m, v.id, sid, &o, &snap, refs, 0, missing, NULL),
+	    META_OK);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -1287,6 +1343,7 @@ main(void)
 		T(test_corrupt_records),
 		T(test_map_full),
 		T(test_threads),
+		T(test_snapshot_commit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

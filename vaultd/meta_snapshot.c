@@ -1,0 +1,138 @@
+/*
+ * Snapshots in the metadata: the commit invariant (a snapshot is stored only
+ * when every object it refers to is there, checked in the same write
+ * transaction) and the cleartext header fields kept for listings and for
+ * retention (spec/storage.md, "snapshots").
+ */
+#include <string.h>
+
+#include "meta_internal.h"
+
+static void
+snap_key(uint8_t key[META__SNAP_KEY_LEN], uint64_t vault_id, const uint8_t id[VSP_ID_LEN])
+{
+	meta__be64_put(key, vault_id);
+	memcpy(key + META__U64_LEN, id, VSP_ID_LEN);
+}
+
+static void
+le64_put(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t
+le64_get(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void
+snap_enc(uint8_t buf[META__SNAP_LEN], const struct meta_snapshot *s)
+{
+	buf[META__VERSION_OFF] = META__REC_VERSION;
+	le64_put(buf + META__SNAP_TIME_OFF, (uint64_t)s->client_time);
+	memcpy(buf + META__SNAP_GROUP_OFF, s->group, META_GROUP_LEN);
+	for (int i = 0; i < 4; i++)
+		buf[META__SNAP_NREFS_OFF + i] = (uint8_t)(s->nrefs >> (8 * i));
+}
+
+static int
+snap_dec(const MDB_val *val, struct meta_snapshot *s)
+{
+	const uint8_t *p = val->mv_data;
+
+	if (val->mv_size != META__SNAP_LEN || p[META__VERSION_OFF] != META__REC_VERSION)
+		return meta__corrupt("snapshot_get", "snapshot");
+	s->client_time = (int64_t)le64_get(p + META__SNAP_TIME_OFF);
+	memcpy(s->group, p + META__SNAP_GROUP_OFF, META_GROUP_LEN);
+	s->nrefs = 0;
+	for (int i = 3; i >= 0; i--)
+		s->nrefs = s->nrefs << 8 | p[META__SNAP_NREFS_OFF + i];
+	return META_OK;
+}
+
+/* Marks the references the vault lacks. Returns META_OK when none is
+ * missing, META_MISSING when some are, or a failure. */
+static int
+refs_check(struct meta *m, MDB_txn *txn, uint64_t vault_id, const uint8_t *refs_raw,
+    size_t nrefs, uint8_t *missing)
+{
+	const size_t ref_len = META__U8_LEN + VSP_ID_LEN;
+	uint8_t key[META__OBJ_KEY_LEN];
+	int any = 0;
+
+	for (size_t i = 0; i < nrefs; i++) {
+		const uint8_t *r = refs_raw + i * ref_len;
+		MDB_val val;
+		int rc;
+
+		if (r[0] != VSP_KIND_PACK && r[0] != VSP_KIND_INDEX)
+			return meta__corrupt("snapshot_put", "reference kind");
+		meta__obj_key(key, vault_id, (enum vsp_kind)r[0], r + META__U8_LEN);
+		rc = meta__get(txn, m->objects, key, sizeof(key), &val, "snapshot_put");
+		if (rc != META_OK && rc != META_NOTFOUND)
+			return rc;
+		missing[i] = rc == META_NOTFOUND;
+		any |= missing[i];
+	}
+	return any ? META_MISSING : META_OK;
+}
+
+int
+meta_snapshot_put(struct meta *m, uint64_t vault_id, const uint8_t id[VSP_ID_LEN],
+    const struct meta_object *obj, const struct meta_snapshot *snap,
+    const uint8_t *refs_raw, size_t nrefs, uint8_t *missing, struct meta_object *out)
+{
+	const char *op = "snapshot_put";
+	uint8_t key[META__SNAP_KEY_LEN], buf[META__SNAP_LEN];
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = meta__txn_begin(m, 0, op, &txn)) != META_OK)
+		return rc;
+	rc = refs_check(m, txn, vault_id, refs_raw, nrefs, missing);
+	if (rc == META_OK)
+		rc = meta__object_put_txn(m, txn, vault_id, VSP_KIND_SNAPSHOT, id, obj, out);
+	if (rc == META_OK) {
+		snap_key(key, vault_id, id);
+		snap_enc(buf, snap);
+		rc = meta__put(txn, m->snapshots, key, sizeof(key), buf, sizeof(buf), 0, op);
+	}
+	return meta__txn_end(txn, rc, op); /* commits only on META_OK */
+}
+
+int
+meta_snapshot_get(struct meta *m, uint64_t vault_id, const uint8_t id[VSP_ID_LEN],
+    struct meta_snapshot *out)
+{
+	uint8_t key[META__SNAP_KEY_LEN];
+	MDB_txn *txn;
+	MDB_val val;
+	int rc;
+
+	if ((rc = meta__txn_begin(m, MDB_RDONLY, "snapshot_get", &txn)) != META_OK)
+		return rc;
+	snap_key(key, vault_id, id);
+	rc = meta__get(txn, m->snapshots, key, sizeof(key), &val, "snapshot_get");
+	if (rc == META_OK)
+		rc = snap_dec(&val, out);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int
+meta__snapshot_del_txn(struct meta *m, MDB_txn *txn, uint64_t vault_id,
+    const uint8_t id[VSP_ID_LEN])
+{
+	uint8_t key[META__SNAP_KEY_LEN];
+	int rc;
+
+	snap_key(key, vault_id, id);
+	rc = meta__del(txn, m->snapshots, key, sizeof(key), "object_delete");
+	return rc == META_NOTFOUND ? META_OK : rc;
+}
