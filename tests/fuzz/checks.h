@@ -16,18 +16,10 @@
 
 #include <llhttp.h>
 
+#include "fuzz.h"
 #include "router.h"
 #include "vsp.h"
 
-/* A message on stderr, then abort(): the fuzzer keeps the input. */
-#define FUZZ_CHECK(cond)                                                       \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: invariant broken: %s\n",       \
-			    __FILE__, __LINE__, #cond);                        \
-			abort();                                               \
-		}                                                              \
-	} while (0)
 
 /*
  * Object sizes for range_parse(), picked by one input byte: 0x80..0xff give

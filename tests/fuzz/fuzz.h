@@ -7,6 +7,18 @@
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* A message on stderr, then abort(): the fuzzer keeps the input. */
+#define FUZZ_CHECK(cond)                                                       \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			fprintf(stderr, "%s:%d: invariant broken: %s\n",       \
+			    __FILE__, __LINE__, #cond);                        \
+			abort();                                               \
+		}                                                              \
+	} while (0)
 
 /* Runs one input of size bytes. Returns 0; an invariant the driver checks
  * and finds broken calls abort(). */

@@ -19,15 +19,6 @@
 #include "fuzz.h"
 #include "vsp.h"
 
-/* A message on stderr, then abort(): the fuzzer keeps the input. */
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: invariant broken: %s\n",       \
-			    __FILE__, __LINE__, #cond);                        \
-			abort();                                               \
-		}                                                              \
-	} while (0)
 
 #define PATH "fuzz.conf"
 
@@ -54,44 +45,44 @@ policy_ok(const struct conf *c, const struct conf_policy *p)
 static void
 check_globals(const struct conf *c)
 {
-	CHECK(c->nlistens >= 1 && c->nlistens <= CONF_LISTENS_MAX);
+	FUZZ_CHECK(c->nlistens >= 1 && c->nlistens <= CONF_LISTENS_MAX);
 	for (size_t i = 0; i < c->nlistens; i++) {
-		CHECK(terminated(c->listens[i].host, sizeof(c->listens[i].host)));
-		CHECK(c->listens[i].host[0] != '\0');
-		CHECK(c->listens[i].port >= 0 && c->listens[i].port <= 65535);
+		FUZZ_CHECK(terminated(c->listens[i].host, sizeof(c->listens[i].host)));
+		FUZZ_CHECK(c->listens[i].host[0] != '\0');
+		FUZZ_CHECK(c->listens[i].port >= 0 && c->listens[i].port <= 65535);
 	}
-	CHECK(terminated(c->data_dir, sizeof(c->data_dir)) && c->data_dir[0] != '\0');
-	CHECK(c->max_object_size >= 1);
-	CHECK(c->header_timeout_ms >= 1000 && c->header_timeout_ms <= CONF_TIMEOUT_MAX * 1000);
-	CHECK(c->idle_timeout_ms >= 1000 && c->idle_timeout_ms <= CONF_TIMEOUT_MAX * 1000);
-	CHECK(c->body_timeout_ms >= 1000 && c->body_timeout_ms <= CONF_TIMEOUT_MAX * 1000);
-	CHECK(c->max_connections >= 1 && c->max_connections <= CONF_CONNECTIONS_MAX);
-	CHECK(c->nbackends <= CONF_BACKENDS_MAX);
+	FUZZ_CHECK(terminated(c->data_dir, sizeof(c->data_dir)) && c->data_dir[0] != '\0');
+	FUZZ_CHECK(c->max_object_size >= 1);
+	FUZZ_CHECK(c->header_timeout_ms >= 1000 && c->header_timeout_ms <= CONF_TIMEOUT_MAX * 1000);
+	FUZZ_CHECK(c->idle_timeout_ms >= 1000 && c->idle_timeout_ms <= CONF_TIMEOUT_MAX * 1000);
+	FUZZ_CHECK(c->body_timeout_ms >= 1000 && c->body_timeout_ms <= CONF_TIMEOUT_MAX * 1000);
+	FUZZ_CHECK(c->max_connections >= 1 && c->max_connections <= CONF_CONNECTIONS_MAX);
+	FUZZ_CHECK(c->nbackends <= CONF_BACKENDS_MAX);
 	for (size_t i = 0; i < c->nbackends; i++) {
 		const struct conf_backend *b = &c->backends[i];
 
-		CHECK(name_ok(b->name));
-		CHECK(strcmp(b->type, "fs") == 0);
-		CHECK(terminated(b->path, sizeof(b->path)) && b->path[0] != '\0');
+		FUZZ_CHECK(name_ok(b->name));
+		FUZZ_CHECK(strcmp(b->type, "fs") == 0);
+		FUZZ_CHECK(terminated(b->path, sizeof(b->path)) && b->path[0] != '\0');
 		for (size_t j = 0; j < i; j++)
-			CHECK(strcmp(c->backends[j].name, b->name) != 0);
+			FUZZ_CHECK(strcmp(c->backends[j].name, b->name) != 0);
 	}
 }
 
 static void
 check_policies(const struct conf *c)
 {
-	CHECK(c->npolicies <= CONF_POLICIES_MAX);
+	FUZZ_CHECK(c->npolicies <= CONF_POLICIES_MAX);
 	for (size_t i = 0; i < c->npolicies; i++) {
 		const struct conf_policy *p = &c->policies[i];
 
-		CHECK(name_ok(p->name));
-		CHECK(p->keep_last <= CONF_KEEP_MAX && p->keep_hourly <= CONF_KEEP_MAX &&
+		FUZZ_CHECK(name_ok(p->name));
+		FUZZ_CHECK(p->keep_last <= CONF_KEEP_MAX && p->keep_hourly <= CONF_KEEP_MAX &&
 		    p->keep_daily <= CONF_KEEP_MAX && p->keep_weekly <= CONF_KEEP_MAX &&
 		    p->keep_monthly <= CONF_KEEP_MAX && p->keep_yearly <= CONF_KEEP_MAX);
-		CHECK(p->gc_grace > 0);
+		FUZZ_CHECK(p->gc_grace > 0);
 		for (size_t j = 0; j < i; j++)
-			CHECK(strcmp(c->policies[j].name, p->name) != 0);
+			FUZZ_CHECK(strcmp(c->policies[j].name, p->name) != 0);
 	}
 }
 
@@ -100,22 +91,22 @@ check_tenant(const struct conf *c, const struct conf_tenant *t)
 {
 	uint64_t tq, vq;
 
-	CHECK(name_ok(t->name));
-	CHECK(policy_ok(c, t->policy));
-	CHECK(t->nvaults <= CONF_VAULTS_MAX);
-	CHECK((t->nvaults == 0) == (t->vaults == NULL));
-	CHECK(conf_policy_for(c, t->name, NULL, &tq, NULL) == t->policy);
-	CHECK(tq == t->quota);
+	FUZZ_CHECK(name_ok(t->name));
+	FUZZ_CHECK(policy_ok(c, t->policy));
+	FUZZ_CHECK(t->nvaults <= CONF_VAULTS_MAX);
+	FUZZ_CHECK((t->nvaults == 0) == (t->vaults == NULL));
+	FUZZ_CHECK(conf_policy_for(c, t->name, NULL, &tq, NULL) == t->policy);
+	FUZZ_CHECK(tq == t->quota);
 	for (size_t i = 0; i < t->nvaults; i++) {
 		const struct conf_vault *v = &t->vaults[i];
 		const struct conf_policy *want = v->policy != NULL ? v->policy : t->policy;
 
-		CHECK(name_ok(v->name));
-		CHECK(policy_ok(c, v->policy));
+		FUZZ_CHECK(name_ok(v->name));
+		FUZZ_CHECK(policy_ok(c, v->policy));
 		for (size_t j = 0; j < i; j++)
-			CHECK(strcmp(t->vaults[j].name, v->name) != 0);
-		CHECK(conf_policy_for(c, t->name, v->name, &tq, &vq) == want);
-		CHECK(vq == (v->quota != 0 ? v->quota : want != NULL ? want->quota : 0));
+			FUZZ_CHECK(strcmp(t->vaults[j].name, v->name) != 0);
+		FUZZ_CHECK(conf_policy_for(c, t->name, v->name, &tq, &vq) == want);
+		FUZZ_CHECK(vq == (v->quota != 0 ? v->quota : want != NULL ? want->quota : 0));
 	}
 }
 
@@ -133,20 +124,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > 0)
 		memcpy(text, data, size);
 	if (conf_parse(PATH, text, size, &c, err, sizeof(err)) != 0) {
-		CHECK(c == NULL);
-		CHECK(strncmp(err, PATH ":", strlen(PATH ":")) == 0);
-		CHECK(strchr(err, '\n') == NULL && strchr(err, '\r') == NULL);
+		FUZZ_CHECK(c == NULL);
+		FUZZ_CHECK(strncmp(err, PATH ":", strlen(PATH ":")) == 0);
+		FUZZ_CHECK(strchr(err, '\n') == NULL && strchr(err, '\r') == NULL);
 		free(text);
 		return 0;
 	}
-	CHECK(c != NULL);
+	FUZZ_CHECK(c != NULL);
 	check_globals(c);
 	check_policies(c);
-	CHECK(c->ntenants <= CONF_TENANTS_MAX);
+	FUZZ_CHECK(c->ntenants <= CONF_TENANTS_MAX);
 	for (size_t i = 0; i < c->ntenants; i++) {
 		check_tenant(c, &c->tenants[i]);
 		for (size_t j = 0; j < i; j++)
-			CHECK(strcmp(c->tenants[j].name, c->tenants[i].name) != 0);
+			FUZZ_CHECK(strcmp(c->tenants[j].name, c->tenants[i].name) != 0);
 	}
 	conf_free(c);
 	free(text);

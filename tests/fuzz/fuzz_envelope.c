@@ -23,17 +23,6 @@
 #include "envelope.h"
 #include "fuzz.h"
 
-/* A message on stderr, then abort(): the fuzzer keeps the input. (Not
- * checks.h's FUZZ_CHECK, which would pull in the router.) */
-#define ENV_CHECK(cond)                                                        \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: invariant broken: %s\n",       \
-			    __FILE__, __LINE__, #cond);                        \
-			abort();                                               \
-		}                                                              \
-	} while (0)
-
 /* A valid envelope: check its fields, then that it encodes back to data. */
 static void
 check_valid(const uint8_t *data, size_t size, const struct envelope *e)
@@ -42,18 +31,18 @@ check_valid(const uint8_t *data, size_t size, const struct envelope *e)
 	uint8_t *again = NULL;
 	size_t again_len = 0;
 
-	ENV_CHECK(e->nrefs <= ENVELOPE_REFS_MAX);
-	ENV_CHECK((e->flags & ENVELOPE_FLAGS_CRITICAL) == 0);
-	ENV_CHECK(e->body_len <= size);
-	ENV_CHECK(ENVELOPE_HEADER_LEN(e->nrefs) == size - e->body_len);
-	ENV_CHECK(e->body == data + (size - e->body_len));
-	ENV_CHECK(e->refs_raw == data + ENVELOPE_REFS_OFF);
+	FUZZ_CHECK(e->nrefs <= ENVELOPE_REFS_MAX);
+	FUZZ_CHECK((e->flags & ENVELOPE_FLAGS_CRITICAL) == 0);
+	FUZZ_CHECK(e->body_len <= size);
+	FUZZ_CHECK(ENVELOPE_HEADER_LEN(e->nrefs) == size - e->body_len);
+	FUZZ_CHECK(e->body == data + (size - e->body_len));
+	FUZZ_CHECK(e->refs_raw == data + ENVELOPE_REFS_OFF);
 
 	if (e->nrefs > 0 && (refs = calloc(e->nrefs, sizeof(*refs))) == NULL)
 		return;
 	for (size_t i = 0; i < e->nrefs; i++) {
 		envelope_ref_get(e, i, &refs[i]);
-		ENV_CHECK(refs[i].kind == ENVELOPE_KIND_PACK ||
+		FUZZ_CHECK(refs[i].kind == ENVELOPE_KIND_PACK ||
 		    refs[i].kind == ENVELOPE_KIND_INDEX);
 		if (i > 0) {
 			/* Written out again rather than memcmp of the raw
@@ -61,13 +50,13 @@ check_valid(const uint8_t *data, size_t size, const struct envelope *e)
 			int c = refs[i - 1].kind != refs[i].kind ?
 			    (refs[i - 1].kind < refs[i].kind ? -1 : 1) :
 			    memcmp(refs[i - 1].id, refs[i].id, VSP_ID_LEN);
-			ENV_CHECK(c < 0);
+			FUZZ_CHECK(c < 0);
 		}
 	}
 	if (envelope_encode(e->client_time, e->group, e->flags, refs, e->nrefs,
 	    e->body, e->body_len, &again, &again_len) == 0) {
-		ENV_CHECK(again_len == size);
-		ENV_CHECK(memcmp(again, data, size) == 0);
+		FUZZ_CHECK(again_len == size);
+		FUZZ_CHECK(memcmp(again, data, size) == 0);
 		free(again);
 	}
 	free(refs);
@@ -89,25 +78,25 @@ check_prefix(const uint8_t *data, size_t k, enum envelope_err herr, size_t hlen)
 		memcpy(copy, data, k);
 	perr = envelope_parse_header(copy, k, &e, &plen);
 	free(copy);
-	ENV_CHECK((unsigned)perr < ENVELOPE_ERR_COUNT);
+	FUZZ_CHECK((unsigned)perr < ENVELOPE_ERR_COUNT);
 	switch (perr) {
 	case ENVELOPE_TRUNCATED:
-		ENV_CHECK(plen > k);
+		FUZZ_CHECK(plen > k);
 		/* Exact once the count is in, and a lower bound before. */
 		if (herr == ENVELOPE_OK || herr == ENVELOPE_TRAILING)
-			ENV_CHECK(plen <= hlen);
+			FUZZ_CHECK(plen <= hlen);
 		if (herr == ENVELOPE_OK && k >= ENVELOPE_REFS_OFF)
-			ENV_CHECK(plen == hlen);
+			FUZZ_CHECK(plen == hlen);
 		break;
 	case ENVELOPE_OK:
 		/* More bytes may only turn an accepted header into one with
 		 * too many body bytes. */
-		ENV_CHECK(herr == ENVELOPE_OK || herr == ENVELOPE_TRAILING);
-		ENV_CHECK(plen == hlen);
+		FUZZ_CHECK(herr == ENVELOPE_OK || herr == ENVELOPE_TRAILING);
+		FUZZ_CHECK(plen == hlen);
 		break;
 	default:
 		/* Final: more bytes cannot change it. */
-		ENV_CHECK(perr == herr);
+		FUZZ_CHECK(perr == herr);
 	}
 }
 
@@ -119,25 +108,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t hlen = 0;
 
 	err = envelope_parse(data, size, &e);
-	ENV_CHECK((unsigned)err < ENVELOPE_ERR_COUNT);
-	ENV_CHECK(envelope_strerror(err) != NULL);
+	FUZZ_CHECK((unsigned)err < ENVELOPE_ERR_COUNT);
+	FUZZ_CHECK(envelope_strerror(err) != NULL);
 
 	herr = envelope_parse_header(data, size, &h, &hlen);
-	ENV_CHECK((unsigned)herr < ENVELOPE_ERR_COUNT);
+	FUZZ_CHECK((unsigned)herr < ENVELOPE_ERR_COUNT);
 	if (err == ENVELOPE_OK) {
-		ENV_CHECK(herr == ENVELOPE_OK);
-		ENV_CHECK(h.body == NULL);
-		ENV_CHECK(hlen + h.body_len == size);
-		ENV_CHECK(h.nrefs == e.nrefs && h.client_time == e.client_time);
+		FUZZ_CHECK(herr == ENVELOPE_OK);
+		FUZZ_CHECK(h.body == NULL);
+		FUZZ_CHECK(hlen + h.body_len == size);
+		FUZZ_CHECK(h.nrefs == e.nrefs && h.client_time == e.client_time);
 		check_valid(data, size, &e);
 	} else if (err == ENVELOPE_TRUNCATED) {
-		ENV_CHECK(herr == ENVELOPE_TRUNCATED || herr == ENVELOPE_OK);
+		FUZZ_CHECK(herr == ENVELOPE_TRUNCATED || herr == ENVELOPE_OK);
 		if (herr == ENVELOPE_TRUNCATED)
-			ENV_CHECK(hlen > size);
+			FUZZ_CHECK(hlen > size);
 		else
-			ENV_CHECK(h.body_len > size - hlen);
+			FUZZ_CHECK(h.body_len > size - hlen);
 	} else {
-		ENV_CHECK(herr == err);
+		FUZZ_CHECK(herr == err);
 	}
 
 	if (size > 0) {

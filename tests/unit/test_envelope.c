@@ -19,6 +19,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "vectors.h"
 #include <jansson.h>
 
 #include "envelope.h"
@@ -46,7 +48,6 @@ hooked_malloc(size_t n)
 #include "envelope.c"
 #undef malloc
 
-#define VECTORS_DIR "spec/vectors"
 
 /* The layout as spec/envelope.md writes it out, repeated here so that a
  * change of a constant shows up as a test failure, not as a silent change
@@ -124,24 +125,6 @@ check_canonical(const uint8_t *buf, size_t len)
 
 /* --- vectors -------------------------------------------------------- */
 
-static json_t *
-load(const char *name)
-{
-	const char *dir = getenv("VAULT_VECTORS");
-	char path[4096];
-	json_error_t err;
-	json_t *doc;
-	int n;
-
-	if (dir == NULL || *dir == '\0')
-		dir = VECTORS_DIR;
-	n = snprintf(path, sizeof(path), "%s/%s", dir, name);
-	assert_true(n > 0 && (size_t)n < sizeof(path));
-	doc = json_load_file(path, 0, &err);
-	if (doc == NULL)
-		fail_msg("%s:%d: %s (run from the repository root)", path, err.line, err.text);
-	return doc;
-}
 
 static const char *
 member_str(const json_t *obj, const char *key)
@@ -195,7 +178,7 @@ unhex(const char *hex, size_t *len)
 static void
 test_vectors_valid(void **state)
 {
-	json_t *doc = load("envelope.json");
+	json_t *doc = vectors_load("envelope.json", 0);
 	json_t *valid = json_object_get(doc, "valid"), *v;
 	size_t i;
 
@@ -263,7 +246,7 @@ test_vectors_valid(void **state)
 static void
 test_vectors_invalid(void **state)
 {
-	json_t *doc = load("envelope.json");
+	json_t *doc = vectors_load("envelope.json", 0);
 	json_t *invalid = json_object_get(doc, "invalid"), *v;
 	int seen[ENVELOPE_ERR_COUNT] = {0};
 	size_t i;

@@ -17,13 +17,14 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "vectors.h"
 #include <jansson.h>
 #include <llhttp.h>
 
 #include "router.h"
 #include "vsp.h"
 
-#define VECTORS_DIR "spec/vectors"
 
 #define ID_A "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 #define ID_B "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -397,24 +398,6 @@ test_query(void **state)
 
 /* Loads dir/name as JSON, NUL bytes allowed in strings (names.json has
  * some); fails the test if the file is missing or not JSON. */
-static json_t *
-load(const char *name)
-{
-	const char *dir = getenv("VAULT_VECTORS");
-	char path[4096];
-	json_error_t err;
-	json_t *doc;
-	int n;
-
-	if (dir == NULL || *dir == '\0')
-		dir = VECTORS_DIR;
-	n = snprintf(path, sizeof(path), "%s/%s", dir, name);
-	assert_true(n > 0 && (size_t)n < sizeof(path));
-	doc = json_load_file(path, JSON_ALLOW_NUL, &err);
-	if (doc == NULL)
-		fail_msg("%s:%d: %s (run from the repository root)", path, err.line, err.text);
-	return doc;
-}
 
 /* Every vault name of spec/vectors/names.json in a path: the valid ones route,
  * the invalid ones never do. Names are compared by length, not up to a NUL. */
@@ -467,7 +450,7 @@ test_restic(void **state)
 static void
 test_names_vectors(void **state)
 {
-	json_t *doc = load("names.json");
+	json_t *doc = vectors_load("names.json", JSON_ALLOW_NUL);
 	json_t *valid = json_object_get(doc, "valid"), *invalid = json_object_get(doc, "invalid");
 	json_t *v;
 	size_t i;
@@ -534,7 +517,7 @@ member_u64(const json_t *obj, const char *key)
 static void
 test_range_vectors(void **state)
 {
-	json_t *doc = load("range.json");
+	json_t *doc = vectors_load("range.json", JSON_ALLOW_NUL);
 	json_t *v;
 	size_t i, checked = 0, failed = 0, served = 0, refused = 0;
 

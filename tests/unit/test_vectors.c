@@ -16,6 +16,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "vectors.h"
 #include <jansson.h>
 #include <sodium.h>
 
@@ -23,29 +25,10 @@
 #include "sha256.h"
 #include "vsp.h"
 
-#define VECTORS_DIR "spec/vectors"
 
 /* Loads dir/name as JSON; NUL bytes are allowed inside strings because some
  * invalid tokens and names contain one on purpose. Fails the test if the file
  * is missing or not JSON. */
-static json_t *
-load(const char *name)
-{
-	const char *dir = getenv("VAULT_VECTORS");
-	char path[4096];
-	json_error_t err;
-	json_t *doc;
-	int n;
-
-	if (dir == NULL || *dir == '\0')
-		dir = VECTORS_DIR;
-	n = snprintf(path, sizeof(path), "%s/%s", dir, name);
-	assert_true(n > 0 && (size_t)n < sizeof(path));
-	doc = json_load_file(path, JSON_ALLOW_NUL, &err);
-	if (doc == NULL)
-		fail_msg("%s:%d: %s (run from the repository root)", path, err.line, err.text);
-	return doc;
-}
 
 /* The string member key of obj; fails the test if it is missing. */
 static const char *
@@ -94,7 +77,7 @@ setup(void **state)
 static void
 test_object_ids(void **state)
 {
-	json_t *doc = load("object-id.json");
+	json_t *doc = vectors_load("object-id.json", JSON_ALLOW_NUL);
 	size_t i;
 	json_t *v;
 	int saw_empty = 0, saw_abc = 0, saw_a1000 = 0;
@@ -150,7 +133,7 @@ test_object_ids(void **state)
 static void
 test_tokens_valid(void **state)
 {
-	json_t *doc = load("token.json");
+	json_t *doc = vectors_load("token.json", JSON_ALLOW_NUL);
 	json_t *tokens = member_array(doc, "tokens", 3);
 	size_t i;
 	json_t *v;
@@ -204,7 +187,7 @@ test_tokens_valid(void **state)
 static void
 test_tokens_invalid(void **state)
 {
-	json_t *doc = load("token.json");
+	json_t *doc = vectors_load("token.json", JSON_ALLOW_NUL);
 	json_t *bad = member_array(doc, "invalid_tokens", 10);
 	size_t i;
 	json_t *v;
@@ -243,7 +226,7 @@ test_token_new_roundtrip(void **state)
 static void
 test_names(void **state)
 {
-	json_t *doc = load("names.json");
+	json_t *doc = vectors_load("names.json", JSON_ALLOW_NUL);
 	json_t *good = member_array(doc, "valid", 5);
 	json_t *bad = member_array(doc, "invalid", 10);
 	size_t i;
@@ -266,7 +249,7 @@ test_names(void **state)
 static void
 test_ids(void **state)
 {
-	json_t *doc = load("names.json");
+	json_t *doc = vectors_load("names.json", JSON_ALLOW_NUL);
 	json_t *good = member_array(doc, "valid_ids", 3);
 	json_t *bad = member_array(doc, "invalid_ids", 10);
 	size_t i;
