@@ -550,36 +550,50 @@ tombstone_batch(struct vrun *vr, enum vsp_kind kind, struct batch *b, uint64_t m
 	return rc == META_OK ? 0 : fail(vr, "metadata error while tombstoning");
 }
 
+/* Deletes the delete candidates: records in one transaction, then files,
+ * all under the stripes of the batch so no re-upload interleaves. */
 static int
 purge_batch(struct vrun *vr, enum vsp_kind kind, const struct batch *b, uint64_t cutoff,
     const uint8_t *purge)
 {
 	char key[OBJECT_KEY_MAX + 1];
-	struct meta_object old;
+	uint8_t (*ids)[VSP_ID_LEN], done[GC_BATCH];
+	uint64_t size[GC_BATCH];
+	size_t n = 0;
 	int rc;
 
 	for (size_t i = 0; i < b->n; i++) {
 		if (!purge[i])
 			continue;
+		n++;
 		if (vr->dry) {
 			vr->r->objects_deleted++;
 			vr->r->bytes_deleted += b->o[i].size;
-			continue;
 		}
-		handlers__object_key(key, vr->v->id, kind, b->ids[i]);
-		handlers__lock(vr->v->id, b->ids[i]);
-		rc = meta_gc_purge(vr->g->cfg.meta, vr->v->id, kind, b->ids[i], cutoff, &old);
-		if (rc == META_OK && backend_remove(vr->g->cfg.backend, key) != 0 &&
-		    errno != ENOENT)
-			fprintf(stderr, "vaultd: gc: remove %s: %s\n", key, strerror(errno));
-		handlers__unlock(vr->v->id, b->ids[i]);
-		if (rc == META_OK) {
-			vr->r->objects_deleted++;
-			vr->r->bytes_deleted += old.size;
-		} else if (rc != META_EXISTS && rc != META_NOTFOUND)
-			return fail(vr, "metadata error while deleting");
 	}
-	return 0;
+	if (vr->dry || n == 0)
+		return 0;
+	if ((ids = malloc(n * VSP_ID_LEN)) == NULL)
+		return fail(vr, "out of memory");
+	n = 0;
+	for (size_t i = 0; i < b->n; i++)
+		if (purge[i])
+			memcpy(ids[n++], b->ids[i], VSP_ID_LEN);
+	handlers__lock_many(vr->v->id, (const uint8_t (*)[VSP_ID_LEN])ids, n);
+	rc = meta_gc_purge(vr->g->cfg.meta, vr->v->id, kind, (const uint8_t (*)[VSP_ID_LEN])ids,
+	    n, cutoff, done, size);
+	for (size_t i = 0; rc == META_OK && i < n; i++) {
+		if (!done[i])
+			continue;
+		handlers__object_key(key, vr->v->id, kind, ids[i]);
+		if (backend_remove(vr->g->cfg.backend, key) != 0 && errno != ENOENT)
+			fprintf(stderr, "vaultd: gc: remove %s: %s\n", key, strerror(errno));
+		vr->r->objects_deleted++;
+		vr->r->bytes_deleted += size[i];
+	}
+	handlers__unlock_many(vr->v->id, (const uint8_t (*)[VSP_ID_LEN])ids, n);
+	free(ids);
+	return rc == META_OK ? 0 : fail(vr, "metadata error while deleting");
 }
 
 static int

@@ -211,11 +211,13 @@ int meta_gc_tombstone(struct meta *m, uint64_t vault_id, enum vsp_kind kind,
     int (*known)(const uint8_t id[VSP_ID_LEN], void *arg), void *arg, uint8_t *done);
 
 /*
- * Deletes the record of an object tombstoned at or before cutoff; *old (if
- * not NULL) gets it. META_NOTFOUND if there is no record, META_EXISTS if it
- * is live (revived) or was tombstoned after cutoff; nothing changes then.
+ * Deletes, in one write transaction, the record of each of the n objects of
+ * (vault, kind) that is tombstoned at or before cutoff; done[i] = 1 and
+ * size[i] = its size for each one deleted, done[i] = 0 for one absent, live
+ * (revived) or tombstoned after cutoff.
  */
 int meta_gc_purge(struct meta *m, uint64_t vault_id, enum vsp_kind kind,
-    const uint8_t id[VSP_ID_LEN], uint64_t cutoff, struct meta_object *old);
+    const uint8_t (*ids)[VSP_ID_LEN], size_t n, uint64_t cutoff, uint8_t *done,
+    uint64_t *size);
 
 #endif

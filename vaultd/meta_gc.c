@@ -197,7 +197,8 @@ meta_gc_tombstone(struct meta *m, uint64_t vault_id, enum vsp_kind kind,
 
 int
 meta_gc_purge(struct meta *m, uint64_t vault_id, enum vsp_kind kind,
-    const uint8_t id[VSP_ID_LEN], uint64_t cutoff, struct meta_object *old)
+    const uint8_t (*ids)[VSP_ID_LEN], size_t n, uint64_t cutoff, uint8_t *done,
+    uint64_t *size)
 {
 	const char *op = "gc_purge";
 	uint8_t key[META__OBJ_KEY_LEN];
@@ -209,13 +210,20 @@ meta_gc_purge(struct meta *m, uint64_t vault_id, enum vsp_kind kind,
 		return META_ERROR;
 	if ((rc = meta__txn_begin(m, 0, op, &txn)) != META_OK)
 		return rc;
-	meta__obj_key(key, vault_id, kind, id);
-	rc = meta__obj_load(m, txn, key, &o, op);
-	if (rc == META_OK && (o.tombstoned == 0 || o.tombstoned > cutoff))
-		rc = META_EXISTS;
-	if (rc == META_OK)
-		rc = meta__del(txn, m->objects, key, sizeof(key), op);
-	if ((rc = meta__txn_end(txn, rc, op)) == META_OK && old != NULL)
-		*old = o;
-	return rc;
+	for (size_t i = 0; rc == META_OK && i < n; i++) {
+		done[i] = 0;
+		meta__obj_key(key, vault_id, kind, ids[i]);
+		rc = meta__obj_load(m, txn, key, &o, op);
+		if (rc == META_NOTFOUND) {
+			rc = META_OK;
+			continue;
+		}
+		if (rc != META_OK || o.tombstoned == 0 || o.tombstoned > cutoff)
+			continue;
+		if ((rc = meta__del(txn, m->objects, key, sizeof(key), op)) == META_OK) {
+			done[i] = 1;
+			size[i] = o.size;
+		}
+	}
+	return meta__txn_end(txn, rc, op);
 }
