@@ -398,6 +398,55 @@ test_schedule(void **state)
 	assert_int_equal(r.vaults, 1);
 }
 
+/*
+ * A backup that commits a snapshot while GC runs: the backend's open (GC
+ * reading the first snapshot's header, after it listed the snapshots)
+ * commits a second snapshot that refers to an old, so far unreferenced
+ * pack. The tombstone step must see the new snapshot, mark it, and spare
+ * the pack.
+ */
+static struct fx *race_fx;
+static int race_done;
+static struct backend_ops race_ops;
+static int (*mem_open)(struct backend *, const char *, struct backend_reader **,
+    uint64_t *);
+
+static int
+race_open(struct backend *b, const char *key, struct backend_reader **out, uint64_t *size)
+{
+	if (!race_done) {
+		race_done = 1;
+		assert_int_equal(snap_put(race_fx, 9, 2, NOW, (unsigned[]){ 51 }, 1, NULL, 0),
+		    META_OK);
+	}
+	return mem_open(b, key, out, size);
+}
+
+static void
+test_backup_during_gc(void **state)
+{
+	struct fx *f = *state;
+	struct gc_report r;
+
+	obj_put(f, VSP_KIND_PACK, 50, OLD);
+	obj_put(f, VSP_KIND_PACK, 51, OLD);
+	obj_put(f, VSP_KIND_PACK, 52, OLD);
+	assert_int_equal(snap_put(f, 1, 1, OLD, (unsigned[]){ 50 }, 1, NULL, 0), META_OK);
+	race_ops = *f->b->ops;
+	mem_open = race_ops.open;
+	race_ops.open = race_open;
+	f->b->ops = &race_ops;
+	race_fx = f;
+	race_done = 0;
+	r = run(f, 0, NOW);
+	assert_true(race_done);
+	assert_int_equal(r.objects_tombstoned, 1); /* 52 only */
+	assert_true(live(f, VSP_KIND_PACK, 50));
+	assert_true(live(f, VSP_KIND_PACK, 51));
+	assert_false(live(f, VSP_KIND_PACK, 52));
+	assert_int_equal(r.objects_marked, 2);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int
@@ -409,6 +458,7 @@ main(void)
 		T(test_lock),
 		T(test_keep_last),
 		T(test_changed),
+		T(test_backup_during_gc),
 		T(test_restic_vault_skipped),
 		T(test_not_found),
 		T(test_schedule),
