@@ -57,12 +57,13 @@ TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%-replay)
 BENCH_BIN := $(BUILD)/bench/vspbench
+GC_BENCH_BIN := $(BUILD)/bench/gc_bench
 
 
 # Keep objects that make treats as intermediate (tests, tools).
 .SECONDARY:
 
-.PHONY: FORCE all deps test unit integration fuzz-replay fuzz demo stop bench clean
+.PHONY: FORCE all deps test unit integration fuzz-replay fuzz demo stop bench gc-bench clean
 
 all: deps $(BUILD)/vaultd $(BUILD)/vaultctl
 
@@ -115,6 +116,9 @@ $(BUILD)/fuzz/%-replay: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/repl
 $(BENCH_BIN): $(BUILD)/obj/bench/vspbench.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(GC_BENCH_BIN): $(BUILD)/obj/bench/gc_bench.o $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 test: all unit fuzz-replay integration
 
@@ -143,6 +147,10 @@ stop:
 
 bench: all $(BENCH_BIN)
 	@VAULT_BUILD=$(BUILD) bench/vsp_bench.sh
+
+# GC time and peak RSS on a vault of 1M objects (bench/gc_bench.sh).
+gc-bench: $(GC_BENCH_BIN)
+	@VAULT_BUILD=$(BUILD) bench/gc_bench.sh
 
 clean:
 	rm -rf build build-* 

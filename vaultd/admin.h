@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "gc.h"
 #include "meta.h"
 
 /* Longest request line accepted, not counting its '\n'. A longer line gets
@@ -35,6 +36,7 @@ struct admin_ctx {
 	 * May be NULL. */
 	void (*status)(json_t *obj, void *arg);
 	void *status_arg;
+	struct gc *gc; /* for the op "gc"; NULL: the op says GC is unavailable */
 };
 
 /*

@@ -604,6 +604,39 @@ done:
 	return r;
 }
 
+static json_t *
+op_gc(const struct admin_ctx *ctx, const json_t *req)
+{
+	struct gc_report r;
+	const char *tenant, *vault;
+	char msg[512];
+	json_t *err, *dry = json_object_get(req, "dry_run");
+	int rc;
+
+	if (field_name(req, "gc", "tenant", "tenant", 0, &tenant, &err) != 0 ||
+	    field_name(req, "gc", "vault", "vault", 0, &vault, &err) != 0)
+		return err;
+	if (vault != NULL && tenant == NULL)
+		return admin__error("gc: a vault is named within its tenant; give \"tenant\" too");
+	if (dry != NULL && !json_is_boolean(dry))
+		return admin__error("the field \"dry_run\" must be true or false");
+	if (ctx->gc == NULL)
+		return admin__error("garbage collection is not available in this process");
+	rc = gc_run(ctx->gc, tenant, vault, json_is_true(dry), (uint64_t)time(NULL), &r, msg,
+	    sizeof(msg));
+	if (rc != GC_OK)
+		return admin__error("%s", msg);
+	return json_pack("{s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "ok", 1,
+	    "dry_run", json_is_true(dry), "vaults", jint(r.vaults),
+	    "vaults_skipped", jint(r.vaults_skipped),
+	    "snapshots_forgotten", jint(r.snapshots_forgotten),
+	    "objects_marked", jint(r.objects_marked),
+	    "objects_tombstoned", jint(r.objects_tombstoned),
+	    "bytes_tombstoned", jint(r.bytes_tombstoned),
+	    "objects_deleted", jint(r.objects_deleted), "bytes_deleted", jint(r.bytes_deleted),
+	    "seconds", r.seconds);
+}
+
 #define FIELDS_MAX 3
 
 static const struct admin_op {
@@ -611,6 +644,7 @@ static const struct admin_op {
 	const char *fields[FIELDS_MAX + 1]; /* allowed besides "op"; NULL-terminated */
 	json_t *(*fn)(const struct admin_ctx *ctx, const json_t *req);
 } ops[] = {
+	{"gc", {"tenant", "vault", "dry_run", NULL}, op_gc},
 	{"status", {NULL}, op_status},
 	{"tenant.add", {"name", NULL}, op_tenant_add},
 	{"tenant.list", {NULL}, op_tenant_list},
@@ -661,7 +695,7 @@ admin__handle(const struct admin_ctx *ctx, const json_t *req, int with_status)
 		if (strcmp(name, ops[i].name) == 0)
 			break;
 	if (i == NOPS)
-		return admin__error("unknown op \"%s\"; the ops are status, tenant.add, "
+		return admin__error("unknown op \"%s\"; the ops are gc, status, tenant.add, "
 		    "tenant.list, tenant.remove, token.issue, token.list, token.revoke and "
 		    "vault.list", quote(name, q));
 	if ((r = check_fields(&ops[i], req)) != NULL)

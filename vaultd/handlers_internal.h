@@ -29,6 +29,10 @@ void handlers__object_key(char key[OBJECT_KEY_MAX + 1], uint64_t vault_id,
 /* Serialises writers of the same object (upload commit against delete). */
 void handlers__lock(uint64_t vault_id, const uint8_t id[VSP_ID_LEN]);
 void handlers__unlock(uint64_t vault_id, const uint8_t id[VSP_ID_LEN]);
+/* The same for the n objects at once (GC's batched delete): takes each
+ * stripe involved once, in a fixed order. */
+void handlers__lock_many(uint64_t vault_id, const uint8_t (*ids)[VSP_ID_LEN], size_t n);
+void handlers__unlock_many(uint64_t vault_id, const uint8_t (*ids)[VSP_ID_LEN], size_t n);
 
 void handlers__object_get(struct store *s, const struct request *req, struct resp *resp);
 void handlers__config_get(struct store *s, const struct request *req, struct resp *resp);

@@ -137,6 +137,39 @@ handlers__unlock(uint64_t vault_id, const uint8_t id[VSP_ID_LEN])
 	pthread_mutex_unlock(stripe(vault_id, id));
 }
 
+/* The stripes of n objects as a bit set, so they can be taken in index
+ * order (no deadlock against another multi-stripe holder). */
+static uint64_t
+stripe_set(uint64_t vault_id, const uint8_t (*ids)[VSP_ID_LEN], size_t n)
+{
+	uint64_t set = 0;
+
+	_Static_assert(OBJECT_LOCK_STRIPES <= 64, "a stripe set fits in 64 bits");
+	for (size_t i = 0; i < n; i++)
+		set |= UINT64_C(1) << (size_t)(stripe(vault_id, ids[i]) - object_locks);
+	return set;
+}
+
+void
+handlers__lock_many(uint64_t vault_id, const uint8_t (*ids)[VSP_ID_LEN], size_t n)
+{
+	uint64_t set = stripe_set(vault_id, ids, n);
+
+	for (size_t i = 0; i < OBJECT_LOCK_STRIPES; i++)
+		if (set & (UINT64_C(1) << i))
+			pthread_mutex_lock(&object_locks[i]);
+}
+
+void
+handlers__unlock_many(uint64_t vault_id, const uint8_t (*ids)[VSP_ID_LEN], size_t n)
+{
+	uint64_t set = stripe_set(vault_id, ids, n);
+
+	for (size_t i = 0; i < OBJECT_LOCK_STRIPES; i++)
+		if (set & (UINT64_C(1) << i))
+			pthread_mutex_unlock(&object_locks[i]);
+}
+
 static void
 object_headers(struct resp *resp, const uint8_t id[VSP_ID_LEN], uint64_t size)
 {

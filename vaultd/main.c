@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include "admin.h"
 #include "auth.h"
 #include "backend.h"
+#include "gc.h"
 #include "handlers.h"
 #include "meta.h"
 #include "options.h"
@@ -29,6 +31,7 @@
 #include "server.h"
 
 #define DEFAULT_THREADS "16"
+#define GC_CHECK_MS (60 * 1000) /* how often scheduled GC looks for due vaults */
 
 struct daemon {
 	uv_loop_t *loop;
@@ -38,6 +41,11 @@ struct daemon {
 	struct server *servers[OPTIONS_LISTEN_MAX];
 	size_t nservers;
 	struct admin *admin;
+	/* Scheduled GC (policies with gc-every): checked every minute. */
+	struct gc *gc;
+	uv_timer_t gc_timer;
+	uv_work_t gc_work;
+	int gc_running;
 	uv_signal_t sigint, sigterm, sighup;
 	int stopping;
 	int pending_stops;
@@ -113,7 +121,8 @@ static void
 on_stopped(void *arg)
 {
 	struct daemon *d = arg;
-	if (--d->pending_stops == 0)
+	/* A scheduled GC still running stops the loop when it is done. */
+	if (--d->pending_stops == 0 && !d->gc_running)
 		uv_stop(d->loop);
 }
 
@@ -130,6 +139,8 @@ on_signal(uv_signal_t *s, int signum)
 	    strsignal(signum));
 	d->stopping = 1;
 	d->pending_stops = (int)d->nservers + 1;
+	uv_timer_stop(&d->gc_timer);
+	uv_close((uv_handle_t *)&d->gc_timer, NULL);
 	uv_signal_stop(&d->sigint);
 	uv_signal_stop(&d->sigterm);
 	uv_signal_stop(&d->sighup);
@@ -192,6 +203,43 @@ on_hup(uv_signal_t *s, int signum)
 	d->reload.data = d;
 	if (uv_queue_work(d->loop, &d->reload, reload_work, reload_done) != 0)
 		d->reloading = 0;
+}
+
+static void
+gc_work(uv_work_t *w)
+{
+	struct daemon *d = w->data;
+	struct gc_report r;
+
+	if (gc_run_due(d->gc, (uint64_t)time(NULL), &r) == GC_OK && r.vaults > 0)
+		fprintf(stderr, "vaultd: scheduled gc of %" PRIu64 " vault(s): %" PRIu64
+		    " snapshots forgotten, %" PRIu64 " objects tombstoned, %" PRIu64
+		    " deleted (%" PRIu64 " bytes), %.1f s\n", r.vaults, r.snapshots_forgotten,
+		    r.objects_tombstoned, r.objects_deleted, r.bytes_deleted, r.seconds);
+}
+
+static void
+gc_work_done(uv_work_t *w, int status)
+{
+	struct daemon *d = w->data;
+
+	(void)status;
+	d->gc_running = 0;
+	if (d->stopping && d->pending_stops == 0)
+		uv_stop(d->loop);
+}
+
+static void
+on_gc_timer(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+
+	if (d->gc_running || d->stopping)
+		return;
+	d->gc_running = 1;
+	d->gc_work.data = d;
+	if (uv_queue_work(d->loop, &d->gc_work, gc_work, gc_work_done) != 0)
+		d->gc_running = 0;
 }
 
 static void
@@ -275,7 +323,13 @@ start_services(struct daemon *d, struct options *o, struct store *store)
 	char sock[PATH_MAX];
 	struct admin_ctx actx = {.meta = store->meta, .server_key = store->server_key,
 	    .status = status_cb, .status_arg = d};
+	struct gc_config gcc = {.meta = store->meta, .backend = store->backend,
+	    .tmp_dir = sock, .policy = policy_src_policy, .policy_arg = d->policies};
 
+	if (path_join(sock, sizeof(sock), o->data_dir, "gc-tmp") != 0 ||
+	    (d->gc = gc_new(&gcc)) == NULL)
+		return -1;
+	actx.gc = d->gc;
 	if (start_servers(d, o, store) != 0)
 		return -1;
 	if (path_join(sock, sizeof(sock), o->data_dir, "vaultd.sock") != 0 ||
@@ -288,6 +342,9 @@ start_services(struct daemon *d, struct options *o, struct store *store)
 	uv_signal_start(&d->sigint, on_signal, SIGINT);
 	uv_signal_start(&d->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&d->sighup, on_hup, SIGHUP);
+	uv_timer_init(d->loop, &d->gc_timer);
+	d->gc_timer.data = d;
+	uv_timer_start(&d->gc_timer, on_gc_timer, GC_CHECK_MS, GC_CHECK_MS);
 	fprintf(stderr, "vaultd: data in %s, admin socket %s%s%s\n", o->data_dir, sock,
 	    o->conf_path ? ", configuration " : "", o->conf_path ? o->conf_path : "");
 	return 0;
@@ -349,6 +406,7 @@ main(int argc, char **argv)
 	rc = 0;
 out:
 	uv_loop_close(d.loop);
+	gc_free(d.gc);
 	backend_free(store.backend);
 	meta_close(store.meta);
 	policy_src_free(d.policies);

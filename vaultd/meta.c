@@ -707,8 +707,8 @@ meta_vault_set_config(struct meta *m, uint64_t vault_id, const uint8_t id[VSP_ID
 
 /* ---- objects ---------------------------------------------------------- */
 
-static int
-obj_load(struct meta *m, MDB_txn *txn, const uint8_t key[META__OBJ_KEY_LEN],
+int
+meta__obj_load(struct meta *m, MDB_txn *txn, const uint8_t key[META__OBJ_KEY_LEN],
     struct meta_object *out, const char *op)
 {
 	MDB_val val;
@@ -735,7 +735,9 @@ meta_object_get(struct meta *m, uint64_t vault_id, enum vsp_kind kind,
 	if ((rc = meta__txn_begin(m, MDB_RDONLY, op, &txn)) != META_OK)
 		return rc;
 	meta__obj_key(key, vault_id, kind, id);
-	rc = obj_load(m, txn, key, out, op);
+	rc = meta__obj_load(m, txn, key, out, op);
+	if (rc == META_OK && out->tombstoned != 0)
+		rc = META_NOTFOUND; /* not live (spec/gc.md) */
 	mdb_txn_abort(txn);
 	return rc;
 }
@@ -763,30 +765,48 @@ vault_count(struct meta_vault *v, enum vsp_kind kind, uint64_t size, int sign,
 }
 
 int
+meta__vault_adjust(struct meta *m, MDB_txn *txn, uint64_t vault_id, enum vsp_kind kind,
+    uint64_t size, int sign, const char *op)
+{
+	struct meta_vault v;
+	int rc;
+
+	if ((rc = vault_load(m, txn, vault_id, &v, op)) != META_OK)
+		return rc;
+	if ((rc = vault_count(&v, kind, size, sign, op)) != META_OK)
+		return rc;
+	return vault_store(m, txn, &v, 0, op);
+}
+
+int
 meta__object_put_txn(struct meta *m, MDB_txn *txn, uint64_t vault_id, enum vsp_kind kind,
     const uint8_t id[VSP_ID_LEN], const struct meta_object *obj, struct meta_object *out)
 {
 	const char *op = "object_put";
 	uint8_t key[META__OBJ_KEY_LEN], buf[META__VAL_MAX];
 	struct meta_vault v;
-	struct meta_object old;
+	struct meta_object old, rec = *obj;
 	size_t len;
 	int rc;
 
 	if ((rc = vault_load(m, txn, vault_id, &v, op)) != META_OK)
 		return rc;
 	meta__obj_key(key, vault_id, kind, id);
-	rc = obj_load(m, txn, key, &old, op);
-	if (rc == META_OK) {
+	rc = meta__obj_load(m, txn, key, &old, op);
+	if (rc == META_OK && old.tombstoned == 0) {
 		if (out != NULL)
 			*out = old;
 		return META_EXISTS;
 	}
-	if (rc != META_NOTFOUND)
+	/* A tombstoned object is revived: its record is rewritten live, with
+	 * this upload's receive time (spec/gc.md). Its size cannot differ, as
+	 * the ID is the hash of the bytes. */
+	if (rc != META_NOTFOUND && rc != META_OK)
 		return rc;
-	if ((rc = vault_count(&v, kind, obj->size, 1, op)) != META_OK)
+	rec.tombstoned = 0;
+	if ((rc = vault_count(&v, kind, rec.size, 1, op)) != META_OK)
 		return rc;
-	len = meta__object_enc(buf, obj);
+	len = meta__object_enc(buf, &rec);
 	if ((rc = meta__put(txn, m->objects, key, sizeof(key), buf, len, 0, op)) != META_OK)
 		return rc;
 	return vault_store(m, txn, &v, 0, op);
@@ -817,8 +837,10 @@ object_delete_txn(struct meta *m, MDB_txn *txn, uint64_t vault_id, enum vsp_kind
 	int rc;
 
 	meta__obj_key(key, vault_id, kind, id);
-	if ((rc = obj_load(m, txn, key, old, op)) != META_OK)
+	if ((rc = meta__obj_load(m, txn, key, old, op)) != META_OK)
 		return rc;
+	if (old->tombstoned != 0)
+		return META_NOTFOUND; /* only GC removes it now (meta_gc_purge) */
 	rc = vault_load(m, txn, vault_id, &v, op);
 	if (rc == META_NOTFOUND)
 		return meta__corrupt(op, "object (no vault)");
@@ -891,6 +913,11 @@ obj_walk(MDB_cursor *cur, const uint8_t start[META__OBJ_KEY_LEN], int has_after,
 			rc = meta__corrupt(op, "object");
 			break;
 		}
+		if (o.tombstoned != 0) { /* not live: not listed */
+			rc = meta__cursor_prefix(cur, MDB_NEXT, start, META__OBJ_PREFIX_LEN, &key,
+			    &val, op);
+			continue;
+		}
 		memcpy(id, (const uint8_t *)key.mv_data + META__OBJ_ID_OFF, VSP_ID_LEN);
 		n++;
 		stop = cb(id, &o, arg);
@@ -954,8 +981,8 @@ meta_object_exists_batch(struct meta *m, uint64_t vault_id, enum vsp_kind kind,
 {
 	const char *op = "object_exists_batch";
 	uint8_t key[META__OBJ_KEY_LEN];
+	struct meta_object o;
 	MDB_txn *txn;
-	MDB_val val;
 	int rc;
 
 	if ((rc = kind_arg(op, kind)) != META_OK)
@@ -965,8 +992,8 @@ meta_object_exists_batch(struct meta *m, uint64_t vault_id, enum vsp_kind kind,
 	rc = vault_exists(m, txn, vault_id, op);
 	for (size_t i = 0; rc == META_OK && i < n; i++) {
 		meta__obj_key(key, vault_id, kind, ids[i]);
-		rc = meta__get(txn, m->objects, key, sizeof(key), &val, op);
-		present[i] = rc == META_OK;
+		rc = meta__obj_load(m, txn, key, &o, op);
+		present[i] = rc == META_OK && o.tombstoned == 0;
 		if (rc == META_NOTFOUND)
 			rc = META_OK;
 	}

@@ -26,6 +26,7 @@ enum meta_rc {
 	META_NOTEMPTY = 3, /* a tenant still has vaults */
 	META_FULL = 4,     /* the LMDB map is full (MDB_MAP_FULL) */
 	META_MISSING = 5,  /* a snapshot refers to objects the vault lacks */
+	META_CHANGED = 6,  /* GC: the vault got a snapshot the caller has not marked */
 };
 
 struct meta;
@@ -73,6 +74,7 @@ struct meta_object {
 	uint64_t size;
 	uint64_t received;   /* Unix seconds, server clock */
 	uint32_t locations;  /* bit i set = a copy on backend i */
+	uint64_t tombstoned; /* 0 = live; else when GC tombstoned it (spec/gc.md) */
 };
 
 /*
@@ -116,7 +118,11 @@ int meta_vault_list(struct meta *m, uint64_t tenant_id,
 int meta_vault_set_config(struct meta *m, uint64_t vault_id,
     const uint8_t id[VSP_ID_LEN], uint64_t size);
 
-/* Objects, keyed by (vault, kind, ID). */
+/*
+ * Objects, keyed by (vault, kind, ID). A tombstoned object (spec/gc.md) is
+ * not live: get, delete, list and exists treat it as absent, the vault's
+ * counters leave it out, and a put of its ID revives it (META_OK).
+ */
 int meta_object_get(struct meta *m, uint64_t vault_id, enum vsp_kind kind,
     const uint8_t id[VSP_ID_LEN], struct meta_object *out);
 /* Inserts the object and adds it to the vault's counters in the same
@@ -168,5 +174,50 @@ int meta_snapshot_put(struct meta *m, uint64_t vault_id, const uint8_t id[VSP_ID
  * envelope). */
 int meta_snapshot_get(struct meta *m, uint64_t vault_id, const uint8_t id[VSP_ID_LEN],
     struct meta_snapshot *out);
+
+/*
+ * Garbage collection (spec/gc.md; meta_gc.c). These see tombstoned objects.
+ */
+
+/* As meta_object_list, but every record of (vault, kind), tombstoned ones
+ * included. */
+int meta_gc_walk(struct meta *m, uint64_t vault_id, enum vsp_kind kind,
+    const uint8_t *after, size_t limit,
+    int (*cb)(const uint8_t id[VSP_ID_LEN], const struct meta_object *o, void *arg),
+    void *arg, int *more);
+
+/* Calls cb for each snapshot header record of the vault, with the header
+ * fields and the snapshot's object record (o->received 0 if it has none);
+ * a non-zero return stops the walk. *count (if not NULL) gets the number of
+ * records seen. */
+int meta_gc_snapshots(struct meta *m, uint64_t vault_id,
+    int (*cb)(const uint8_t id[VSP_ID_LEN], const struct meta_snapshot *s,
+        const struct meta_object *o, void *arg),
+    void *arg, uint64_t *count);
+
+/*
+ * Tombstones, in one write transaction, each of the n objects of (vault,
+ * kind) that is still live and received at or before max_received: sets its
+ * tombstone time to now and takes it out of the vault's counters; done[i] =
+ * 1 for each one tombstoned. First, still in that transaction, calls
+ * known(id, arg) for every snapshot header record of the vault; if one
+ * returns 0 (a snapshot the caller has not marked, committed meanwhile),
+ * nothing is changed and the result is META_CHANGED. Because snapshot
+ * commits take the same write lock, no snapshot can commit between the check
+ * and the tombstones.
+ */
+int meta_gc_tombstone(struct meta *m, uint64_t vault_id, enum vsp_kind kind,
+    const uint8_t (*ids)[VSP_ID_LEN], size_t n, uint64_t now, uint64_t max_received,
+    int (*known)(const uint8_t id[VSP_ID_LEN], void *arg), void *arg, uint8_t *done);
+
+/*
+ * Deletes, in one write transaction, the record of each of the n objects of
+ * (vault, kind) that is tombstoned at or before cutoff; done[i] = 1 and
+ * size[i] = its size for each one deleted, done[i] = 0 for one absent, live
+ * (revived) or tombstoned after cutoff.
+ */
+int meta_gc_purge(struct meta *m, uint64_t vault_id, enum vsp_kind kind,
+    const uint8_t (*ids)[VSP_ID_LEN], size_t n, uint64_t cutoff, uint8_t *done,
+    uint64_t *size);
 
 #endif

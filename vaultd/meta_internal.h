@@ -169,9 +169,21 @@ int meta__cursor_prefix(MDB_cursor *cur, MDB_cursor_op how, const void *prefix,
 #define META__SNAP_NREFS_OFF (META__SNAP_GROUP_OFF + META_GROUP_LEN)
 #define META__SNAP_LEN (META__SNAP_NREFS_OFF + META__U32_LEN)
 
+/* Decodes a snapshot header record (meta_snapshot.c). */
+int meta__snap_dec(const MDB_val *val, struct meta_snapshot *s);
+
 /* Inserts an object and counts it (meta.c); META_EXISTS if present. */
 int meta__object_put_txn(struct meta *m, MDB_txn *txn, uint64_t vault_id, enum vsp_kind kind,
     const uint8_t id[VSP_ID_LEN], const struct meta_object *obj, struct meta_object *out);
+
+/* Loads the object record under key, tombstoned or not (meta.c). */
+int meta__obj_load(struct meta *m, MDB_txn *txn, const uint8_t key[META__OBJ_KEY_LEN],
+    struct meta_object *out, const char *op);
+
+/* Adds (sign > 0) or removes (sign < 0) one object of size bytes to the
+ * vault's counters (meta.c). */
+int meta__vault_adjust(struct meta *m, MDB_txn *txn, uint64_t vault_id, enum vsp_kind kind,
+    uint64_t size, int sign, const char *op);
 
 /* Removes a snapshot's header record if there is one (meta_snapshot.c). */
 int meta__snapshot_del_txn(struct meta *m, MDB_txn *txn, uint64_t vault_id,

@@ -59,11 +59,16 @@ _Static_assert(VSP_KIND_COUNT == META__KINDS,
 #define VAULT_NAME_OFF (VAULT_NAME_LEN_OFF + META__U8_LEN)
 #define VAULT_FIXED_LEN VAULT_NAME_OFF
 
-/* Object record: version | size | received | locations. */
+/* Object record: version | size | received | locations; version 2 (a
+ * tombstoned object, spec/gc.md) adds | tombstoned. A live object is still
+ * written as version 1, so format-1 readers see the bytes they know. */
 #define OBJECT_SIZE_OFF META__BODY_OFF
 #define OBJECT_RECEIVED_OFF (OBJECT_SIZE_OFF + META__U64_LEN)
 #define OBJECT_LOCATIONS_OFF (OBJECT_RECEIVED_OFF + META__U64_LEN)
 #define OBJECT_LEN (OBJECT_LOCATIONS_OFF + META__U32_LEN)
+#define OBJECT_TOMBSTONE_VERSION 2
+#define OBJECT_TOMBSTONED_OFF OBJECT_LEN
+#define OBJECT_TOMBSTONE_LEN (OBJECT_TOMBSTONED_OFF + META__U64_LEN)
 
 _Static_assert(VAULT_FIXED_LEN + VSP_NAME_MAX <= META__VAL_MAX, "vault record fits");
 _Static_assert(TOKEN_FIXED_LEN + VSP_NAME_MAX <= META__VAL_MAX, "token record fits");
@@ -352,7 +357,11 @@ meta__object_enc(uint8_t *buf, const struct meta_object *o)
 	le64_put(&buf[OBJECT_SIZE_OFF], o->size);
 	le64_put(&buf[OBJECT_RECEIVED_OFF], o->received);
 	le32_put(&buf[OBJECT_LOCATIONS_OFF], o->locations);
-	return OBJECT_LEN;
+	if (o->tombstoned == 0)
+		return OBJECT_LEN;
+	buf[META__VERSION_OFF] = OBJECT_TOMBSTONE_VERSION;
+	le64_put(&buf[OBJECT_TOMBSTONED_OFF], o->tombstoned);
+	return OBJECT_TOMBSTONE_LEN;
 }
 
 int
@@ -360,7 +369,14 @@ meta__object_dec(const MDB_val *val, struct meta_object *o)
 {
 	const uint8_t *p = val->mv_data;
 
-	if (val->mv_size != OBJECT_LEN || !versioned(val, OBJECT_LEN))
+	if (val->mv_size == OBJECT_TOMBSTONE_LEN && p[META__VERSION_OFF] ==
+	    OBJECT_TOMBSTONE_VERSION) {
+		o->tombstoned = le64_get(&p[OBJECT_TOMBSTONED_OFF]);
+		if (o->tombstoned == 0)
+			return -1;
+	} else if (val->mv_size == OBJECT_LEN && versioned(val, OBJECT_LEN))
+		o->tombstoned = 0;
+	else
 		return -1;
 	o->size = le64_get(&p[OBJECT_SIZE_OFF]);
 	o->received = le64_get(&p[OBJECT_RECEIVED_OFF]);

@@ -41,8 +41,8 @@ snap_enc(uint8_t buf[META__SNAP_LEN], const struct meta_snapshot *s)
 		buf[META__SNAP_NREFS_OFF + i] = (uint8_t)(s->nrefs >> (8 * i));
 }
 
-static int
-snap_dec(const MDB_val *val, struct meta_snapshot *s)
+int
+meta__snap_dec(const MDB_val *val, struct meta_snapshot *s)
 {
 	const uint8_t *p = val->mv_data;
 
@@ -68,6 +68,7 @@ refs_check(struct meta *m, MDB_txn *txn, uint64_t vault_id, const uint8_t *refs_
 
 	for (size_t i = 0; i < nrefs; i++) {
 		const uint8_t *r = refs_raw + i * ref_len;
+		struct meta_object o;
 		MDB_val val;
 		int rc;
 
@@ -77,7 +78,11 @@ refs_check(struct meta *m, MDB_txn *txn, uint64_t vault_id, const uint8_t *refs_
 		rc = meta__get(txn, m->objects, key, sizeof(key), &val, "snapshot_put");
 		if (rc != META_OK && rc != META_NOTFOUND)
 			return rc;
-		missing[i] = rc == META_NOTFOUND;
+		if (rc == META_OK && meta__object_dec(&val, &o) != 0)
+			return meta__corrupt("snapshot_put", "object");
+		/* A tombstoned object is not live: the client must upload it again,
+		 * which revives it (spec/gc.md). */
+		missing[i] = rc == META_NOTFOUND || o.tombstoned != 0;
 		any |= missing[i];
 	}
 	return any ? META_MISSING : META_OK;
@@ -120,7 +125,7 @@ meta_snapshot_get(struct meta *m, uint64_t vault_id, const uint8_t id[VSP_ID_LEN
 	snap_key(key, vault_id, id);
 	rc = meta__get(txn, m->snapshots, key, sizeof(key), &val, "snapshot_get");
 	if (rc == META_OK)
-		rc = snap_dec(&val, out);
+		rc = meta__snap_dec(&val, out);
 	mdb_txn_abort(txn);
 	return rc;
 }

@@ -64,3 +64,17 @@ policy_src_lookup(void *arg, const char *tenant, const char *vault, struct polic
 	}
 	pthread_rwlock_unlock(&p->lock);
 }
+
+int
+policy_src_policy(void *arg, const char *tenant, const char *vault, struct conf_policy *out)
+{
+	struct policy_src *p = arg;
+	const struct conf_policy *pol;
+
+	pthread_rwlock_rdlock(&p->lock);
+	pol = conf_policy_for(p->conf, tenant, vault, NULL, NULL);
+	if (pol != NULL)
+		*out = *pol;
+	pthread_rwlock_unlock(&p->lock);
+	return pol != NULL;
+}

@@ -24,4 +24,10 @@ void policy_src_swap(struct policy_src *p, struct conf *c);
 void policy_src_lookup(void *arg, const char *tenant, const char *vault,
     struct policy_limits *out);
 
+/* Copies the whole policy of (tenant, vault) into *out and returns 1, or
+ * returns 0 when none applies (for GC, gc.h's struct gc_config.policy; arg
+ * is the policy_src). Thread-safe. */
+int policy_src_policy(void *arg, const char *tenant, const char *vault,
+    struct conf_policy *out);
+
 #endif

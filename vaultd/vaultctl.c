@@ -42,6 +42,8 @@ usage(FILE *f)
 	    "usage: vaultctl [-d DATADIR | -s SOCKET] [--json] COMMAND ...\n"
 	    "\n"
 	    "commands:\n"
+	    "  gc [TENANT [VAULT]] [--dry-run]\n"
+	    "                                 collect garbage now and report what was freed\n"
 	    "  status                         daemon status and totals\n"
 	    "  tenant add NAME                create a tenant\n"
 	    "  tenant list                    list tenants\n"
@@ -387,7 +389,7 @@ print_status(const json_t *r)
 static void
 print_human(const char *op, const json_t *r)
 {
-	if (strcmp(op, "status") == 0)
+	if (strcmp(op, "status") == 0 || strcmp(op, "gc") == 0)
 		print_status(r);
 	else if (strcmp(op, "tenant.add") == 0)
 		printf("added tenant %s\n", str(r, "name", "?"));
@@ -447,6 +449,30 @@ parse_token_issue(int argc, char **argv, json_t *req)
 	return 0;
 }
 
+/* Builds the gc request from [TENANT [VAULT]] [--dry-run]. */
+static int
+parse_gc(int argc, char **argv, json_t *req)
+{
+	const char *pos[2] = { NULL, NULL };
+	int npos = 0, dry = 0;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--dry-run") == 0)
+			dry = 1;
+		else if (argv[i][0] == '-')
+			return usage_error("gc: unknown option %s", argv[i]);
+		else if (npos == 2)
+			return usage_error("gc: unexpected argument %s", argv[i]);
+		else
+			pos[npos++] = argv[i];
+	}
+	if ((pos[0] != NULL && json_object_set_new(req, "tenant", json_string(pos[0])) != 0) ||
+	    (pos[1] != NULL && json_object_set_new(req, "vault", json_string(pos[1])) != 0) ||
+	    (dry && json_object_set_new(req, "dry_run", json_true()) != 0))
+		return usage_error("arguments must be valid UTF-8");
+	return 0;
+}
+
 /*
  * The commands: words typed, the op sent, and the one positional argument
  * (if any) with the request field it fills. Arity is checked here; every
@@ -459,6 +485,7 @@ static const struct command {
 	int arg_required;
 	const char *synopsis;
 } commands[] = {
+	{"gc", NULL, "gc", NULL, 0, "gc [TENANT [VAULT]] [--dry-run]"},
 	{"status", NULL, "status", NULL, 0, "status"},
 	{"tenant", "add", "tenant.add", "name", 1, "tenant add NAME"},
 	{"tenant", "list", "tenant.list", NULL, 0, "tenant list"},
@@ -524,6 +551,8 @@ build_request(int argc, char **argv, const struct command **cmdp, json_t **out)
 		return usage_error("out of memory");
 	if (strcmp(cmd->op, "token.issue") == 0) {
 		rc = parse_token_issue(argc, argv, req);
+	} else if (strcmp(cmd->op, "gc") == 0) {
+		rc = parse_gc(argc, argv, req);
 	} else if (argc > (cmd->arg != NULL) || (cmd->arg_required && argc == 0)) {
 		rc = usage_error("usage: vaultctl %s", cmd->synopsis);
 	} else if (argc == 1 && argv[0][0] == '-') {
