@@ -634,3 +634,30 @@ raw_show() {
 		echo
 	} >&2
 }
+
+# Snapshot envelopes (spec/envelope.md) built in bash.
+# le VALUE BYTES: VALUE as little-endian hex of BYTES bytes.
+le() {
+	local v=$1 n=$2 out="" i
+	for ((i = 0; i < n; i++)); do
+		out+=$(printf '%02x' $((v & 255)))
+		v=$((v >> 8))
+	done
+	printf '%s' "$out"
+}
+# unhex HEX: the bytes HEX spells, on stdout.
+unhex() { printf '%b' "$(printf '%s' "$1" | sed 's/../\\x&/g')"; }
+# envelope FILE TIME GROUPHEX BODY REF... (REF = kind:id, kind 0 pack or 1
+# index, given in sorted order): writes one envelope to FILE.
+envelope() {
+	local f=$1 t=$2 g=$3 body=$4 hex ref
+	shift 4
+	hex=$(printf 'VAULTSNP' | od -An -v -tx1 | tr -d ' \n')01$(le 0 4)$(le "$t" 8)$g$(le $# 4)
+	for ref in "$@"; do
+		hex+=$(printf '%02x' "${ref%%:*}")${ref#*:}
+	done
+	hex+=$(le ${#body} 8)$(printf '%s' "$body" | od -An -v -tx1 | tr -d ' \n')
+	unhex "$hex" >"$f"
+}
+# A group label: 32 bytes of 'g', as hex.
+GROUP=$(printf 'g%.0s' {1..32} | od -An -v -tx1 | tr -d ' \n')

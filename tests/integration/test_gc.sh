@@ -40,27 +40,6 @@ create_vault locked
 create_vault kl
 V=$URL/v1/vaults/main
 
-le() {
-	local v=$1 n=$2 out="" i
-	for ((i = 0; i < n; i++)); do
-		out+=$(printf '%02x' $((v & 255)))
-		v=$((v >> 8))
-	done
-	printf '%s' "$out"
-}
-unhex() { printf '%b' "$(printf '%s' "$1" | sed 's/../\\x&/g')"; }
-# envelope FILE TIME GROUPHEX BODY REF... (REF = kind:id, sorted)
-envelope() {
-	local f=$1 t=$2 g=$3 body=$4 hex ref
-	shift 4
-	hex=$(printf 'VAULTSNP' | od -An -v -tx1 | tr -d ' \n')01$(le 0 4)$(le "$t" 8)$g$(le $# 4)
-	for ref in "$@"; do
-		hex+=$(printf '%02x' "${ref%%:*}")${ref#*:}
-	done
-	hex+=$(le ${#body} 8)$(printf '%s' "$body" | od -An -v -tx1 | tr -d ' \n')
-	unhex "$hex" >"$f"
-}
-GROUP=$(printf 'g%.0s' {1..32} | od -An -v -tx1 | tr -d ' \n')
 # gc ARGS...: runs vaultctl gc --json; leaves the answer in $GC.
 gc() {
 	if ! GC=$(vctl --json gc "$@" 2>"$TEST_TMP/vctl.err"); then

@@ -13,31 +13,6 @@ use_token "$(new_token acme --scopes all)"
 create_vault main
 V=$URL/v1/vaults/main
 
-# le HEX-DIGITS BYTES: a number as little-endian hex of BYTES bytes.
-le() {
-	local v=$1 n=$2 out="" i
-	for ((i = 0; i < n; i++)); do
-		out+=$(printf '%02x' $((v & 255)))
-		v=$((v >> 8))
-	done
-	printf '%s' "$out"
-}
-# unhex HEX > FILE
-unhex() { printf '%b' "$(printf '%s' "$1" | sed 's/../\\x&/g')"; }
-
-# envelope FILE TIME GROUPHEX BODY REF... (REF = kind:id, given in sorted order)
-envelope() {
-	local f=$1 t=$2 g=$3 body=$4 hex ref
-	shift 4
-	hex=$(printf 'VAULTSNP' | od -An -v -tx1 | tr -d ' \n')01$(le 0 4)$(le "$t" 8)$g$(le $# 4)
-	for ref in "$@"; do
-		hex+=$(printf '%02x' "${ref%%:*}")${ref#*:}
-	done
-	hex+=$(le ${#body} 8)$(printf '%s' "$body" | od -An -v -tx1 | tr -d ' \n')
-	unhex "$hex" >"$f"
-}
-
-GROUP=$(printf 'g%.0s' {1..32} | od -An -v -tx1 | tr -d ' \n')
 pid=$(rand_file "$W/pack" 5000)
 iid=$(rand_file "$W/index" 700)
 put_object main pack "$W/pack"
