@@ -35,7 +35,11 @@ else
 fi
 
 CTL="$BUILD/vaultctl -d $DATA"
-$CTL tenant list 2>/dev/null | grep -qw demo || $CTL tenant add demo
+if ! tenants=$($CTL tenant list 2>&1); then
+	echo "$tenants (see $DATA/vaultd.log)" >&2
+	exit 1
+fi
+echo "$tenants" | grep -qw demo || $CTL tenant add demo
 TOKEN=$($CTL token issue demo --scopes read,append,delete,admin 2>/dev/null)
 echo "tenant: demo"
 echo "token:  $TOKEN"
