@@ -31,7 +31,7 @@ WARN += -Werror
 endif
 
 OPT ?= -O2 -g
-CPPFLAGS += -D_GNU_SOURCE -Iprotocol -Ivaultd -I$(LLHTTP_INC)
+CPPFLAGS += -D_GNU_SOURCE -Iprotocol -Ivaultd -Iclient -I$(LLHTTP_INC)
 CFLAGS += -std=c11 $(OPT) $(WARN) $(SANFLAGS) -pthread
 LDFLAGS += $(SANFLAGS) -pthread
 LIBS := -luv -llmdb -lsodium -lcrypto -ljansson -lzstd -lcurl
@@ -41,14 +41,18 @@ VAULTD_MAIN := vaultd/main.c vaultd/vaultctl.c
 VAULTD_SRC := $(filter-out $(VAULTD_MAIN),$(wildcard vaultd/*.c))
 LLHTTP_SRC := $(LLHTTP_DIR)/api.c $(LLHTTP_DIR)/http.c $(LLHTTP_DIR)/llhttp.c
 
+CLIENT_MAIN := client/vault.c
+CLIENT_SRC := $(filter-out $(CLIENT_MAIN),$(wildcard client/*.c))
 PROTO_OBJ := $(PROTO_SRC:%.c=$(BUILD)/obj/%.o)
+CLIENT_OBJ := $(CLIENT_SRC:%.c=$(BUILD)/obj/%.o)
 VAULTD_OBJ := $(VAULTD_SRC:%.c=$(BUILD)/obj/%.o)
 LLHTTP_OBJ := $(patsubst $(LLHTTP_DIR)/%.c,$(BUILD)/obj/llhttp/%.o,$(LLHTTP_SRC))
 
 LIBVSP := $(BUILD)/libvsp.a
 LIBVAULTD := $(BUILD)/libvaultd.a
+LIBVAULTCLIENT := $(BUILD)/libvaultclient.a
 LIBLLHTTP := $(BUILD)/libllhttp.a
-ALL_LIBS := $(LIBVAULTD) $(LIBVSP) $(LIBLLHTTP)
+ALL_LIBS := $(LIBVAULTD) $(LIBVAULTCLIENT) $(LIBVSP) $(LIBLLHTTP)
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -95,6 +99,11 @@ $(BUILD)/obj/llhttp/%.o: $(LLHTTP_DIR)/%.c $(FLAGS_STAMP)
 $(LIBVSP): $(PROTO_OBJ)
 	$(AR) rcs $@ $^
 $(LIBVAULTD): $(VAULTD_OBJ)
+	$(AR) rcs $@ $^
+# libvaultclient: the customer-side library (client/); empty until its
+# modules land, which ar accepts.
+$(LIBVAULTCLIENT): $(CLIENT_OBJ)
+	@rm -f $@
 	$(AR) rcs $@ $^
 $(LIBLLHTTP): $(LLHTTP_OBJ)
 	$(AR) rcs $@ $^
