@@ -23,24 +23,8 @@
 
 #include "chunker.h"
 
-/*
- * The module itself is included (STYLE.md 12) with malloc() routed through
- * a hook that can fail the next allocation (STYLE.md 14), and to read the
- * gear table; the test's object then provides the vc_chunker_* symbols and
- * the library's copy is not linked.
- */
-static int fail_next_alloc;
-
-static void *
-hooked_malloc(size_t n)
-{
-	if (fail_next_alloc) {
-		fail_next_alloc = 0;
-		return NULL;
-	}
-	return malloc(n);
-}
-
+/* The module itself, with malloc() behind the failure hook. */
+#include "alloc_fail.h"
 #define malloc hooked_malloc
 #include "chunker.c"
 #undef malloc

@@ -27,23 +27,8 @@
 #include "sha256.h"
 #include "vsp.h"
 
-/*
- * The module itself is included (STYLE.md 12) with malloc() routed through
- * a hook that can fail the next allocation (STYLE.md 14); the test's object
- * then provides the envelope_* symbols and libvsp.a's copy is not linked.
- */
-static int fail_next_alloc;
-
-static void *
-hooked_malloc(size_t n)
-{
-	if (fail_next_alloc) {
-		fail_next_alloc = 0;
-		return NULL;
-	}
-	return malloc(n);
-}
-
+/* The module itself, with malloc() behind the failure hook. */
+#include "alloc_fail.h"
 #define malloc hooked_malloc
 #include "envelope.c"
 #undef malloc
