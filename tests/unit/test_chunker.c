@@ -120,25 +120,6 @@ assert_same_chunks(const size_t *a, size_t na, const size_t *b, size_t nb)
 		assert_int_equal(a[i], b[i]);
 }
 
-static size_t
-member_size(json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-
-	assert_true(json_is_integer(v));
-	assert_true(json_integer_value(v) >= 0);
-	return (size_t)json_integer_value(v);
-}
-
-static const char *
-member_str(json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-
-	assert_true(json_is_string(v));
-	return json_string_value(v);
-}
-
 static void
 unhex(const char *hex, uint8_t *out, size_t len)
 {
@@ -158,17 +139,17 @@ vector_setup(json_t *v, uint8_t **data, size_t *len)
 	struct vc_chunker_params p;
 	uint8_t seed[VC_CHUNKER_SEED_LEN];
 	json_t *in = json_object_get(v, "input");
-	const char *kind = member_str(in, "kind");
+	const char *kind = vectors_str(in, "kind");
 	struct vc_chunker *c;
 
-	unhex(member_str(v, "seed_hex"), seed, sizeof(seed));
-	p.min_size = member_size(v, "min_size");
-	p.avg_size = member_size(v, "avg_size");
-	p.max_size = member_size(v, "max_size");
+	unhex(vectors_str(v, "seed_hex"), seed, sizeof(seed));
+	p.min_size = (size_t)vectors_u64(v, "min_size");
+	p.avg_size = (size_t)vectors_u64(v, "avg_size");
+	p.max_size = (size_t)vectors_u64(v, "max_size");
 	assert_non_null(c = vc_chunker_new(seed, &p));
-	*len = member_size(in, "length");
+	*len = (size_t)vectors_u64(in, "length");
 	if (strcmp(kind, "lcg64") == 0) {
-		*data = lcg64((uint64_t)member_size(in, "lcg_seed"), *len);
+		*data = lcg64((uint64_t)(size_t)vectors_u64(in, "lcg_seed"), *len);
 	} else {
 		assert_string_equal(kind, "zero");
 		assert_non_null(*data = calloc(1, *len > 0 ? *len : 1));
@@ -194,10 +175,10 @@ test_vectors(void **state)
 
 		snprintf(hex, sizeof(hex), "%016llx",
 		    (unsigned long long)c->gear[0]);
-		assert_string_equal(hex, member_str(v, "gear_first"));
+		assert_string_equal(hex, vectors_str(v, "gear_first"));
 		snprintf(hex, sizeof(hex), "%016llx",
 		    (unsigned long long)c->gear[VC_CHUNKER_GEAR_LEN - 1]);
-		assert_string_equal(hex, member_str(v, "gear_last"));
+		assert_string_equal(hex, vectors_str(v, "gear_last"));
 
 		got = chunk_all(c, data, len, len > 0 ? len : 1, &n);
 		assert_int_equal(n, json_array_size(want));

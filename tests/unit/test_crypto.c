@@ -22,40 +22,11 @@
 
 #include "crypto.h"
 
-static const char *
-member_str(const json_t *obj, const char *key)
-{
-	json_t *v = json_object_get(obj, key);
-
-	if (!json_is_string(v))
-		fail_msg("vector lacks the string member \"%s\"", key);
-	return json_string_value(v);
-}
-
-static uint64_t
-member_u64(const json_t *obj, const char *key)
-{
-	json_t *v = json_object_get(obj, key);
-
-	if (!json_is_integer(v))
-		fail_msg("vector lacks the integer member \"%s\"", key);
-	return (uint64_t)json_integer_value(v);
-}
-
 /* Decodes the hex member key of obj into a new buffer of *len bytes. */
 static uint8_t *
 hex_member(const json_t *obj, const char *key, size_t *len)
 {
-	const char *hex = member_str(obj, key);
-	size_t hexlen = strlen(hex), n = 0;
-	uint8_t *out = malloc(hexlen / 2 + 1);
-
-	assert_non_null(out);
-	assert_int_equal(hexlen % 2, 0);
-	assert_int_equal(sodium_hex2bin(out, hexlen / 2 + 1, hex, hexlen, NULL, &n, NULL), 0);
-	assert_int_equal(n, hexlen / 2);
-	*len = n;
-	return out;
+	return vectors_hex(vectors_str(obj, key), len);
 }
 
 /* Checks that the hex member key of obj is exactly the n bytes at want. */
@@ -89,8 +60,8 @@ kdf_params(const json_t *doc, size_t i, struct vc_kdf_params *p)
 	size_t n;
 
 	assert_non_null(v);
-	p->opslimit = member_u64(v, "opslimit");
-	p->memlimit = member_u64(v, "memlimit");
+	p->opslimit = vectors_u64(v, "opslimit");
+	p->memlimit = vectors_u64(v, "memlimit");
 	salt = hex_member(v, "salt_hex", &n);
 	assert_int_equal(n, VC_SALT_LEN);
 	memcpy(p->salt, salt, n);
@@ -194,7 +165,7 @@ test_chunk_vectors(void **state)
 	(void)state;
 	vector_keys(doc, &k);
 	json_array_foreach(array_of(doc, "chunks", 4), i, v) {
-		assert_int_equal(member_u64(v, "kdf"), 0);
+		assert_int_equal(vectors_u64(v, "kdf"), 0);
 		plain = hex_member(v, "plain_hex", &plen);
 		blob = hex_member(v, "blob_hex", &blen);
 		nonce = hex_member(v, "nonce_hex", &nlen);
@@ -209,12 +180,12 @@ test_chunk_vectors(void **state)
 		assert_memory_equal(out, plain, plen);
 		free(out);
 
-		assert_int_equal(vc_seal(&k, id, plain, plen, (int)member_u64(v, "level"), nonce,
+		assert_int_equal(vc_seal(&k, id, plain, plen, (int)vectors_u64(v, "level"), nonce,
 		    &out, &outlen), VC_OK);
-		assert_int_equal(out[0], member_u64(v, "flags"));
+		assert_int_equal(out[0], vectors_u64(v, "flags"));
 		/* Compressed bytes are zstd's choice and may change between
 		 * its versions; raw ones, and any under the same zstd, not. */
-		if (out[0] == 0 || ZSTD_versionNumber() == member_u64(doc, "zstd_version")) {
+		if (out[0] == 0 || ZSTD_versionNumber() == vectors_u64(doc, "zstd_version")) {
 			assert_int_equal(outlen, blen);
 			assert_memory_equal(out, blob, blen);
 		}
@@ -243,9 +214,9 @@ test_config_vectors(void **state)
 
 	(void)state;
 	json_array_foreach(array_of(doc, "config", 3), i, v) {
-		kv = json_array_get(array_of(doc, "kdf", 1), member_u64(v, "kdf"));
+		kv = json_array_get(array_of(doc, "kdf", 1), vectors_u64(v, "kdf"));
 		assert_non_null(kv);
-		kdf_params(doc, member_u64(v, "kdf"), &p);
+		kdf_params(doc, vectors_u64(v, "kdf"), &p);
 		want = hex_member(v, "blob_hex", &wlen);
 		pw = hex_member(v, "passphrase_hex", &pwlen);
 		wrong = hex_member(v, "wrong_passphrase_hex", &wronglen);

@@ -111,55 +111,6 @@ check_canonical(const uint8_t *buf, size_t len)
 /* --- vectors -------------------------------------------------------- */
 
 
-static const char *
-member_str(const json_t *obj, const char *key)
-{
-	json_t *v = json_object_get(obj, key);
-
-	if (!json_is_string(v))
-		fail_msg("vector lacks the string member \"%s\"", key);
-	return json_string_value(v);
-}
-
-static json_int_t
-member_int(const json_t *obj, const char *key)
-{
-	json_t *v = json_object_get(obj, key);
-
-	if (!json_is_integer(v))
-		fail_msg("vector lacks the integer member \"%s\"", key);
-	return json_integer_value(v);
-}
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Decodes lowercase hex into a new exact-size buffer; *len gets its size. */
-static uint8_t *
-unhex(const char *hex, size_t *len)
-{
-	size_t hexlen = strlen(hex);
-	uint8_t *out;
-
-	assert_int_equal(hexlen % 2, 0);
-	*len = hexlen / 2;
-	out = malloc(*len > 0 ? *len : 1);
-	assert_non_null(out);
-	for (size_t i = 0; i < *len; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-		assert_true(hi >= 0 && lo >= 0);
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return out;
-}
-
 static void
 test_vectors_valid(void **state)
 {
@@ -172,9 +123,9 @@ test_vectors_valid(void **state)
 	assert_true(json_array_size(valid) >= 5);
 	json_array_foreach(valid, i, v) {
 		size_t len, glen, blen, hlen;
-		uint8_t *buf = unhex(member_str(v, "hex"), &len);
-		uint8_t *group = unhex(member_str(v, "group_hex"), &glen);
-		uint8_t *body = unhex(member_str(v, "body_hex"), &blen);
+		uint8_t *buf = vectors_hex(vectors_str(v, "hex"), &len);
+		uint8_t *group = vectors_hex(vectors_str(v, "group_hex"), &glen);
+		uint8_t *body = vectors_hex(vectors_str(v, "body_hex"), &blen);
 		json_t *refs = json_object_get(v, "refs"), *r;
 		uint8_t digest[SHA256_LEN];
 		char idhex[VSP_ID_HEX_LEN + 1];
@@ -184,10 +135,10 @@ test_vectors_valid(void **state)
 
 		err = envelope_parse(buf, len, &e);
 		if (err != ENVELOPE_OK)
-			fail_msg("valid[%zu] (%s): %s", i, member_str(v, "note"),
+			fail_msg("valid[%zu] (%s): %s", i, vectors_str(v, "note"),
 			    envelope_strerror(err));
-		assert_int_equal(e.flags, (uint32_t)member_int(v, "flags"));
-		assert_true(e.client_time == (int64_t)member_int(v, "client_time"));
+		assert_int_equal(e.flags, (uint32_t)vectors_int(v, "flags"));
+		assert_true(e.client_time == (int64_t)vectors_int(v, "client_time"));
 		assert_int_equal(glen, ENVELOPE_GROUP_LEN);
 		assert_memory_equal(e.group, group, ENVELOPE_GROUP_LEN);
 		assert_int_equal(e.body_len, blen);
@@ -199,8 +150,8 @@ test_vectors_valid(void **state)
 		json_array_foreach(refs, j, r) {
 			struct envelope_ref ref;
 			uint8_t id[VSP_ID_LEN];
-			const char *kind = member_str(r, "kind");
-			const char *id_hex = member_str(r, "id");
+			const char *kind = vectors_str(r, "kind");
+			const char *id_hex = vectors_str(r, "id");
 
 			envelope_ref_get(&e, j, &ref);
 			assert_int_equal(vsp_id_parse(id_hex, strlen(id_hex), id), 0);
@@ -210,7 +161,7 @@ test_vectors_valid(void **state)
 
 		/* The header alone, as a streaming server sees it. */
 		assert_int_equal(envelope_parse_header(buf, len, &h, &hlen), ENVELOPE_OK);
-		assert_int_equal(hlen, (size_t)member_int(v, "header_len"));
+		assert_int_equal(hlen, (size_t)vectors_int(v, "header_len"));
 		assert_null(h.body);
 		assert_int_equal(h.body_len, blen);
 		assert_int_equal(hlen + blen, len);
@@ -218,7 +169,7 @@ test_vectors_valid(void **state)
 		/* Its object ID, and the canonical encoding. */
 		assert_int_equal(sha256_buf(buf, len, digest), 0);
 		vsp_id_format(digest, idhex);
-		assert_string_equal(idhex, member_str(v, "object_id"));
+		assert_string_equal(idhex, vectors_str(v, "object_id"));
 		check_canonical(buf, len);
 
 		free(buf);
@@ -241,15 +192,15 @@ test_vectors_invalid(void **state)
 	assert_true(json_array_size(invalid) >= 10);
 	json_array_foreach(invalid, i, v) {
 		size_t len, hlen;
-		uint8_t *buf = unhex(member_str(v, "hex"), &len);
-		const char *want = member_str(v, "error");
+		uint8_t *buf = vectors_hex(vectors_str(v, "hex"), &len);
+		const char *want = vectors_str(v, "error");
 		struct envelope e;
 		enum envelope_err err = envelope_parse(buf, len, &e);
 		enum envelope_err herr = envelope_parse_header(buf, len, &e, &hlen);
 
 		if (strcmp(envelope_err_code(err), want) != 0)
 			fail_msg("invalid[%zu] (%s): got %s, want %s", i,
-			    member_str(v, "note"), envelope_err_code(err), want);
+			    vectors_str(v, "note"), envelope_err_code(err), want);
 		seen[err] = 1;
 		/* The header parser agrees, except that a header followed by
 		 * too few body bytes is fine for it. */

@@ -502,18 +502,6 @@ test_names_vectors(void **state)
 
 /* ---- range_parse() against spec/vectors/range.json ---- */
 
-/* A non-negative JSON integer as uint64_t. jansson's json_int_t is signed,
- * so sizes are limited to INT64_MAX, which the vectors stay under. */
-static uint64_t
-member_u64(const json_t *obj, const char *key)
-{
-	json_t *v = json_object_get(obj, key);
-
-	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		fail_msg("vector lacks the non-negative integer \"%s\"", key);
-	return (uint64_t)json_integer_value(v);
-}
-
 static void
 test_range_vectors(void **state)
 {
@@ -526,7 +514,7 @@ test_range_vectors(void **state)
 	assert_true(json_array_size(doc) >= 20);
 	json_array_foreach(doc, i, v) {
 		json_t *hdr = json_object_get(v, "header");
-		uint64_t size = member_u64(v, "size");
+		uint64_t size = vectors_u64(v, "size");
 		json_int_t status = json_integer_value(json_object_get(v, "status"));
 		uint64_t first = UINT64_MAX, last = UINT64_MAX;
 		int rc, ok;
@@ -536,8 +524,8 @@ test_range_vectors(void **state)
 			 * is not asked about. Check the vector is coherent. */
 			assert_int_equal(status, 200);
 			if (size > 0) {
-				assert_int_equal(member_u64(v, "first"), 0);
-				assert_int_equal(member_u64(v, "last"), size - 1);
+				assert_int_equal(vectors_u64(v, "first"), 0);
+				assert_int_equal(vectors_u64(v, "last"), size - 1);
 			}
 			continue;
 		}
@@ -546,7 +534,7 @@ test_range_vectors(void **state)
 		assert_true(status == 206 || status == 416);
 		rc = range_parse(json_string_value(hdr), size, &first, &last);
 		if (status == 206) {
-			uint64_t wf = member_u64(v, "first"), wl = member_u64(v, "last");
+			uint64_t wf = vectors_u64(v, "first"), wl = vectors_u64(v, "last");
 			ok = rc == 0 && first == wf && last == wl;
 			if (!ok)
 				print_error("range.json[%zu]: size %llu \"%s\": got %s %llu-%llu,"
