@@ -1,0 +1,76 @@
+#ifndef VC_CACHE_H
+#define VC_CACHE_H
+/*
+ * The client's local index cache (spec/pack.md, "The local cache"): an LMDB
+ * environment that maps every chunk ID of one vault to where it is stored,
+ * so a backup dedups without downloading the vault's index segments each
+ * run. It only ever holds what the vault's own index segments say, so it
+ * can be deleted at any time and is rebuilt by vc_cache_sync.
+ *
+ * Databases: chunks (chunk ID -> pack ID, index ID, type, offset, sealed
+ * and plain length), packs (pack ID -> index ID), indexes (index ID ->
+ * nothing: imported). Thread-safe; every call is its own transaction.
+ * Returns 0, VC_CACHE_NOTFOUND, or -1 with a message on stderr.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto.h"
+#include "pack.h"
+
+#define VC_CACHE_NOTFOUND 1
+
+struct vc_cache;
+struct vc_remote;
+
+struct vc_cache_loc {
+	uint8_t pack_id[VC_ID_LEN];
+	uint8_t index_id[VC_ID_LEN];  /* the segment that describes the pack */
+	uint8_t type;                 /* VC_CHUNK_TYPE_* */
+	uint32_t offset, sealed_len, plain_len;
+};
+
+/* Opens (creating) the cache in directory dir (created with parents, mode
+ * 0700). */
+int vc_cache_open(const char *dir, struct vc_cache **out);
+void vc_cache_close(struct vc_cache *c);
+
+/* Where the chunk is: 0 and *loc, or VC_CACHE_NOTFOUND. */
+int vc_cache_lookup(struct vc_cache *c, const uint8_t id[VC_ID_LEN], struct vc_cache_loc *loc);
+
+/* Records a pack and its entries as described by index segment index_id,
+ * in one transaction. */
+int vc_cache_add_pack(struct vc_cache *c, const uint8_t pack_id[VC_ID_LEN],
+    const uint8_t index_id[VC_ID_LEN], const struct vc_pack_entry *e, size_t n);
+
+/* The index segment recorded for a pack: 0, VC_CACHE_NOTFOUND. */
+int vc_cache_pack_index(struct vc_cache *c, const uint8_t pack_id[VC_ID_LEN],
+    uint8_t index_id[VC_ID_LEN]);
+
+/* Forgets a pack and every chunk entry that points into it. */
+int vc_cache_drop_pack(struct vc_cache *c, const uint8_t pack_id[VC_ID_LEN]);
+
+/* Calls cb for every chunk entry of the pack (from the cache). */
+int vc_cache_pack_entries(struct vc_cache *c, const uint8_t pack_id[VC_ID_LEN],
+    int (*cb)(const struct vc_pack_entry *e, void *arg), void *arg);
+
+/*
+ * Brings the cache up to date with the vault: lists the vault's index
+ * segments and imports (downloads, authenticates, decodes) each one not yet
+ * imported; then lists the vault's packs and drops every cached pack the
+ * vault no longer holds (GC removed it), and forgets segments the vault no
+ * longer holds. A segment that fails to authenticate is an error (the vault
+ * holds something this key did not write). Returns 0 or -1 (message in
+ * vc_remote_error or on stderr); *imported (if not NULL) gets the number of
+ * segments downloaded.
+ */
+int vc_cache_sync(struct vc_cache *c, struct vc_remote *r, const struct vc_keys *keys,
+    size_t *imported);
+
+/* The default cache directory for a vault: $VAULT_CACHE_DIR, else
+ * $XDG_CACHE_HOME/vault, else ~/.cache/vault, then /<hex of BLAKE2b-128 of
+ * url 0x00 vault name 0x00 config blob>. Returns 0 or -1 (too long). */
+int vc_cache_default_dir(const char *url, const char *vault, const uint8_t *config,
+    size_t config_len, char *out, size_t outlen);
+
+#endif

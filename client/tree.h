@@ -1,0 +1,139 @@
+#ifndef VC_TREE_H
+#define VC_TREE_H
+/*
+ * The tree stream and the snapshot body (spec/tree.md).
+ *
+ * A snapshot's file system is one byte stream of node records in
+ * depth-first pre-order: a directory's record, then its children's records
+ * sorted by name (memcmp), then an END record. Top-level records are the
+ * backed-up paths, named by their absolute path without the leading '/'
+ * ("usr/share/doc"); deeper names are single components. The stream is cut
+ * by the keyed chunker and stored as tree chunks (VC_CHUNK_TYPE_TREE) in
+ * packs, so an unchanged tree costs no upload.
+ *
+ * The snapshot body (the envelope's body, spec/envelope.md) is
+ *	nonce | AEAD(index key, nonce, envelope header, JSON)
+ * where the JSON names the tree chunks; the envelope header is the AD, so
+ * the server cannot swap references, group or time between snapshots.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto.h"
+
+enum vc_node_type {
+	VC_NODE_END = 0,       /* closes the innermost open directory */
+	VC_NODE_FILE = 1,
+	VC_NODE_DIR = 2,
+	VC_NODE_SYMLINK = 3,
+	VC_NODE_HARDLINK = 4,  /* another name of an earlier FILE of the same link group */
+	VC_NODE_FIFO = 5,
+	VC_NODE_CHR = 6,
+	VC_NODE_BLK = 7,
+	VC_NODE_SOCK = 8
+};
+
+#define VC_TREE_NAME_MAX 4096     /* bytes of a name (top level: a path) */
+#define VC_TREE_TARGET_MAX 4096   /* bytes of a symlink target */
+#define VC_TREE_CHUNKS_MAX ((uint32_t)1 << 24) /* chunks of one file */
+#define VC_TREE_DEPTH_MAX 1024    /* directories open at once */
+
+struct vc_chunk_ref {
+	uint8_t id[VC_ID_LEN];
+	uint32_t len;             /* plaintext bytes */
+};
+
+/* One node. Strings are (pointer, length), not NUL-terminated. */
+struct vc_node {
+	uint8_t type;             /* enum vc_node_type */
+	const char *name;
+	size_t name_len;
+	uint32_t mode;            /* permission bits, st_mode & 07777 */
+	uint32_t uid, gid;
+	int64_t mtime_sec;
+	uint32_t mtime_nsec;
+	int64_t ctime_sec;        /* for change detection only; not restored */
+	uint32_t ctime_nsec;
+	uint64_t inode, dev;      /* for change detection and hard links */
+	uint64_t size;            /* FILE: content bytes (sum of chunk lengths) */
+	uint64_t link_group;      /* FILE, HARDLINK: 0 = not hard-linked */
+	uint64_t rdev;            /* CHR, BLK */
+	const char *target;       /* SYMLINK */
+	size_t target_len;
+	const struct vc_chunk_ref *chunks; /* FILE */
+	size_t nchunks;
+};
+
+/* Appends the record of n to a growable buffer (*buf, *len, *cap; all
+ * zero/NULL to start; realloc'ed, the caller frees *buf). Checks n against
+ * the limits above. Returns 0, VC_E_CORRUPT (n breaks a rule) or -1. */
+int vc_tree_append(uint8_t **buf, size_t *len, size_t *cap, const struct vc_node *n);
+
+/*
+ * Streaming decoder state: feed it the stream in pieces of any size.
+ * vc_tree_next parses one record from buf (len bytes). Returns:
+ *   VC_OK with *node filled (its pointers point into buf, valid until buf
+ *     changes) and *used set to the record's bytes;
+ *   1 (VC_TREE_MORE) when buf holds only part of a record: call again with
+ *     more bytes appended;
+ *   VC_E_CORRUPT for a malformed record, an END with no open directory, a
+ *     '/' in a name below the top level, a depth over VC_TREE_DEPTH_MAX, or
+ *     names out of order within a directory.
+ * *depth gets the record's depth (0 = top level). At the end of the stream
+ * vc_tree_done says whether every directory was closed (0) or not
+ * (VC_E_CORRUPT).
+ */
+#define VC_TREE_MORE 1
+struct vc_tree_reader;
+struct vc_tree_reader *vc_tree_reader_new(void);
+int vc_tree_next(struct vc_tree_reader *r, const uint8_t *buf, size_t len,
+    struct vc_node *node, size_t *used, unsigned *depth);
+int vc_tree_done(const struct vc_tree_reader *r);
+void vc_tree_reader_free(struct vc_tree_reader *r);
+
+/* The decrypted snapshot body. Strings are NUL-terminated and owned by the
+ * struct; vc_snapbody_free releases them. */
+struct vc_snapbody {
+	int64_t time;             /* Unix seconds, client clock */
+	uint32_t time_nsec;
+	char *hostname;
+	char *username;
+	char **paths;             /* absolute paths as given */
+	size_t npaths;
+	char **tags;
+	size_t ntags;
+	int has_parent;
+	uint8_t parent[VC_ID_LEN]; /* snapshot object ID of the parent */
+	struct vc_chunk_ref *tree; /* the tree stream's chunks, in order */
+	size_t ntree;
+	uint64_t tree_size;       /* bytes of the tree stream */
+	uint64_t files, dirs, bytes; /* what the snapshot holds */
+	uint64_t errors;          /* files that could not be read (partial backup) */
+};
+
+#define VC_SNAPBODY_JSON_MAX ((size_t)64 << 20)
+
+/* Seals the body for an envelope whose header is hdr (hdr_len bytes, the
+ * AD) into *out (*outlen, malloc'ed): nonce ‖ AEAD(keys->index, ...). nonce
+ * NULL = random. The body's length is vc_snapbody_sealed_len(json length),
+ * which the caller needs before the header exists: so this takes the JSON
+ * already encoded by vc_snapbody_json. Returns 0 or -1. */
+int vc_snapbody_json(const struct vc_snapbody *b, char **json, size_t *len);
+size_t vc_snapbody_sealed_len(size_t json_len);
+int vc_snapbody_seal(const struct vc_keys *keys, const uint8_t *hdr, size_t hdr_len,
+    const char *json, size_t json_len, const uint8_t *nonce, uint8_t **out, size_t *outlen);
+
+/* Authenticates the body against the envelope header, then parses it into
+ * *b. Returns 0, VC_E_AUTH, VC_E_CORRUPT (bad JSON or fields), VC_E_TOOBIG
+ * or -1. */
+int vc_snapbody_open(const struct vc_keys *keys, const uint8_t *hdr, size_t hdr_len,
+    const uint8_t *body, size_t body_len, struct vc_snapbody *b);
+
+void vc_snapbody_free(struct vc_snapbody *b);
+
+/* The envelope's group label: BLAKE2b-256 keyed with keys->index over
+ * "vault group v1" 0x00 ‖ hostname 0x00 ‖ each path (sorted) 0x00. */
+void vc_snapshot_group(const struct vc_keys *keys, const char *hostname,
+    char *const *paths, size_t npaths, uint8_t group[32]);
+
+#endif
