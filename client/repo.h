@@ -1,0 +1,103 @@
+#ifndef VC_REPO_H
+#define VC_REPO_H
+/*
+ * One opened vault as the client sees it: the transport, the keys from the
+ * passphrase, the local index cache, and the operations every command
+ * shares (listing and loading snapshots, reading chunks, walking a tree).
+ * Errors are sentences for a person in the caller's err buffer.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cache.h"
+#include "crypto.h"
+#include "remote.h"
+#include "tree.h"
+
+#define VC_ERR_LEN 512
+
+struct vc_repo_opts {
+	const char *url;        /* "http://host:port" */
+	const char *vault;
+	const char *token;
+	const uint8_t *pw;      /* passphrase bytes */
+	size_t pwlen;
+	unsigned parallel;      /* transfers at once, 0 = default */
+	const char *cache_dir;  /* NULL = vc_cache_default_dir */
+	int zstd_level;         /* 0 = VC_ZSTD_LEVEL_DEFAULT */
+};
+
+struct vc_repo {
+	struct vc_remote *remote;
+	struct vc_keys keys;
+	struct vc_cache *cache;
+	int zstd_level;
+	uint8_t *config;
+	size_t config_len;
+};
+
+/* A snapshot as listed: its object ID, envelope fields and decrypted body.
+ * refs (nrefs × 33 bytes) is malloc'ed. */
+struct vc_snapinfo {
+	uint8_t id[VC_ID_LEN];
+	int64_t client_time;
+	uint8_t group[32];
+	size_t nrefs;
+	uint8_t *refs;
+	struct vc_snapbody body;
+};
+
+/*
+ * Creates the vault if the token may (admin scope; otherwise it must exist)
+ * and writes a new config blob for the passphrase under kdf (NULL =
+ * defaults). Fails with a clear sentence if the vault already has one.
+ * Returns 0 or -1.
+ */
+int vc_repo_init(const struct vc_repo_opts *o, const struct vc_kdf_params *kdf,
+    char *err, size_t errlen);
+
+/* Opens the vault: reads the config, derives the keys (a wrong passphrase
+ * is named as such), opens the cache. Returns 0 and *out, or -1. */
+int vc_repo_open(const struct vc_repo_opts *o, struct vc_repo **out, char *err, size_t errlen);
+
+/* Brings the cache up to date (vc_cache_sync). */
+int vc_repo_sync(struct vc_repo *r, char *err, size_t errlen);
+
+void vc_repo_close(struct vc_repo *r);
+
+/* Loads every snapshot, sorted by client time then ID, into *out (*n).
+ * A snapshot that fails to authenticate is an error. */
+int vc_repo_snapshots(struct vc_repo *r, struct vc_snapinfo **out, size_t *n,
+    char *err, size_t errlen);
+/* Loads one snapshot. Returns 0, VC_R_NOTFOUND or -1. */
+int vc_repo_snapshot_load(struct vc_repo *r, const uint8_t id[VC_ID_LEN],
+    struct vc_snapinfo *out, char *err, size_t errlen);
+void vc_snapinfo_free(struct vc_snapinfo *s);
+void vc_snapinfo_free_all(struct vc_snapinfo *s, size_t n);
+
+/* Finds a snapshot by "latest" or a hex prefix of at least 4 digits among
+ * list (sorted as vc_repo_snapshots gives). Returns its index, or -1 with
+ * a sentence (none, ambiguous). */
+long vc_repo_find(const struct vc_snapinfo *list, size_t n, const char *spec,
+    char *err, size_t errlen);
+
+/* Reads and opens one chunk (via the cache's location and a range GET)
+ * into *plain (malloc'ed). Returns 0 or -1. */
+int vc_repo_read_chunk(struct vc_repo *r, const uint8_t id[VC_ID_LEN], uint8_t **plain,
+    size_t *len, char *err, size_t errlen);
+
+/*
+ * Walks a snapshot's tree stream in order, calling cb for every record
+ * except END with its full path (top-level name, then "/"-joined
+ * components; NUL-terminated) and depth; ends of directories are reported
+ * with n->type == VC_NODE_END and the directory's path. A non-zero return
+ * from cb stops the walk and is returned. Returns 0 or -1.
+ */
+typedef int vc_tree_cb(const struct vc_node *n, const char *path, unsigned depth, void *arg);
+int vc_repo_tree_walk(struct vc_repo *r, const struct vc_snapbody *b, vc_tree_cb *cb,
+    void *arg, char *err, size_t errlen);
+
+/* Formats a 32-byte ID as 64 hex digits (or its first 8 with short). */
+void vc_hex(const uint8_t id[VC_ID_LEN], int short_form, char out[65]);
+
+#endif
