@@ -41,7 +41,7 @@ VAULTD_MAIN := vaultd/main.c vaultd/vaultctl.c
 VAULTD_SRC := $(filter-out $(VAULTD_MAIN),$(wildcard vaultd/*.c))
 LLHTTP_SRC := $(LLHTTP_DIR)/api.c $(LLHTTP_DIR)/http.c $(LLHTTP_DIR)/llhttp.c
 
-CLIENT_MAIN := client/vault.c
+CLIENT_MAIN := client/vault.c client/vault_cmds.c
 CLIENT_SRC := $(filter-out $(CLIENT_MAIN),$(wildcard client/*.c))
 PROTO_OBJ := $(PROTO_SRC:%.c=$(BUILD)/obj/%.o)
 CLIENT_OBJ := $(CLIENT_SRC:%.c=$(BUILD)/obj/%.o)
@@ -69,7 +69,7 @@ GC_BENCH_BIN := $(BUILD)/bench/gc_bench
 
 .PHONY: FORCE all deps test unit integration fuzz-replay fuzz demo stop bench gc-bench clean
 
-all: deps $(BUILD)/vaultd $(BUILD)/vaultctl
+all: deps $(BUILD)/vaultd $(BUILD)/vaultctl $(BUILD)/vault
 
 # Installs missing Debian packages; a no-op when everything is there.
 deps:
@@ -111,6 +111,9 @@ $(LIBLLHTTP): $(LLHTTP_OBJ)
 $(BUILD)/vaultd: $(BUILD)/obj/vaultd/main.o $(ALL_LIBS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 $(BUILD)/vaultctl: $(BUILD)/obj/vaultd/vaultctl.o $(ALL_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/vault: $(CLIENT_MAIN:%.c=$(BUILD)/obj/%.o) $(ALL_LIBS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(ALL_LIBS)

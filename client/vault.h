@@ -1,0 +1,60 @@
+#ifndef VAULT_CLI_H
+#define VAULT_CLI_H
+/*
+ * The `vault` command line (client/vault*.c): options shared by every
+ * command and the commands themselves.
+ */
+#include <stddef.h>
+
+#include "backup.h"
+#include "repo.h"
+#include "restore.h"
+
+#define VAULT_EXIT_OK 0
+#define VAULT_EXIT_ERROR 1
+#define VAULT_EXIT_USAGE 2
+#define VAULT_EXIT_PARTIAL 3
+
+struct strv {
+	char **v;
+	size_t n, cap;
+};
+
+struct cli {
+	/* Where and who. */
+	char *url;             /* "http://host:port" from the repository URL */
+	char *vault;
+	const char *token;
+	const char *token_file;
+	const char *password_file;
+	const char *password_command;
+	const char *cache_dir;
+	unsigned parallel, threads;
+	int zstd_level;
+	int json, quiet, verbose, progress;
+	/* Command options. */
+	struct strv excludes, tags, includes;
+	int one_fs, force, read_data, long_list;
+	const char *parent, *host, *target;
+	long long time;
+	unsigned long long kdf_ops, kdf_mem;
+	/* The command and its arguments. */
+	const char *cmd;
+	struct strv args;
+};
+
+/* vault.c */
+void cli_die(const char *fmt, ...);
+int cli_open(struct cli *c, struct vc_repo **out);
+int cli_snapshot(struct cli *c, struct vc_repo *r, const char *spec, struct vc_snapinfo *out);
+void cli_json_str(FILE *f, const char *s);
+void cli_time(long long t, char *buf, size_t len);
+
+/* vault_cmds.c */
+int cmd_ls(struct cli *c);
+int cmd_cat(struct cli *c);
+int cmd_restore(struct cli *c);
+int cmd_diff(struct cli *c);
+int cmd_check(struct cli *c);
+
+#endif
