@@ -31,15 +31,19 @@ struct vc_cache_loc {
 };
 
 /* Opens (creating) the cache in directory dir (created with parents, mode
- * 0700). */
+ * 0700) into *out. -1 (with LMDB's reason) if the environment does not open
+ * or holds another layout; never an empty cache in its place. */
 int vc_cache_open(const char *dir, struct vc_cache **out);
+
+/* Closes the cache. NULL is ignored. */
 void vc_cache_close(struct vc_cache *c);
 
-/* Where the chunk is: 0 and *loc, or VC_CACHE_NOTFOUND. */
+/* Where the chunk is: 0 and *loc, or VC_CACHE_NOTFOUND. A chunk stored in
+ * several packs gives the one with the lowest pack ID. */
 int vc_cache_lookup(struct vc_cache *c, const uint8_t id[VC_ID_LEN], struct vc_cache_loc *loc);
 
 /* Records a pack and its entries as described by index segment index_id,
- * in one transaction. */
+ * in one transaction; a pack already recorded is replaced. */
 int vc_cache_add_pack(struct vc_cache *c, const uint8_t pack_id[VC_ID_LEN],
     const uint8_t index_id[VC_ID_LEN], const struct vc_pack_entry *e, size_t n);
 
@@ -47,10 +51,13 @@ int vc_cache_add_pack(struct vc_cache *c, const uint8_t pack_id[VC_ID_LEN],
 int vc_cache_pack_index(struct vc_cache *c, const uint8_t pack_id[VC_ID_LEN],
     uint8_t index_id[VC_ID_LEN]);
 
-/* Forgets a pack and every chunk entry that points into it. */
+/* Forgets a pack and every chunk entry that points into it (entries of the
+ * same chunks in other packs stay). VC_CACHE_NOTFOUND: no such pack. */
 int vc_cache_drop_pack(struct vc_cache *c, const uint8_t pack_id[VC_ID_LEN]);
 
-/* Calls cb for every chunk entry of the pack (from the cache). */
+/* Calls cb for every chunk entry of the pack (from the cache), in map
+ * order, inside a read transaction; a non-zero return from cb stops the
+ * walk and is returned. VC_CACHE_NOTFOUND: no such pack. */
 int vc_cache_pack_entries(struct vc_cache *c, const uint8_t pack_id[VC_ID_LEN],
     int (*cb)(const struct vc_pack_entry *e, void *arg), void *arg);
 

@@ -62,7 +62,9 @@ struct vc_pack_writer *vc_pack_writer_new(void);
 
 /* Appends a sealed blob (vc_seal's output) whose chunk has ID id, type type
  * and plain_len bytes of plaintext. Returns 0, VC_E_TOOBIG if the pack would
- * pass VC_PACK_SIZE_MAX or VC_PACK_CHUNKS_MAX, or -1 (out of memory). */
+ * pass VC_PACK_SIZE_MAX or VC_PACK_CHUNKS_MAX (or plain_len VC_CHUNK_MAX),
+ * VC_E_CORRUPT for an unknown type or sealed_len < VC_CHUNK_OVERHEAD (a
+ * reader would refuse the pack), or -1 (out of memory). */
 int vc_pack_add(struct vc_pack_writer *w, uint8_t type, const uint8_t id[VC_ID_LEN],
     const uint8_t *sealed, size_t sealed_len, uint32_t plain_len);
 
@@ -74,8 +76,9 @@ size_t vc_pack_count(const struct vc_pack_writer *w);
 /* Seals the map (random nonce, or nonce when not NULL: test vectors only),
  * gives the whole pack in *out (*outlen bytes, malloc'ed, the caller frees),
  * its object ID (SHA-256 of those bytes) in pack_id and its entries in
- * *entries (*n of them, malloc'ed, the caller frees), and empties the writer
- * for the next pack. Returns 0 or -1 (out of memory; the writer is kept). */
+ * *entries (*n of them, malloc'ed, the caller frees; NULL for an empty
+ * pack), and empties the writer for the next pack. Returns 0 or -1 (out of
+ * memory; the writer is kept). */
 int vc_pack_finish(struct vc_pack_writer *w, const struct vc_keys *keys,
     const uint8_t *nonce, uint8_t **out, size_t *outlen, uint8_t pack_id[VC_ID_LEN],
     struct vc_pack_entry **entries, size_t *n);
@@ -98,7 +101,8 @@ int vc_pack_map_open(const struct vc_keys *keys, const uint8_t *map, size_t map_
     uint64_t pack_size, struct vc_pack_entry **entries, size_t *n);
 
 /* vc_pack_trailer and vc_pack_map_open over a whole pack in memory; also
- * checks the header. */
+ * checks the header. Returns as vc_pack_map_open, and VC_E_UNSUPPORTED for
+ * a pack of another version. On failure *entries is NULL. */
 int vc_pack_parse(const struct vc_keys *keys, const uint8_t *pack, size_t len,
     struct vc_pack_entry **entries, size_t *n);
 
@@ -111,7 +115,9 @@ struct vc_index_pack {
 
 /* Encodes and seals an index segment of npacks packs into *out (*outlen,
  * malloc'ed). nonce NULL = random. Returns 0, VC_E_TOOBIG (over the
- * VC_INDEX_* limits) or -1. */
+ * VC_INDEX_* limits), VC_E_CORRUPT (entries vc_index_decode would refuse:
+ * a pack listed twice, blobs not back to back from VC_PACK_HEADER_LEN, an
+ * entry a map could not hold) or -1. */
 int vc_index_encode(const struct vc_keys *keys, const struct vc_index_pack *packs,
     size_t npacks, const uint8_t *nonce, uint8_t **out, size_t *outlen);
 
