@@ -403,10 +403,16 @@ vc_snapbody_open(const struct vc_keys *keys, const uint8_t *hdr, size_t hdr_len,
 		rc = VC_E_AUTH;
 		goto err0;
 	}
-	/* No JSON_ALLOW_NUL: the strings we hand out are NUL-terminated. */
+	/*
+	 * No JSON_ALLOW_NUL: the strings we hand out are NUL-terminated.
+	 * jansson 2.14 sets an error text for every parse error but none when
+	 * an allocation fails (and then leaves the code byte alone, hence the
+	 * memset), so an empty text is out of memory.
+	 */
+	memset(&err, 0, sizeof(err));
 	if ((doc = json_loadb((const char *)plain, plen, JSON_REJECT_DUPLICATES, &err)) == NULL) {
-		rc = json_error_code(&err) == json_error_out_of_memory ? VC_E_NOMEM :
-		    VC_E_CORRUPT;
+		rc = json_error_code(&err) == json_error_out_of_memory || err.text[0] == '\0' ?
+		    VC_E_NOMEM : VC_E_CORRUPT;
 		goto err0;
 	}
 	rc = parse_body(doc, b);
