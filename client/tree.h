@@ -75,13 +75,18 @@ int vc_tree_append(uint8_t **buf, size_t *len, size_t *cap, const struct vc_node
  *   VC_OK with *node filled (its pointers point into buf, valid until buf
  *     changes) and *used set to the record's bytes;
  *   1 (VC_TREE_MORE) when buf holds only part of a record: call again with
- *     more bytes appended;
+ *     more bytes appended (r is unchanged);
  *   VC_E_CORRUPT for a malformed record, an END with no open directory, a
  *     '/' in a name below the top level, a depth over VC_TREE_DEPTH_MAX, or
- *     names out of order within a directory.
- * *depth gets the record's depth (0 = top level). At the end of the stream
- * vc_tree_done says whether every directory was closed (0) or not
- * (VC_E_CORRUPT).
+ *     names out of order within a directory (every rule of spec/tree.md 3);
+ *   -1 when out of memory (r is unchanged; the call may be repeated).
+ * node->chunks is the exception to "points into buf": it points into r,
+ * valid until the next vc_tree_next or vc_tree_reader_free.
+ * *depth gets the record's depth (0 = top level); an END has the depth of
+ * the DIR it closes. Never reads buf past len. At the end of the stream
+ * (all of it consumed) vc_tree_done says whether every directory was
+ * closed (0) or not (VC_E_CORRUPT). The HARDLINK rules that need the whole
+ * stream (spec/tree.md 3) are the restorer's to check, not the reader's.
  */
 #define VC_TREE_MORE 1
 struct vc_tree_reader;
@@ -112,27 +117,41 @@ struct vc_snapbody {
 };
 
 #define VC_SNAPBODY_JSON_MAX ((size_t)64 << 20)
+/* A sealed body is nonce ‖ ciphertext ‖ tag: the JSON plus this. */
+#define VC_SNAPBODY_OVERHEAD (VC_NONCE_LEN + VC_TAG_LEN)
 
 /* Seals the body for an envelope whose header is hdr (hdr_len bytes, the
  * AD) into *out (*outlen, malloc'ed): nonce ‖ AEAD(keys->index, ...). nonce
  * NULL = random. The body's length is vc_snapbody_sealed_len(json length),
  * which the caller needs before the header exists: so this takes the JSON
- * already encoded by vc_snapbody_json. Returns 0 or -1. */
+ * already encoded by vc_snapbody_json. Returns 0 or -1.
+ *
+ * vc_snapbody_json encodes b as spec/tree.md 5 into *json (malloc'ed,
+ * NUL-terminated, *len bytes without the NUL; the caller frees it). Returns
+ * 0, VC_E_CORRUPT (b breaks a rule: a string not UTF-8, a path not
+ * beginning with '/', time_nsec >= 10^9, a count over INT64_MAX, a tree
+ * chunk length of 0 or over VC_CHUNK_MAX, lengths not adding up to
+ * tree_size), VC_E_TOOBIG (over VC_SNAPBODY_JSON_MAX) or -1.
+ * vc_snapbody_sealed_len is VC_SNAPBODY_OVERHEAD + json_len, or SIZE_MAX
+ * past VC_SNAPBODY_JSON_MAX. vc_snapbody_seal does not parse the JSON; it
+ * also returns VC_E_TOOBIG for json_len over VC_SNAPBODY_JSON_MAX. */
 int vc_snapbody_json(const struct vc_snapbody *b, char **json, size_t *len);
 size_t vc_snapbody_sealed_len(size_t json_len);
 int vc_snapbody_seal(const struct vc_keys *keys, const uint8_t *hdr, size_t hdr_len,
     const char *json, size_t json_len, const uint8_t *nonce, uint8_t **out, size_t *outlen);
 
 /* Authenticates the body against the envelope header, then parses it into
- * *b. Returns 0, VC_E_AUTH, VC_E_CORRUPT (bad JSON or fields), VC_E_TOOBIG
- * or -1. */
+ * *b. Returns 0, VC_E_AUTH, VC_E_CORRUPT (bad JSON or fields),
+ * VC_E_UNSUPPORTED ("version" or "tree_version" not 1), VC_E_TOOBIG (JSON
+ * over VC_SNAPBODY_JSON_MAX) or -1; on failure *b is empty (zeroed). */
 int vc_snapbody_open(const struct vc_keys *keys, const uint8_t *hdr, size_t hdr_len,
     const uint8_t *body, size_t body_len, struct vc_snapbody *b);
 
 void vc_snapbody_free(struct vc_snapbody *b);
 
 /* The envelope's group label: BLAKE2b-256 keyed with keys->index over
- * "vault group v1" 0x00 ‖ hostname 0x00 ‖ each path (sorted) 0x00. */
+ * "vault group v1" 0x00 ‖ hostname 0x00 ‖ each distinct path (sorted by
+ * strcmp) 0x00. Allocates nothing and cannot fail. */
 void vc_snapshot_group(const struct vc_keys *keys, const char *hostname,
     char *const *paths, size_t npaths, uint8_t group[32]);
 
