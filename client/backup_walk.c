@@ -16,6 +16,7 @@
 #include "backup_internal.h"
 
 #define READ_SIZE ((size_t)1 << 20)
+#define PROBE_SIZE ((size_t)4096)
 #define PATH_MAX_BK 65536
 
 int bk_chunks_reserve(struct bk *b, struct pnode *node, size_t idx);
@@ -106,7 +107,7 @@ from_parent(struct bk *b, struct pnode *p, const char *rel, const struct stat *s
 static int
 grow(uint8_t **buf, size_t *cap, size_t need)
 {
-	size_t c = *cap ? *cap : READ_SIZE;
+	size_t c = *cap ? *cap : 4096;
 	void *q;
 
 	if (need <= *cap)
@@ -133,16 +134,27 @@ read_chunks(struct bk *b, struct pnode *p, int fd, uint64_t expect)
 	vc_chunker_params_get(b->chunker, &cp);
 	vc_chunker_reset(b->chunker);
 	for (;;) {
-		size_t want = expect > total ? (size_t)(expect - total) + 1 : READ_SIZE, off;
+		uint8_t probe[PROBE_SIZE];
+		size_t want = READ_SIZE, off;
 		ssize_t n;
 
-		if (want > READ_SIZE)
-			want = READ_SIZE;
+		/* Once the size stat gave is read, probe for the end (or growth)
+		 * on the stack, so a small file costs no bigger buffer. */
+		if (expect > total && expect - total < want)
+			want = (size_t)(expect - total);
 		if (want > cp.max_size - len)
 			want = cp.max_size - len;
-		if (grow(&buf, &cap, len + want) != 0)
-			goto oom;
-		n = read(fd, buf + len, want);
+		if (expect <= total) {
+			n = read(fd, probe, want < sizeof(probe) ? want : sizeof(probe));
+			if (n > 0 && grow(&buf, &cap, len + (size_t)n) == 0)
+				memcpy(buf + len, probe, (size_t)n);
+			else if (n > 0)
+				goto oom;
+		} else {
+			if (grow(&buf, &cap, len + want) != 0)
+				goto oom;
+			n = read(fd, buf + len, want);
+		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
