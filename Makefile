@@ -142,7 +142,7 @@ fuzz-replay: $(FUZZ_REPLAY)
 		name=$$(basename $$f -replay); name=$${name#fuzz_}; \
 		echo "== $$f tests/fuzz/corpus/$$name"; $$f tests/fuzz/corpus/$$name; done
 
-integration: $(BUILD)/vaultd $(BUILD)/vaultctl $(TOOL_BIN)
+integration: $(BUILD)/vaultd $(BUILD)/vaultctl $(BUILD)/vault $(TOOL_BIN)
 	@VAULT_BUILD=$(BUILD) tests/integration/run.sh
 
 # libFuzzer needs clang: make fuzz && build-fuzz/fuzz_http -max_total_time=60 tests/fuzz/corpus/http

@@ -374,14 +374,14 @@ print_backup(struct cli *c, const struct vc_backup_stats *st, int rc)
 		printf(",\"files\":%llu,\"dirs\":%llu,\"others\":%llu,\"bytes\":%llu,"
 		    "\"files_unchanged\":%llu,\"bytes_read\":%llu,\"chunks_new\":%llu,"
 		    "\"bytes_new\":%llu,\"bytes_stored\":%llu,\"packs\":%llu,\"uploaded\":%llu,"
-		    "\"errors\":%llu,\"seconds\":%.3f,\"partial\":%s}\n",
+		    "\"errors\":%llu,\"attempts\":%u,\"seconds\":%.3f,\"partial\":%s}\n",
 		    (unsigned long long)st->files, (unsigned long long)st->dirs,
 		    (unsigned long long)st->others, (unsigned long long)st->bytes,
 		    (unsigned long long)st->files_unchanged, (unsigned long long)st->bytes_read,
 		    (unsigned long long)st->chunks_new, (unsigned long long)st->plain_new,
 		    (unsigned long long)st->sealed_new, (unsigned long long)st->packs,
 		    (unsigned long long)st->uploaded, (unsigned long long)st->errors,
-		    st->seconds, rc == VC_BACKUP_PARTIAL ? "true" : "false");
+		    st->attempts, st->seconds, rc == VC_BACKUP_PARTIAL ? "true" : "false");
 		return;
 	}
 	if (c->quiet)
