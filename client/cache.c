@@ -92,7 +92,7 @@ vc_cache__commit(struct vc_cache *c, MDB_txn *txn, const char *op)
 static int
 mkdir_p(const char *dir)
 {
-	char path[PATH_MAX];
+	char path[VC_CACHE__DIR_MAX];
 	size_t len = strlen(dir);
 
 	if (len == 0 || len >= sizeof(path)) {

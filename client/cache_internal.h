@@ -5,7 +5,6 @@
  * file of its own so that a program that never syncs links without the VSP
  * transport (client/remote.c).
  */
-#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,6 +13,8 @@
 #include "cache.h"
 
 #define VC_CACHE__FORMAT 1
+/* The longest cache directory name, with its NUL (Linux's PATH_MAX). */
+#define VC_CACHE__DIR_MAX 4096
 /* A chunks value: pack ID, type, offset, sealed length, plain length. */
 #define VC_CACHE__CHUNK_VAL_LEN (VC_ID_LEN + 1 + 4 + 4 + 4)     /* 45 */
 /* A packs value: index ID, le32 N, then N map entries. */
@@ -22,7 +23,7 @@
 struct vc_cache {
 	MDB_env *env;
 	MDB_dbi meta, chunks, packs, indexes;
-	char dir[PATH_MAX];
+	char dir[VC_CACHE__DIR_MAX];
 };
 
 /* Prints "vault cache DIR: op: LMDB's reason" and returns -1. */
