@@ -154,7 +154,7 @@ caps_get(struct vc_remote *r)
 			if (b > 0)
 				r->max_batch_ids = b < VC_BATCH_IDS_MAX ? (size_t)b : VC_BATCH_IDS_MAX;
 			if (l > 0)
-				r->max_list_limit = (size_t)l;
+				r->max_list_limit = l < VC_LIST_LIMIT_MAX ? (size_t)l : VC_LIST_LIMIT_MAX;
 			json_decref(doc);
 		}
 	}

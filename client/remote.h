@@ -83,7 +83,9 @@ int vc_remote_list(struct vc_remote *r, enum vsp_kind kind,
 
 /* GET an object, whole (len == UINT64_MAX) or the range [off, off+len),
  * into *buf (malloc'ed, *outlen bytes). A whole object is checked against
- * its ID (SHA-256) and a mismatch fails. 0, VC_R_NOTFOUND, -1. */
+ * its ID (SHA-256) and a mismatch fails. A range past the end is cut
+ * short (*outlen < len); len 0 gives an empty buffer without asking the
+ * server. 0, VC_R_NOTFOUND, -1. */
 int vc_remote_get(struct vc_remote *r, enum vsp_kind kind, const uint8_t id[VSP_ID_LEN],
     uint64_t off, uint64_t len, uint8_t **buf, size_t *outlen);
 
@@ -111,7 +113,8 @@ int vc_remote_put_async(struct vc_remote *r, enum vsp_kind kind, const uint8_t i
  * Queues a download of the range [off, off+len) of an object (len ==
  * UINT64_MAX: whole, and checked against the ID). got runs on the remote's
  * thread with rc 0 and the bytes (which it then owns and must free), or rc
- * -1/VC_R_NOTFOUND, buf NULL and the error sentence. Returns 0 or -1.
+ * -1/VC_R_NOTFOUND, buf NULL and the error sentence. Returns 0 or -1 (an
+ * earlier async job failed, or len is 0).
  */
 typedef void vc_remote_got_fn(void *arg, int rc, uint8_t *buf, size_t len, const char *err);
 int vc_remote_get_async(struct vc_remote *r, enum vsp_kind kind, const uint8_t id[VSP_ID_LEN],
