@@ -8,9 +8,14 @@
  *
  * Every call may block on the network. Synchronous calls and the _async
  * queues may be used from several threads at once. Transient failures
- * (connection refused or reset, timeouts, 500, 503) are retried with
- * exponential backoff (VC_REMOTE_RETRIES times); everything else is
- * reported at once.
+ * (connection refused or reset, timeouts, 500, 503, 408) are retried with
+ * exponential backoff (VC_REMOTE_RETRIES times, from 200 ms or the
+ * environment's VAULT_RETRY_BASE_MS, doubling up to 5 s); everything else
+ * is reported at once.
+ *
+ * The done and got callbacks run on the remote's thread: they may queue
+ * more async jobs, but a synchronous call or vc_remote_flush made from one
+ * fails at once (it would wait for its own thread).
  *
  * Return values: 0 success; VC_R_NOTFOUND (404) or VC_R_EXISTS where a call
  * says so; -1 for every other failure, with vc_remote_error() holding a
@@ -78,7 +83,9 @@ int vc_remote_list(struct vc_remote *r, enum vsp_kind kind,
 
 /* GET an object, whole (len == UINT64_MAX) or the range [off, off+len),
  * into *buf (malloc'ed, *outlen bytes). A whole object is checked against
- * its ID (SHA-256) and a mismatch fails. 0, VC_R_NOTFOUND, -1. */
+ * its ID (SHA-256) and a mismatch fails. A range past the end is cut
+ * short (*outlen < len); len 0 gives an empty buffer without asking the
+ * server. 0, VC_R_NOTFOUND, -1. */
 int vc_remote_get(struct vc_remote *r, enum vsp_kind kind, const uint8_t id[VSP_ID_LEN],
     uint64_t off, uint64_t len, uint8_t **buf, size_t *outlen);
 
@@ -86,7 +93,8 @@ int vc_remote_get(struct vc_remote *r, enum vsp_kind kind, const uint8_t id[VSP_
 int vc_remote_stat(struct vc_remote *r, enum vsp_kind kind, const uint8_t id[VSP_ID_LEN],
     uint64_t *size);
 
-/* DELETE: 0, VC_R_NOTFOUND, -1 (403 without the delete scope, 423 locked). */
+/* DELETE: 0, VC_R_NOTFOUND, -1 (403 without the delete scope, 423 locked).
+ * A 404 to a retried DELETE is 0: the lost first attempt did it. */
 int vc_remote_delete(struct vc_remote *r, enum vsp_kind kind, const uint8_t id[VSP_ID_LEN]);
 
 /*
@@ -105,15 +113,16 @@ int vc_remote_put_async(struct vc_remote *r, enum vsp_kind kind, const uint8_t i
  * Queues a download of the range [off, off+len) of an object (len ==
  * UINT64_MAX: whole, and checked against the ID). got runs on the remote's
  * thread with rc 0 and the bytes (which it then owns and must free), or rc
- * -1/VC_R_NOTFOUND, buf NULL and the error sentence. Returns 0 or -1.
+ * -1/VC_R_NOTFOUND, buf NULL and the error sentence. Returns 0 or -1 (an
+ * earlier async job failed, or len is 0).
  */
 typedef void vc_remote_got_fn(void *arg, int rc, uint8_t *buf, size_t len, const char *err);
 int vc_remote_get_async(struct vc_remote *r, enum vsp_kind kind, const uint8_t id[VSP_ID_LEN],
     uint64_t off, uint64_t len, vc_remote_got_fn *got, void *arg);
 
 /* Waits until every queued job has ended. Returns 0 if all succeeded, else
- * -1 with the first failure in vc_remote_error(), and clears the failure so
- * new jobs are taken again. */
+ * -1 with the first failure (a download's VC_R_NOTFOUND counts) in
+ * vc_remote_error(), and clears the failure so new jobs are taken again. */
 int vc_remote_flush(struct vc_remote *r);
 
 /*

@@ -48,6 +48,7 @@
 /* Defaults of the limits the server announces (spec/vsp.md 12). */
 #define VC_BATCH_IDS_DEFAULT 10000
 #define VC_LIST_LIMIT_DEFAULT 1000
+#define VC_LIST_LIMIT_MAX 10000    /* a page of ~1 MB of JSON; more saves little */
 /* One ID in an existence query is 67 bytes ("...",); the body stays under
  * the server's 1 MiB at this many, whatever capabilities say. */
 #define VC_BATCH_IDS_MAX 15000

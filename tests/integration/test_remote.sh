@@ -82,9 +82,16 @@ assert_same_file "the config read back" "$W/cfg" "$W/cfg.got"
 
 # ---- many parallel uploads, then every read call ----
 note "put-many"
+accepted() { vctl status | awk '$1 == "connections_accepted" { print $2 }'; }
+c0=$(accepted)
 rt "$ALL" laptop put-many 40 150000 4
 ok "put-many 40 x 150000 and its checks"
 sed 's/^/  .. /' "$OUT"
+# About 330 requests: 4 connections for the transfers and one or two for
+# the calls in between, if keep-alive works.
+c1=$(accepted)
+note "put-many used $((c1 - c0)) connections"
+assert_true "connections are reused ($((c1 - c0)) for put-many)" test $((c1 - c0)) -le 8
 use_token "$ALL"
 assert_eq "the listing has the 40 objects" 40 "$(list_all laptop pack | grep -c .)"
 rt "$ALL" laptop list pack
@@ -94,6 +101,13 @@ rt "$ALL" laptop put-many 3 0 1
 ok "put-many of empty objects (the second and third are already there)"
 rt "$ALL" laptop put-many 5 3000000 2
 ok "put-many of objects over 1 MiB (Expect: 100-continue)"
+head -c 2500000 /dev/urandom >"$W/big1"
+rt "$ALL" laptop put "$W/big1"
+ok "put over 1 MiB"
+rt "$ALL" laptop put "$W/big1"
+ok "put over 1 MiB of an object already there (200 before the body)"
+rt "$ALL" laptop concurrent 8 10 20000
+ok "8 threads on one remote at once"
 
 # ---- single objects ----
 note "single objects"

@@ -21,6 +21,9 @@
  *                           (mixed with 25000 absent IDs: several batches),
  *                           list, get, ranges, async gets, stat and a failing
  *                           async get that flush must report
+ *   concurrent T K SIZE     T threads on one remote, K objects each: sync
+ *                           exists and async puts at once, a flush, then sync
+ *                           gets and stats at once
  *   snapshot-missing        a snapshot envelope refers to a pack that is not
  *                           there: VC_R_MISSING must list exactly it; after the
  *                           pack is uploaded the snapshot is stored
@@ -30,6 +33,7 @@
  * 1 a call failed, 2 usage, 3 not found, 4 exists, 5 a check failed.
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -467,6 +471,92 @@ cmd_put_many(size_t n, size_t size, unsigned parallel, int check)
 	return rc;
 }
 
+/* ---- concurrent ---- */
+
+struct worker {
+	pthread_t t;
+	unsigned no, k;
+	size_t size;
+	int phase;         /* 0: exists and put_async; 1: get and stat */
+	int failures;
+};
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	uint8_t id[VSP_ID_LEN], other[VSP_ID_LEN], present[2], *buf;
+	uint8_t ids[2][VSP_ID_LEN];
+	uint64_t size;
+	size_t n;
+
+	for (unsigned i = 0; i < w->k; i++) {
+		uint64_t which = (uint64_t)w->no << 32 | i;
+		if ((buf = malloc(w->size)) == NULL)
+			return NULL;
+		gen(which, buf, w->size);
+		sha256_buf(buf, w->size, id);
+		if (w->phase == 0) {
+			gen(~which, other, sizeof(other));
+			memcpy(ids[0], id, VSP_ID_LEN);
+			memcpy(ids[1], other, VSP_ID_LEN);
+			if (vc_remote_exists(R, VSP_KIND_PACK, (const uint8_t (*)[VSP_ID_LEN])ids, 2,
+			    present) != 0 || present[1] != 0) {
+				fprintf(stderr, "remote_tool: worker %u: exists: %s\n", w->no,
+				    vc_remote_error(R));
+				w->failures++;
+			}
+			if (vc_remote_put_async(R, VSP_KIND_PACK, id, buf, w->size, NULL, NULL) != 0) {
+				fprintf(stderr, "remote_tool: worker %u: put: %s\n", w->no,
+				    vc_remote_error(R));
+				w->failures++;
+			}
+			continue;
+		}
+		uint8_t *got = NULL;
+		if (vc_remote_get(R, VSP_KIND_PACK, id, 0, UINT64_MAX, &got, &n) != 0 ||
+		    n != w->size || memcmp(got, buf, n) != 0 ||
+		    vc_remote_stat(R, VSP_KIND_PACK, id, &size) != 0 || size != w->size) {
+			fprintf(stderr, "remote_tool: worker %u: get %u: %s\n", w->no, i,
+			    vc_remote_error(R));
+			w->failures++;
+		}
+		free(got);
+		free(buf);
+	}
+	return NULL;
+}
+
+/* T threads at once on one remote: sync exists and async puts, a flush,
+ * then sync gets and stats; each thread's errors are its own. */
+static int
+cmd_concurrent(unsigned t, unsigned k, size_t size)
+{
+	struct worker *w = calloc(t ? t : 1, sizeof(*w));
+
+	if (w == NULL || size == 0)
+		return EXIT_USAGE;
+	for (int phase = 0; phase < 2; phase++) {
+		for (unsigned i = 0; i < t; i++) {
+			w[i].no = i;
+			w[i].k = k;
+			w[i].size = size;
+			w[i].phase = phase;
+			if (pthread_create(&w[i].t, NULL, worker_main, &w[i]) != 0)
+				return EXIT_CALL;
+		}
+		for (unsigned i = 0; i < t; i++)
+			pthread_join(w[i].t, NULL);
+		if (phase == 0 && vc_remote_flush(R) != 0)
+			return call_rc(-1, "concurrent flush");
+	}
+	for (unsigned i = 0; i < t; i++)
+		CHECK(w[i].failures == 0, "worker %u: %d failures", i, w[i].failures);
+	free(w);
+	printf("concurrent: %u threads x %u objects\n", t, k);
+	return 0;
+}
+
 /* ---- snapshot-missing ---- */
 
 static int
@@ -606,6 +696,9 @@ dispatch(int argc, char **argv)
 		return cmd_put_many(strtoul(argv[1], NULL, 10), strtoul(argv[2], NULL, 10),
 		    argc >= 4 ? (unsigned)atoi(argv[3]) : VC_REMOTE_PARALLEL_DEFAULT,
 		    !(argc >= 5 && strcmp(argv[4], "nocheck") == 0));
+	if (strcmp(c, "concurrent") == 0 && argc == 4)
+		return cmd_concurrent((unsigned)atoi(argv[1]), (unsigned)atoi(argv[2]),
+		    strtoul(argv[3], NULL, 10));
 	if (strcmp(c, "snapshot-missing") == 0)
 		return cmd_snapshot_missing();
 	return usage();
