@@ -403,6 +403,30 @@ vc_cache_add_pack(struct vc_cache *c, const uint8_t pack_id[VC_ID_LEN],
 }
 
 int
+vc_cache_add_index(struct vc_cache *c, const uint8_t index_id[VC_ID_LEN],
+    const struct vc_index_pack *packs, size_t n)
+{
+	MDB_val key = { VC_ID_LEN, (void *)index_id }, val = { 0, NULL };
+	MDB_txn *txn;
+	int rc;
+
+	if (vc_cache__begin(c, 0, "add index", &txn) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (vc_cache__add_pack_txn(c, txn, packs[i].pack_id, index_id, packs[i].entries,
+		    packs[i].n) != 0) {
+			mdb_txn_abort(txn);
+			return -1;
+		}
+	}
+	if ((rc = mdb_put(txn, c->indexes, &key, &val, 0)) != 0) {
+		mdb_txn_abort(txn);
+		return vc_cache__fail(c, "add index", rc);
+	}
+	return vc_cache__commit(c, txn, "add index");
+}
+
+int
 vc_cache_drop_pack(struct vc_cache *c, const uint8_t pack_id[VC_ID_LEN])
 {
 	MDB_txn *txn;

@@ -47,6 +47,12 @@ int vc_cache_lookup(struct vc_cache *c, const uint8_t id[VC_ID_LEN], struct vc_c
 int vc_cache_add_pack(struct vc_cache *c, const uint8_t pack_id[VC_ID_LEN],
     const uint8_t index_id[VC_ID_LEN], const struct vc_pack_entry *e, size_t n);
 
+/* Records a segment this client wrote itself (packs[0..n), each with its
+ * entries) and marks it imported, all in one transaction, so the next sync
+ * need not download it. Returns 0 or -1. */
+int vc_cache_add_index(struct vc_cache *c, const uint8_t index_id[VC_ID_LEN],
+    const struct vc_index_pack *packs, size_t n);
+
 /* The index segment recorded for a pack: 0, VC_CACHE_NOTFOUND. */
 int vc_cache_pack_index(struct vc_cache *c, const uint8_t pack_id[VC_ID_LEN],
     uint8_t index_id[VC_ID_LEN]);

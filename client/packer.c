@@ -292,6 +292,36 @@ vc_packer_add(struct vc_packer *p, uint8_t type, const uint8_t id[VC_ID_LEN],
 	return full != NULL ? flush_pack(p, full, err, errlen) : 0;
 }
 
+/* Records this run's packs in the cache, one transaction per index
+ * segment (the packs of one segment are consecutive in np). */
+static int
+record_new(struct vc_packer *p)
+{
+	struct vc_index_pack *ip;
+	size_t i = 0;
+	int rc = 0;
+
+	if (p->nnp == 0)
+		return 0;
+	if ((ip = calloc(p->nnp, sizeof(*ip))) == NULL)
+		return -1;
+	while (i < p->nnp && rc == 0) {
+		size_t j = i;
+
+		while (j < p->nnp &&
+		    memcmp(p->np[j]->index_id, p->np[i]->index_id, VC_ID_LEN) == 0) {
+			memcpy(ip[j - i].pack_id, p->np[j]->id, VC_ID_LEN);
+			ip[j - i].entries = p->np[j]->e;
+			ip[j - i].n = p->np[j]->n;
+			j++;
+		}
+		rc = vc_cache_add_index(p->r->cache, p->np[i]->index_id, ip, j - i);
+		i = j;
+	}
+	free(ip);
+	return rc;
+}
+
 static int
 ref_cmp(const void *a, const void *b)
 {
@@ -340,11 +370,8 @@ vc_packer_finish(struct vc_packer *p, uint8_t **refs, size_t *nrefs, char *err, 
 		return -1;
 	if (vc_remote_flush(p->r->remote) != 0)
 		return fail(p, err, errlen, vc_remote_error(p->r->remote));
-	for (size_t i = 0; i < p->nnp; i++) {
-		if (vc_cache_add_pack(p->r->cache, p->np[i]->id, p->np[i]->index_id,
-		    p->np[i]->e, p->np[i]->n) != 0)
-			return fail(p, err, errlen, "cannot record new packs in the local cache");
-	}
+	if (record_new(p) != 0)
+		return fail(p, err, errlen, "cannot record new packs in the local cache");
 	total = vc_idset_count(p->packs) + vc_idset_count(p->indexes);
 	if ((rf.buf = malloc(total ? total * ENVELOPE_REF_LEN : 1)) == NULL)
 		return fail(p, err, errlen, "out of memory");

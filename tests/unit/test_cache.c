@@ -579,6 +579,51 @@ test_sync(void **state)
 	vc_keys_wipe(&other);
 }
 
+/* A segment the client wrote itself and recorded with vc_cache_add_index
+ * is not downloaded again by the next sync. */
+static void
+test_own_index(void **state)
+{
+	static const uint8_t c1[] = { 7, 8 }, c2[] = { 9 };
+	uint8_t p1[VC_ID_LEN], p2[VC_ID_LEN], s1[VC_ID_LEN], got[VC_ID_LEN];
+	struct vc_pack_entry *e1, *e2;
+	struct vc_index_pack ip[2];
+	struct vc_cache_loc loc;
+	struct vc_keys k;
+	struct vc_cache *c;
+	size_t n1, n2, imported = 99;
+	char dir[512];
+
+	(void)state;
+	fake_clear();
+	random_keys(&k);
+	cache_dir("own", dir, sizeof(dir));
+	assert_int_equal(vc_cache_open(dir, &c), 0);
+	put_pack(&k, c1, 2, p1, &e1, &n1);
+	put_pack(&k, c2, 1, p2, &e2, &n2);
+	memcpy(ip[0].pack_id, p1, VC_ID_LEN);
+	ip[0].entries = e1;
+	ip[0].n = n1;
+	memcpy(ip[1].pack_id, p2, VC_ID_LEN);
+	ip[1].entries = e2;
+	ip[1].n = n2;
+	put_segment(&k, ip, 2, s1);
+	assert_int_equal(vc_cache_add_index(c, s1, ip, 2), 0);
+	assert_int_equal(has_chunk(c, &k, 9, &loc), 0);
+	assert_memory_equal(loc.pack_id, p2, VC_ID_LEN);
+	assert_int_equal(vc_cache_pack_index(c, p1, got), 0);
+	assert_memory_equal(got, s1, VC_ID_LEN);
+	fake.gets = 0;
+	assert_int_equal(vc_cache_sync(c, &fake, &k, &imported), 0);
+	assert_int_equal(imported, 0);
+	assert_int_equal(fake.gets, 0);
+	assert_int_equal(has_chunk(c, &k, 7, &loc), 0);
+	vc_cache_close(c);
+	free(e1);
+	free(e2);
+	fake_clear();
+}
+
 int
 main(void)
 {
@@ -587,6 +632,7 @@ main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_default_dir),
 		cmocka_unit_test(test_sync),
+		cmocka_unit_test(test_own_index),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
