@@ -636,6 +636,20 @@ printable(char *s)
 			*s = '?';
 }
 
+/* What a bare status most likely means; a HEAD answer has only that to go on. */
+static const char *
+status_hint(long status)
+{
+	switch (status) {
+	case 301: case 307: return " (a redirect: the bucket is in another region or at another endpoint)";
+	case 400: return " (bad request)";
+	case 403: return " (access denied: wrong keys, region or clock, or no permission)";
+	case 404: return " (not found)";
+	case 503: return " (slow down or unavailable)";
+	default: return status >= 500 ? " (server error)" : "";
+	}
+}
+
 void
 s3_error_message(long status, const char *method, const struct s3_conf *c, const char *key,
     const char *body, size_t len, char *out, size_t outlen)
@@ -651,8 +665,8 @@ s3_error_message(long status, const char *method, const struct s3_conf *c, const
 		snprintf(full, sizeof(full), "(bucket)");
 	printable(full);
 	if (body == NULL || s3_xml_find(body, len, "Code", &pos, code, sizeof(code)) != 1) {
-		seterr(out, outlen, "S3 bucket %s: %s %s: HTTP status %ld, without an S3 error body",
-		    c->bucket, method, full, status);
+		seterr(out, outlen, "S3 bucket %s: %s %s: HTTP status %ld%s, without an S3 error body",
+		    c->bucket, method, full, status, status_hint(status));
 		return;
 	}
 	pos = 0;

@@ -493,9 +493,9 @@ test_error_message(void **state)
 	    "does not exist in our records. (403)");
 	strcpy(c.prefix, "vault/");
 	s3_error_message(404, "HEAD", &c, "k", NULL, 0, out, sizeof(out));
-	assert_string_equal(out, "S3 bucket b: HEAD vault/k: HTTP status 404, without an S3 error body");
+	assert_string_equal(out, "S3 bucket b: HEAD vault/k: HTTP status 404 (not found), without an S3 error body");
 	s3_error_message(500, "GET", &c, NULL, "<html>oops</html>", 17, out, sizeof(out));
-	assert_string_equal(out, "S3 bucket b: GET (bucket): HTTP status 500, without an S3 error body");
+	assert_string_equal(out, "S3 bucket b: GET (bucket): HTTP status 500 (server error), without an S3 error body");
 	s3_error_message(400, "GET", &c, "k\n", odd, strlen(odd), out, sizeof(out));
 	assert_string_equal(out, "S3 bucket b: GET vault/k?: Weird?: a <b> & AB? (400)");
 	/* Only the first len bytes count. */
