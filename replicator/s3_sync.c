@@ -335,6 +335,18 @@ parse_u64(const char *s, uint64_t *v)
 	return n > 0 && n <= 20 && strspn(s, "0123456789") == n ? parse_length(s, n, v) : -1;
 }
 
+/* A short printable copy of a key a server sent, for an error sentence. */
+static const char *
+shown(const char *key, char *buf, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < n && key[i]; i++)
+		buf[i] = (unsigned char)key[i] < 0x20 || (unsigned char)key[i] > 0x7e ? '?' : key[i];
+	buf[i] = '\0';
+	return buf;
+}
+
 /* The next <Contents> element at or after *pos: [*s, *e) is its inside; 1, 0 at the end, -1. */
 static int
 next_contents(const char *body, size_t len, size_t *pos, const char **s, const char **e)
@@ -354,7 +366,7 @@ int
 s3_list_parse(const char *body, size_t len, const char *strip, s3_list_cb cb, void *arg,
     struct s3_list_page *page, char *err, size_t errlen)
 {
-	char key[S3_KEY_MAX + 1], num[32], trunc[8] = "";
+	char key[S3_KEY_MAX + 1], num[32], trunc[8] = "", show[200];
 	const char *s, *e;
 	size_t pos = 0, kp, sl = strlen(strip), tail;
 	uint64_t size;
@@ -373,12 +385,12 @@ s3_list_parse(const char *body, size_t len, const char *strip, s3_list_cb cb, vo
 			continue;
 		kp = 0;
 		if (s3_xml_find(s, (size_t)(e - s), "Size", &kp, num, sizeof(num)) != 1 || parse_u64(num, &size) != 0) {
-			snprintf(err, errlen, "S3 listing: object %.200s has no valid <Size>", key);
+			snprintf(err, errlen, "S3 listing: object %s has no valid <Size>", shown(key, show, sizeof(show)));
 			return -1;
 		}
 		page->count++;
 		if ((r = cb(arg, key + sl, size)) != 0) {
-			snprintf(err, errlen, "S3 listing: stopped by the caller at %.200s", key);
+			snprintf(err, errlen, "S3 listing: stopped by the caller at %s", shown(key, show, sizeof(show)));
 			return r;
 		}
 	}
