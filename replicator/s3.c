@@ -389,6 +389,10 @@ s3_target(const struct s3_conf *c, const char *key, struct s3_target *t, char *e
 		seterr(err, errlen, "S3 endpoint \"%s\" is not http[s]://HOST[:PORT]", c->endpoint);
 		return -1;
 	}
+	if (!c->path_style && (hostport[0] == '[' || strspn(hostport, "0123456789.") == strcspn(hostport, ":"))) {
+		seterr(err, errlen, "S3 endpoint %s: virtual-host style needs a host name, not an IP address", c->endpoint);
+		return -1;
+	}
 	if (key != NULL) {
 		n = snprintf(full, sizeof(full), "%s%s", c->prefix, key);
 		if (*key == '\0' || n < 0 || (size_t)n >= sizeof(full)) {

@@ -104,7 +104,8 @@ struct s3_target {
  * itself when key is NULL (a listing). The endpoint must be http:// or
  * https:// with a host, an optional port and at most a trailing "/"; the
  * bucket 3 to 63 bytes of a-z 0-9 . - (the DNS-safe names S3 allows today,
- * so it is never encoded and fits a host name). Returns 0, or -1 with err.
+ * so it is never encoded and fits a host name); virtual-host style needs an
+ * endpoint with a host name, not an IP address. Returns 0, or -1 with err.
  */
 int s3_target(const struct s3_conf *c, const char *key, struct s3_target *t, char *err, size_t errlen);
 

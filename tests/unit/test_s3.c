@@ -326,6 +326,20 @@ test_target(void **state)
 	assert_int_equal(s3_target(&c, "k", &t, err, sizeof(err)), -1);
 	strcpy(c.endpoint, "http://");
 	assert_int_equal(s3_target(&c, "k", &t, err, sizeof(err)), -1);
+	/* Virtual-host style needs a name to put the bucket in front of. */
+	c.path_style = 0;
+	strcpy(c.endpoint, "http://127.0.0.1:4568");
+	assert_int_equal(s3_target(&c, "k", &t, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not an IP address"));
+	strcpy(c.endpoint, "http://[::1]:4568");
+	assert_int_equal(s3_target(&c, "k", &t, err, sizeof(err)), -1);
+	strcpy(c.endpoint, "http://s3.localhost:4568");
+	assert_int_equal(s3_target(&c, "k", &t, err, sizeof(err)), 0);
+	assert_string_equal(t.host, "bkt.s3.localhost:4568");
+	c.path_style = 1;
+	strcpy(c.endpoint, "http://[::1]:4568");
+	assert_int_equal(s3_target(&c, "k", &t, err, sizeof(err)), 0);
+	assert_string_equal(t.url, "http://[::1]:4568/bkt/vault/k");
 }
 
 /* The value of header name in list, or NULL. */
