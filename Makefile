@@ -31,7 +31,7 @@ WARN += -Werror
 endif
 
 OPT ?= -O2 -g
-CPPFLAGS += -D_GNU_SOURCE -Iprotocol -Ivaultd -Iclient -I$(LLHTTP_INC)
+CPPFLAGS += -D_GNU_SOURCE -Iprotocol -Ivaultd -Iclient -Ireplicator -I$(LLHTTP_INC)
 CFLAGS += -std=c11 $(OPT) $(WARN) $(SANFLAGS) -pthread
 LDFLAGS += $(SANFLAGS) -pthread
 LIBS := -luv -llmdb -lsodium -lcrypto -ljansson -lzstd -lcurl
@@ -39,13 +39,15 @@ LIBS := -luv -llmdb -lsodium -lcrypto -ljansson -lzstd -lcurl
 PROTO_SRC := $(wildcard protocol/*.c)
 VAULTD_MAIN := vaultd/main.c vaultd/vaultctl.c
 VAULTD_SRC := $(filter-out $(VAULTD_MAIN),$(wildcard vaultd/*.c))
+# The replicator (replicator/*.c) is part of the daemon's library.
+REPL_SRC := $(wildcard replicator/*.c)
 LLHTTP_SRC := $(LLHTTP_DIR)/api.c $(LLHTTP_DIR)/http.c $(LLHTTP_DIR)/llhttp.c
 
 CLIENT_MAIN := client/vault.c client/vault_cmds.c
 CLIENT_SRC := $(filter-out $(CLIENT_MAIN),$(wildcard client/*.c))
 PROTO_OBJ := $(PROTO_SRC:%.c=$(BUILD)/obj/%.o)
 CLIENT_OBJ := $(CLIENT_SRC:%.c=$(BUILD)/obj/%.o)
-VAULTD_OBJ := $(VAULTD_SRC:%.c=$(BUILD)/obj/%.o)
+VAULTD_OBJ := $(VAULTD_SRC:%.c=$(BUILD)/obj/%.o) $(REPL_SRC:%.c=$(BUILD)/obj/%.o)
 LLHTTP_OBJ := $(patsubst $(LLHTTP_DIR)/%.c,$(BUILD)/obj/llhttp/%.o,$(LLHTTP_SRC))
 
 LIBVSP := $(BUILD)/libvsp.a
