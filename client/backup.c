@@ -18,6 +18,7 @@
 
 #include "backup_internal.h"
 #include "envelope.h"
+#include "progress.h"
 #include "sha256.h"
 
 #define BK_ATTEMPTS 3
@@ -276,76 +277,6 @@ bk_chunks_reserve(struct bk *b, struct pnode *node, size_t idx)
 	return rc == 0 ? 0 : bk_set_error(b, "out of memory");
 }
 
-static const char *
-human(uint64_t n, char *buf, size_t len)
-{
-	const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)n;
-	int i = 0;
-
-	while (v >= 1024 && i < 4) {
-		v /= 1024;
-		i++;
-	}
-	snprintf(buf, len, i == 0 ? "%.0f %s" : "%.1f %s", v, u[i]);
-	return buf;
-}
-
-struct reporter {
-	struct bk *b;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int stop;
-	struct timespec t0;
-};
-
-static double
-elapsed(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
-static void *
-report_thread(void *arg)
-{
-	struct reporter *rp = arg;
-	struct bk *b = rp->b;
-
-	pthread_mutex_lock(&rp->mu);
-	while (!rp->stop) {
-		struct timespec until;
-		char h1[32], h2[32], eta[32] = "";
-		double secs = elapsed(&rp->t0), rate;
-		uint64_t done = __atomic_load_n(&b->bytes, __ATOMIC_RELAXED);
-		uint64_t files = __atomic_load_n(&b->files, __ATOMIC_RELAXED);
-
-		rate = secs > 0 ? (double)done / secs : 0;
-		if (__atomic_load_n(&b->scan_done, __ATOMIC_ACQUIRE) && rate > 0 &&
-		    b->scan_bytes >= done) {
-			double left = (double)(b->scan_bytes - done) / rate;
-
-			snprintf(eta, sizeof(eta), ", ETA %d:%02d", (int)left / 60, (int)left % 60);
-		}
-		fprintf(stderr, "\r\033[K%llu files, %s of %s, %s/s%s",
-		    (unsigned long long)files, human(done, h1, sizeof(h1)),
-		    human(b->scan_bytes, h2, sizeof(h2)), human((uint64_t)rate, h1, sizeof(h1)),
-		    eta);
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += 500000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&rp->cv, &rp->mu, &until);
-	}
-	pthread_mutex_unlock(&rp->mu);
-	fprintf(stderr, "\r\033[K");
-	return NULL;
-}
-
 static int
 bk_setup(struct bk *b, struct vc_repo *r, const struct vc_backup_opts *o)
 {
@@ -529,9 +460,9 @@ attempt(struct vc_repo *r, const struct vc_backup_opts *o, char **paths, size_t 
     struct vc_pmap *parent, struct vc_backup_stats *st, char *err, size_t errlen)
 {
 	struct bk b;
-	struct reporter rp = { 0 };
-	pthread_t rt, scan;
-	int have_rt = 0, have_scan = 0, rc = -1;
+	struct vc_progress *prog = NULL;
+	pthread_t scan;
+	int have_scan = 0, rc = -1;
 	uint8_t *refs = NULL, *missing = NULL;
 	size_t nrefs = 0, nmissing = 0;
 	struct vc_packer_stats ps;
@@ -549,12 +480,7 @@ attempt(struct vc_repo *r, const struct vc_backup_opts *o, char **paths, size_t 
 	if (o->progress) {
 		if (pthread_create(&scan, NULL, bk_scan_thread, &b) == 0)
 			have_scan = 1;
-		rp.b = &b;
-		pthread_mutex_init(&rp.mu, NULL);
-		pthread_cond_init(&rp.cv, NULL);
-		clock_gettime(CLOCK_MONOTONIC, &rp.t0);
-		if (pthread_create(&rt, NULL, report_thread, &rp) == 0)
-			have_rt = 1;
+		prog = vc_progress_start("backup:", &b.files, &b.bytes, &b.scan_bytes, &b.scan_done);
 	}
 	rc = bk_walk(&b, paths, npaths);
 	if (rc == 0)
@@ -564,13 +490,7 @@ attempt(struct vc_repo *r, const struct vc_backup_opts *o, char **paths, size_t 
 	bk_stop_workers(&b);
 	if (rc == 0 && !bk_failed(&b))
 		rc = vc_packer_finish(b.pk, &refs, &nrefs, b.err, sizeof(b.err));
-	if (have_rt) {
-		pthread_mutex_lock(&rp.mu);
-		rp.stop = 1;
-		pthread_cond_signal(&rp.cv);
-		pthread_mutex_unlock(&rp.mu);
-		pthread_join(rt, NULL);
-	}
+	vc_progress_stop(prog);
 	if (have_scan)
 		pthread_join(scan, NULL);
 	if (rc != 0 || b.failed) {
@@ -603,10 +523,6 @@ out:
 	if (parent != NULL)
 		memset(&b.parent, 0, sizeof(b.parent)); /* the caller owns it */
 	bk_teardown(&b);
-	if (have_rt) {
-		pthread_mutex_destroy(&rp.mu);
-		pthread_cond_destroy(&rp.cv);
-	}
 	free(refs);
 	free(missing);
 	return rc;
@@ -781,7 +697,7 @@ vc_backup(struct vc_repo *r, const struct vc_backup_opts *o, struct vc_backup_st
 		rc = VC_BACKUP_PARTIAL;
 	}
 out:
-	st->seconds = elapsed(&t0);
+	st->seconds = vc_elapsed(&t0);
 	vc_pmap_free(&pm);
 	for (size_t i = 0; i < o->npaths; i++)
 		free(paths[i]);

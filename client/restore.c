@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "backup.h"
+#include "progress.h"
 #include "restore.h"
 
 #define RANGE_MAX ((uint64_t)16 << 20)     /* one request reads at most this */
@@ -631,7 +632,14 @@ vc_restore(struct vc_repo *r, const struct vc_snapinfo *s, const struct vc_resto
 			break;
 		}
 	}
-	rc = pass_two(&rs);
+	{
+		static const int known = 1;
+		struct vc_progress *prog = o->progress ? vc_progress_start("restore:",
+		    &st->files, &rs.bytes_written, &st->bytes, &known) : NULL;
+
+		rc = pass_two(&rs);
+		vc_progress_stop(prog);
+	}
 	pthread_mutex_lock(&rs.mu);
 	rs.stop = 1;
 	pthread_cond_broadcast(&rs.cv);
