@@ -1,6 +1,7 @@
 /*
  * Client-side keys and chunk sealing; the formats are spec/client-crypto.md.
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -273,44 +274,120 @@ chunk_ad(const uint8_t id[VC_ID_LEN], uint8_t flags, uint8_t ad[VC_CHUNK_AD_LEN]
 	ad[VC_ID_LEN] = flags;
 }
 
+/*
+ * zstd contexts are reused: creating one per chunk costs as much as
+ * compressing a small chunk. A small pool behind a mutex (rather than one
+ * per thread) keeps them reachable, so nothing is reported as a leak when
+ * the process ends, and bounds how many exist.
+ */
+#define ZPOOL_MAX 16
+
+static pthread_mutex_t zpool_mu = PTHREAD_MUTEX_INITIALIZER;
+static ZSTD_CCtx *cpool[ZPOOL_MAX];
+static ZSTD_DCtx *dpool[ZPOOL_MAX];
+static size_t ncpool, ndpool;
+
+static ZSTD_CCtx *
+cctx_get(void)
+{
+	ZSTD_CCtx *c = NULL;
+
+	pthread_mutex_lock(&zpool_mu);
+	if (ncpool > 0)
+		c = cpool[--ncpool];
+	pthread_mutex_unlock(&zpool_mu);
+	return c != NULL ? c : ZSTD_createCCtx();
+}
+
+static void
+cctx_put(ZSTD_CCtx *c)
+{
+	pthread_mutex_lock(&zpool_mu);
+	if (ncpool < ZPOOL_MAX) {
+		cpool[ncpool++] = c;
+		c = NULL;
+	}
+	pthread_mutex_unlock(&zpool_mu);
+	ZSTD_freeCCtx(c);
+}
+
+static ZSTD_DCtx *
+dctx_get(void)
+{
+	ZSTD_DCtx *d = NULL;
+
+	pthread_mutex_lock(&zpool_mu);
+	if (ndpool > 0)
+		d = dpool[--ndpool];
+	pthread_mutex_unlock(&zpool_mu);
+	return d != NULL ? d : ZSTD_createDCtx();
+}
+
+static void
+dctx_put(ZSTD_DCtx *d)
+{
+	pthread_mutex_lock(&zpool_mu);
+	if (ndpool < ZPOOL_MAX) {
+		dpool[ndpool++] = d;
+		d = NULL;
+	}
+	pthread_mutex_unlock(&zpool_mu);
+	ZSTD_freeDCtx(d);
+}
+
+/* Compresses plain into body (cap bytes, one short of len so that a frame
+ * that does not shrink the chunk does not fit). Returns the frame's length,
+ * 0 if it does not fit, or a negative VC_E_*. */
+static long long
+compress(uint8_t *body, size_t cap, const uint8_t *plain, size_t len, int level)
+{
+	ZSTD_CCtx *c = cctx_get();
+	size_t zlen;
+
+	if (c == NULL)
+		return VC_E_NOMEM;
+	zlen = ZSTD_compressCCtx(c, body, cap, plain, len, level);
+	cctx_put(c);
+	if (!ZSTD_isError(zlen))
+		return (long long)zlen;
+	if (ZSTD_getErrorCode(zlen) == ZSTD_error_dstSize_tooSmall)
+		return 0;
+	return ZSTD_getErrorCode(zlen) == ZSTD_error_memory_allocation ? VC_E_NOMEM :
+	    VC_E_INTERNAL;
+}
+
 int
 vc_seal(const struct vc_keys *keys, const uint8_t id[VC_ID_LEN], const uint8_t *plain,
     size_t len, int level, const uint8_t *nonce, uint8_t **out, size_t *outlen)
 {
-	uint8_t key[VC_KEY_LEN], ad[VC_CHUNK_AD_LEN];
-	const uint8_t *body = plain;
-	uint8_t *z = NULL, *b;
-	size_t zcap = 0, zlen, bodylen = len;
+	uint8_t key[VC_KEY_LEN], ad[VC_CHUNK_AD_LEN], *b, *body;
+	size_t bodylen = len;
 	uint8_t flags = 0;
-	int rc;
 
 	*out = NULL;
 	*outlen = 0;
 	if (len > VC_CHUNK_MAX)
 		return VC_E_TOOBIG;
-	/* Compress into a buffer one byte short of len: if zstd cannot fit
-	 * it there, it does not shrink the chunk and we store it raw. */
+	/* The body is compressed (or copied) straight into the blob and
+	 * encrypted in place, so the plaintext is never in a second buffer
+	 * that would need wiping. */
+	if ((b = xmalloc(VC_CHUNK_OVERHEAD + len)) == NULL)
+		return VC_E_NOMEM;
+	body = &b[VC_CHUNK_CT_OFF];
 	if (len > 1) {
-		zcap = len - 1;
-		if ((z = xmalloc(zcap)) == NULL)
-			return VC_E_NOMEM;
-		zlen = ZSTD_compress(z, zcap, plain, len, level);
-		if (!ZSTD_isError(zlen)) {
+		long long z = compress(body, len - 1, plain, len, level);
+
+		if (z < 0) {
+			free(b);
+			return (int)z;
+		}
+		if (z > 0) {
 			flags = VC_CHUNK_FLAG_ZSTD;
-			body = z;
-			bodylen = zlen;
-		} else if (ZSTD_getErrorCode(zlen) == ZSTD_error_memory_allocation) {
-			rc = VC_E_NOMEM;
-			goto err0;
-		} else if (ZSTD_getErrorCode(zlen) != ZSTD_error_dstSize_tooSmall) {
-			rc = VC_E_INTERNAL;
-			goto err0;
+			bodylen = (size_t)z;
 		}
 	}
-	if ((b = xmalloc(VC_CHUNK_OVERHEAD + bodylen)) == NULL) {
-		rc = VC_E_NOMEM;
-		goto err0;
-	}
+	if (flags == 0 && len > 0)
+		memcpy(body, plain, len);
 	b[0] = flags;
 	if (nonce != NULL)
 		memcpy(&b[VC_CHUNK_NONCE_OFF], nonce, VC_NONCE_LEN);
@@ -318,23 +395,12 @@ vc_seal(const struct vc_keys *keys, const uint8_t id[VC_ID_LEN], const uint8_t *
 		randombytes_buf(&b[VC_CHUNK_NONCE_OFF], VC_NONCE_LEN);
 	chunk_ad(id, flags, ad);
 	vc_chunk_key(keys, id, key);
-	crypto_aead_xchacha20poly1305_ietf_encrypt(&b[VC_CHUNK_CT_OFF], NULL, body, bodylen,
-	    ad, sizeof(ad), NULL, &b[VC_CHUNK_NONCE_OFF], key);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(body, NULL, body, bodylen, ad, sizeof(ad),
+	    NULL, &b[VC_CHUNK_NONCE_OFF], key);
 	sodium_memzero(key, sizeof(key));
-	if (z != NULL) {
-		sodium_memzero(z, zcap);
-		free(z);
-	}
 	*out = b;
 	*outlen = VC_CHUNK_OVERHEAD + bodylen;
 	return VC_OK;
-
-err0:
-	if (z != NULL) {
-		sodium_memzero(z, zcap);
-		free(z);
-	}
-	return rc;
 }
 
 /* Decompresses the single zstd frame z (zlen bytes) into a new buffer. The
@@ -356,7 +422,16 @@ decompress(const uint8_t *z, size_t zlen, uint8_t **out, size_t *outlen)
 		return VC_E_TOOBIG;
 	if ((p = xmalloc((size_t)n)) == NULL)
 		return VC_E_NOMEM;
-	got = ZSTD_decompress(p, (size_t)n, z, zlen);
+	{
+		ZSTD_DCtx *d = dctx_get();
+
+		if (d == NULL) {
+			free(p);
+			return VC_E_NOMEM;
+		}
+		got = ZSTD_decompressDCtx(d, p, (size_t)n, z, zlen);
+		dctx_put(d);
+	}
 	if (ZSTD_isError(got) || got != n) {
 		sodium_memzero(p, (size_t)n);
 		free(p);
