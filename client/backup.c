@@ -480,7 +480,7 @@ attempt(struct vc_repo *r, const struct vc_backup_opts *o, char **paths, size_t 
 	if (o->progress) {
 		if (pthread_create(&scan, NULL, bk_scan_thread, &b) == 0)
 			have_scan = 1;
-		prog = vc_progress_start("backup:", &b.files, &b.bytes, &b.scan_bytes, &b.scan_done);
+		prog = vc_progress_start("backup:", &b.files, &b.done, &b.scan_bytes, &b.scan_done);
 	}
 	rc = bk_walk(&b, paths, npaths);
 	if (rc == 0)

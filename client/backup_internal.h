@@ -82,6 +82,7 @@ struct bk {
 
 	/* Progress: written by the main thread, read by the reporter. */
 	uint64_t files, dirs, others, bytes, bytes_read, errors, unchanged;
+	uint64_t done;                  /* bytes read or skipped as unchanged */
 	char **scan_paths;              /* the absolute paths, for the scan */
 	uint64_t scan_files, scan_bytes;
 	int scan_done;

@@ -169,6 +169,7 @@ read_chunks(struct bk *b, struct pnode *p, int fd, uint64_t expect)
 		len += (size_t)n;
 		total += (uint64_t)n;
 		ADD(b->bytes_read, (uint64_t)n);
+		ADD(b->done, (uint64_t)n);
 		while (off < len) {
 			int cut;
 			size_t k = vc_chunker_next(b->chunker, buf + off, len - off, &cut);
@@ -235,6 +236,7 @@ do_file(struct bk *b, struct pnode *p, const char *path, const struct stat *st)
 		ADD(b->files, 1);
 		ADD(b->bytes, p->n.size);
 		ADD(b->unchanged, 1);
+		ADD(b->done, p->n.size);
 		return 0;
 	}
 	fd = open(path, O_RDONLY | O_NOATIME | O_NOFOLLOW | O_CLOEXEC);
