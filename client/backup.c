@@ -22,7 +22,7 @@
 #include "sha256.h"
 
 #define BK_ATTEMPTS 3
-#define BK_INFLIGHT_PER_WORKER ((size_t)3 * VC_CHUNKER_MAX_DEFAULT)
+#define BK_INFLIGHT_PER_WORKER ((size_t)2 * VC_CHUNKER_MAX_DEFAULT)
 
 int
 bk_failed(struct bk *b)

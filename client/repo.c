@@ -48,6 +48,11 @@ remote_from(const struct vc_repo_opts *o, char *err, size_t errlen)
 	ro.vault = o->vault;
 	ro.token = o->token;
 	ro.parallel = o->parallel;
+	/* A queued upload holds a whole pack: keep the queue short, so memory
+	 * stays at a few packs however slow the network is. */
+	ro.queue_max = (o->parallel ? o->parallel : VC_REMOTE_PARALLEL_DEFAULT) / 2;
+	if (ro.queue_max == 0)
+		ro.queue_max = 1;
 	return vc_remote_open(&ro, err, errlen);
 }
 

@@ -61,7 +61,7 @@ static const char usage_text[] =
 "      --json                    machine-readable output\n"
 "  -q, --quiet                   no progress, no summary\n"
 "  -v, --verbose                 name each file\n"
-"      --parallel N              transfers at once (default 4)\n"
+"      --parallel N              transfers at once (default 2 for backup, 4 otherwise)\n"
 "      --threads N               sealing threads (default: one per core)\n"
 "      --kdf-ops N, --kdf-mem BYTES  Argon2id limits for init (default MODERATE)\n"
 "\n"
@@ -415,6 +415,9 @@ cmd_backup(struct cli *c)
 
 	if (c->args.n == 0)
 		usage_die("backup: name at least one path");
+	/* Two 16 MiB packs in flight keep a link busy; more only cost memory. */
+	if (c->parallel == 0)
+		c->parallel = 2;
 	cli_open(c, &r);
 	o.paths = c->args.v;
 	o.npaths = c->args.n;
