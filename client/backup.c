@@ -114,8 +114,10 @@ worker(void *arg)
 		free(j->buf);
 		/* Under the lock: the walker may grow the chunk array. */
 		pthread_mutex_lock(&b->mu);
-		memcpy(j->node->chunks[j->idx].id, id, VC_ID_LEN);
-		j->node->chunks[j->idx].len = (uint32_t)j->len;
+		if (rc == 0) {
+			memcpy(j->node->chunks[j->idx].id, id, VC_ID_LEN);
+			j->node->chunks[j->idx].len = (uint32_t)j->len;
+		}
 		b->inflight -= j->len;
 		j->node->pending--;
 		pthread_cond_broadcast(&b->cv_done);
@@ -568,6 +570,46 @@ clean_path(const char *path)
 	return out;
 }
 
+/* 1 if s is well-formed UTF-8 (no overlong forms, surrogates or values
+ * past U+10FFFF), as the snapshot body's JSON requires. */
+static int
+utf8_valid(const char *s)
+{
+	const uint8_t *p = (const uint8_t *)s;
+
+	while (*p != 0) {
+		uint32_t c;
+		int n;
+
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if ((*p & 0xe0) == 0xc0) {
+			c = *p & 0x1f;
+			n = 1;
+		} else if ((*p & 0xf0) == 0xe0) {
+			c = *p & 0x0f;
+			n = 2;
+		} else if ((*p & 0xf8) == 0xf0) {
+			c = *p & 0x07;
+			n = 3;
+		} else {
+			return 0;
+		}
+		for (int i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return 0;
+			c = (c << 6) | (p[i] & 0x3f);
+		}
+		if ((n == 1 && c < 0x80) || (n == 2 && c < 0x800) || (n == 3 && c < 0x10000) ||
+		    c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+			return 0;
+		p += n + 1;
+	}
+	return 1;
+}
+
 static int
 str_cmp(const void *a, const void *b)
 {
@@ -594,13 +636,28 @@ prepare_paths(const struct vc_backup_opts *o, char *err, size_t errlen)
 		}
 	}
 	qsort(p, o->npaths, sizeof(*p), str_cmp);
+	/* Against every earlier path, not just the one before: "/t/x-y" sorts
+	 * between "/t/x" and "/t/x/f". */
 	for (size_t i = 1; i < o->npaths; i++) {
-		size_t l = strlen(p[i - 1]);
+		for (size_t j = 0; j < i; j++) {
+			size_t l = strlen(p[j]);
 
-		if (strncmp(p[i - 1], p[i], l) == 0 && (p[i][l] == '\0' || p[i][l] == '/')) {
-			snprintf(err, errlen, "%s is given twice or inside %s", p[i], p[i - 1]);
+			if (strncmp(p[j], p[i], l) == 0 && (p[i][l] == '\0' || p[i][l] == '/')) {
+				snprintf(err, errlen, "%s is given twice or inside %s", p[i], p[j]);
+				goto fail;
+			}
+		}
+	}
+	for (size_t i = 0; i < o->npaths; i++) {
+		if (!utf8_valid(p[i])) {
+			snprintf(err, errlen, "%s is not valid UTF-8, which a snapshot's list of "
+			    "paths needs; back up its parent directory instead", p[i]);
 			goto fail;
 		}
+	}
+	if (o->hostname != NULL && !utf8_valid(o->hostname)) {
+		snprintf(err, errlen, "the host name is not valid UTF-8");
+		goto fail;
 	}
 	return p;
 fail:

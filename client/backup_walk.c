@@ -15,8 +15,9 @@
 
 #include "backup_internal.h"
 
-#define READ_SIZE ((size_t)1 << 20)
-#define PROBE_SIZE ((size_t)4096)
+/* Reads are small next to a chunk (1 MiB on average), because the bytes of
+ * a read past a cut are copied into the next chunk's buffer. */
+#define READ_SIZE ((size_t)256 << 10)
 #define PATH_MAX_BK 65536
 
 int bk_chunks_reserve(struct bk *b, struct pnode *node, size_t idx);
@@ -26,8 +27,8 @@ int bk_chunks_reserve(struct bk *b, struct pnode *node, size_t idx);
 static void
 report(struct bk *b, const char *path, const char *what, int e)
 {
-	fprintf(stderr, "\r\033[Kvault: %s %s: %s (left out of the snapshot)\n", what, path,
-	    strerror(e));
+	fprintf(stderr, "%svault: %s %s: %s (left out of the snapshot)\n",
+	    b->o->progress ? "\r\033[K" : "", what, path, strerror(e));
 	ADD(b->errors, 1);
 }
 
@@ -133,28 +134,19 @@ read_chunks(struct bk *b, struct pnode *p, int fd, uint64_t expect)
 
 	vc_chunker_params_get(b->chunker, &cp);
 	vc_chunker_reset(b->chunker);
-	for (;;) {
-		uint8_t probe[PROBE_SIZE];
+	/* At most the size stat gave: a file that grows while it is read (a log)
+	 * would otherwise be read for as long as it grows. do_file says so. */
+	while (total < expect) {
 		size_t want = READ_SIZE, off;
 		ssize_t n;
 
-		/* Once the size stat gave is read, probe for the end (or growth)
-		 * on the stack, so a small file costs no bigger buffer. */
-		if (expect > total && expect - total < want)
+		if (expect - total < want)
 			want = (size_t)(expect - total);
 		if (want > cp.max_size - len)
 			want = cp.max_size - len;
-		if (expect <= total) {
-			n = read(fd, probe, want < sizeof(probe) ? want : sizeof(probe));
-			if (n > 0 && grow(&buf, &cap, len + (size_t)n) == 0)
-				memcpy(buf + len, probe, (size_t)n);
-			else if (n > 0)
-				goto oom;
-		} else {
-			if (grow(&buf, &cap, len + want) != 0)
-				goto oom;
-			n = read(fd, buf + len, want);
-		}
+		if (grow(&buf, &cap, len + want) != 0)
+			goto oom;
+		n = read(fd, buf + len, want);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -182,8 +174,12 @@ read_chunks(struct bk *b, struct pnode *p, int fd, uint64_t expect)
 			if (grow(&next, &ncap, len - off > 0 ? len - off : 1) != 0)
 				goto oom;
 			memcpy(next, buf + off, len - off);
-			if (bk_chunks_reserve(b, p, idx) != 0 ||
-			    bk_submit(b, p, idx++, buf, off) != 0) {
+			if (bk_chunks_reserve(b, p, idx) != 0) {
+				free(next);
+				free(buf);
+				return -1;
+			}
+			if (bk_submit(b, p, idx++, buf, off) != 0) {
 				free(next);
 				return -1;
 			}
@@ -194,7 +190,11 @@ read_chunks(struct bk *b, struct pnode *p, int fd, uint64_t expect)
 		}
 	}
 	if (len > 0) {
-		if (bk_chunks_reserve(b, p, idx) != 0 || bk_submit(b, p, idx++, buf, len) != 0)
+		if (bk_chunks_reserve(b, p, idx) != 0) {
+			free(buf);
+			return -1;
+		}
+		if (bk_submit(b, p, idx++, buf, len) != 0)
 			return -1;
 	} else {
 		free(buf);
@@ -210,24 +210,28 @@ oom:
 static int
 do_file(struct bk *b, struct pnode *p, const char *path, const struct stat *st)
 {
-	int rc, fd;
+	uint8_t key[VC_IDSET_ID_LEN];
+	int rc, fd, linked = 0;
 
 	p->n.type = VC_NODE_FILE;
 	if (st->st_nlink > 1) {
-		uint8_t key[VC_IDSET_ID_LEN];
-		uint32_t group;
+		uint32_t group = 0;
 
 		link_key(st, key);
-		if (vc_idset_get(b->links, key, &group)) {
+		/* Group 0: an earlier name of this inode could not be read, so
+		 * this one becomes the FILE record. */
+		if (vc_idset_get(b->links, key, &group) && group != 0) {
 			p->n.type = VC_NODE_HARDLINK;
 			p->n.link_group = group;
 			bk_enqueue(b, p);
 			ADD(b->others, 1);
 			return 0;
 		}
-		if (vc_idset_add(b->links, key, ++b->next_group, NULL) < 0)
+		if (vc_idset_add(b->links, key, ++b->next_group, NULL) < 0 ||
+		    vc_idset_set(b->links, key, b->next_group) != 0)
 			return bk_set_error(b, "out of memory");
 		p->n.link_group = b->next_group;
+		linked = 1;
 	}
 	if ((rc = from_parent(b, p, path + 1, st)) != 0) {
 		if (rc < 0)
@@ -246,17 +250,31 @@ do_file(struct bk *b, struct pnode *p, const char *path, const struct stat *st)
 		report(b, path, "cannot open", errno);
 		free(p->name);
 		free(p);
+		if (linked)
+			vc_idset_set(b->links, key, 0);
 		return 0;
 	}
 	if (b->o->verbose)
-		fprintf(stderr, "\r\033[K%s\n", path);
+		fprintf(stderr, "%s%s\n", b->o->progress ? "\r\033[K" : "", path);
 	bk_enqueue(b, p);
 	rc = read_chunks(b, p, fd, (uint64_t)st->st_size);
+	if (rc == 0) {
+		struct stat now;
+
+		if (fstat(fd, &now) == 0 && (now.st_size != st->st_size ||
+		    now.st_mtim.tv_sec != st->st_mtim.tv_sec ||
+		    now.st_mtim.tv_nsec != st->st_mtim.tv_nsec))
+			fprintf(stderr, "%svault: %s changed while it was read; the snapshot has "
+			    "the %llu bytes read\n", b->o->progress ? "\r\033[K" : "", path,
+			    (unsigned long long)p->n.size);
+	}
 	close(fd);
 	if (rc > 0) {
 		/* Its chunks may still be in flight: keep the record, unwritten. */
 		p->dropped = 1;
 		report(b, path, "cannot read", rc);
+		if (linked)
+			vc_idset_set(b->links, key, 0);
 		return 0;
 	}
 	if (rc == 0) {

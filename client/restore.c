@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "backup.h"
+#include "idset.h"
 #include "progress.h"
 #include "restore.h"
 
@@ -66,8 +67,9 @@ struct rs {
 	size_t nplaces, cplaces;
 	struct link_req *links;
 	size_t nlinks, clinks;
-	char **groups;              /* link group -> first file's target path */
-	size_t ngroups;
+	struct vc_idset *group_ids; /* link group -> index in groups */
+	char **groups;              /* first restored name of each link group */
+	size_t ngroups, cgroups;
 	size_t tlen;
 	char *tpath;
 	size_t tcap;
@@ -144,7 +146,31 @@ target_path(struct rs *rs, const char *path)
 	return rs->tpath;
 }
 
-/* Creates the parents of a top-level path ("usr/share" of "usr/share/doc"). */
+/*
+ * Makes path a real directory: one that is there already is kept only if
+ * lstat says it is a directory. Anything else under the name (a symlink
+ * left in the target, or restored a moment ago from a hostile snapshot, or
+ * a file) is removed first, so nothing is ever written through a link to
+ * outside the target. Returns 0, or -1 with errno.
+ */
+static int
+real_dir(const char *path, mode_t mode)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return 0;
+		if (unlink(path) != 0)
+			return -1;
+	} else if (errno != ENOENT) {
+		return -1;
+	}
+	return mkdir(path, mode);
+}
+
+/* Creates the parents of a top-level path ("usr/share" of "usr/share/doc"),
+ * each a real directory (real_dir). */
 static int
 make_parents(const char *tp, size_t base)
 {
@@ -154,14 +180,26 @@ make_parents(const char *tp, size_t base)
 		return -1;
 	for (char *s = p + base + 1; (s = strchr(s, '/')) != NULL; s++) {
 		*s = '\0';
-		if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+		if (real_dir(p, 0755) != 0) {
+			int e = errno;
+
 			free(p);
+			errno = e;
 			return -1;
 		}
 		*s = '/';
 	}
 	free(p);
 	return 0;
+}
+
+/* Removes whatever is at path (not a directory), so that the entry is
+ * created afresh: an existing file may be a hard link to something outside
+ * the target, which O_TRUNC would write through. */
+static int
+clear_name(const char *path)
+{
+	return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
 }
 
 static int
@@ -184,7 +222,7 @@ add_ent(struct rs *rs, struct rent **v, size_t *n, size_t *cap, const char *tp,
 
 /* Lists the placements of a file's chunks. */
 static int
-add_places(struct rs *rs, const struct vc_node *n, size_t file, char *err, size_t errlen)
+add_places(struct rs *rs, const struct vc_node *n, size_t file)
 {
 	uint64_t off = 0;
 
@@ -197,10 +235,13 @@ add_places(struct rs *rs, const struct vc_node *n, size_t file, char *err, size_
 		if (vc_cache_lookup(rs->r->cache, n->chunks[i].id, &p->loc) != 0) {
 			char hex[65];
 
+			/* That file cannot be restored; the others still can. */
 			vc_hex(n->chunks[i].id, 0, hex);
-			snprintf(err, errlen, "chunk %s of %s is in no index segment of the vault "
-			    "(run `vault check`)", hex, rs->ents[file].path);
-			return -1;
+			fprintf(stderr, "\r\033[Kvault: cannot restore %s: its chunk %s is in no "
+			    "index segment of the vault (run `vault check`)\n", rs->ents[file].path,
+			    hex);
+			rs->ents[file].failed = 1;
+			return 0;
 		}
 		memcpy(p->id, n->chunks[i].id, VC_ID_LEN);
 		p->file = file;
@@ -217,30 +258,62 @@ struct walk_ctx {
 	size_t errlen;
 };
 
+/* The key of a link group in rs->group_ids: the ID set hashes its first
+ * 8 bytes, so they get a mix of the group number. */
+static void
+group_key(uint64_t group, uint8_t key[VC_IDSET_ID_LEN])
+{
+	uint64_t h = group * UINT64_C(0x9e3779b97f4a7c15);
+
+	h ^= h >> 29;
+	memset(key, 0, VC_IDSET_ID_LEN);
+	memcpy(key, &h, sizeof(h));
+	memcpy(key + 8, &group, sizeof(group));
+}
+
+/* Remembers tp as the first restored name of link group group. The group
+ * number comes from the snapshot, so it indexes nothing directly. */
 static int
 link_group_set(struct rs *rs, uint64_t group, const char *tp)
 {
-	if (group >= rs->ngroups) {
-		size_t n = (size_t)group + 1024;
-		char **q = realloc(rs->groups, n * sizeof(*q));
+	uint8_t key[VC_IDSET_ID_LEN];
+	int rc;
 
-		if (q == NULL)
-			return -1;
-		memset(q + rs->ngroups, 0, (n - rs->ngroups) * sizeof(*q));
-		rs->groups = q;
-		rs->ngroups = n;
-	}
-	if (rs->groups[group] == NULL && (rs->groups[group] = strdup(tp)) == NULL)
+	group_key(group, key);
+	if (vc_idset_get(rs->group_ids, key, NULL))
+		return 0;
+	if (grow_array((void **)&rs->groups, &rs->cgroups, rs->ngroups, sizeof(*rs->groups)) != 0)
 		return -1;
+	if ((rs->groups[rs->ngroups] = strdup(tp)) == NULL)
+		return -1;
+	rc = vc_idset_add(rs->group_ids, key, (uint32_t)rs->ngroups, NULL);
+	if (rc < 0) {
+		free(rs->groups[rs->ngroups]);
+		return -1;
+	}
+	rs->ngroups++;
 	return 0;
 }
 
-static int
-create_file(struct rs *rs, const struct vc_node *n, const char *tp, char *err, size_t errlen)
+/* The first restored name of a link group, or NULL. */
+static const char *
+link_group_get(const struct rs *rs, uint64_t group)
 {
-	int fd = open(tp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	size_t idx = rs->nents;
+	uint8_t key[VC_IDSET_ID_LEN];
+	uint32_t i;
 
+	group_key(group, key);
+	return vc_idset_get(rs->group_ids, key, &i) ? rs->groups[i] : NULL;
+}
+
+static int
+create_file(struct rs *rs, const struct vc_node *n, const char *tp)
+{
+	size_t idx = rs->nents;
+	int fd = -1;
+
+	if (clear_name(tp) == 0)
+		fd = open(tp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		warn_entry(rs, "create", tp, errno);
 		return 0;
@@ -257,7 +330,7 @@ create_file(struct rs *rs, const struct vc_node *n, const char *tp, char *err, s
 		return -1;
 	rs->st->files++;
 	rs->st->bytes += n->size;
-	return add_places(rs, n, idx, err, errlen);
+	return add_places(rs, n, idx);
 }
 
 static int
@@ -337,7 +410,7 @@ pass_one(const struct vc_node *n, const char *path, unsigned depth, void *arg)
 	if (rs->o->verbose)
 		fprintf(stderr, "%s\n", tp);
 	if (n->type == VC_NODE_DIR) {
-		if (mkdir(tp, 0700) != 0 && errno != EEXIST) {
+		if (real_dir(tp, 0700) != 0) {
 			warn_entry(rs, "create", tp, errno);
 			return 0;
 		}
@@ -345,7 +418,7 @@ pass_one(const struct vc_node *n, const char *path, unsigned depth, void *arg)
 		return add_ent(rs, &rs->dirs, &rs->ndirs, &rs->cdirs, tp, n);
 	}
 	if (n->type == VC_NODE_FILE)
-		return create_file(rs, n, tp, w->err, w->errlen);
+		return create_file(rs, n, tp);
 	return create_special(rs, n, tp);
 }
 
@@ -360,6 +433,12 @@ place_cmp(const void *a, const void *b)
 	if (x->loc.offset != y->loc.offset)
 		return x->loc.offset < y->loc.offset ? -1 : 1;
 	return x->file < y->file ? -1 : x->file > y->file;
+}
+
+static int
+is_zero(const uint8_t *p, size_t n)
+{
+	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
 }
 
 /* Opens and writes every placement of a fetched range. */
@@ -393,6 +472,12 @@ write_request(struct rs *rs, struct request *q)
 			}
 		}
 		prev = p;
+		if (plain != NULL && is_zero(plain, plen)) {
+			/* The file was made at its full size, so zeros are there
+			 * already; not writing them keeps a sparse file sparse. */
+			__atomic_add_fetch(&rs->bytes_written, plen, __ATOMIC_RELAXED);
+			continue;
+		}
 		if (plain == NULL) {
 			if (!__atomic_exchange_n(&e->failed, 1, __ATOMIC_RELAXED))
 				fprintf(stderr, "\r\033[Kvault: cannot restore %s: a chunk of it is "
@@ -482,9 +567,14 @@ issue(struct rs *rs, size_t first, size_t n)
 	pthread_mutex_unlock(&rs->mu);
 	rs->st->requests++;
 	if (vc_remote_get_async(rs->r->remote, VSP_KIND_PACK, a->loc.pack_id, q->off, q->len,
-	    got_range, q) != 0) {
+	    got_range, q) == 0)
+		return 0;
+	/* The remote refuses new work after a failed job until the failure is
+	 * collected; the failed request has reported itself already. */
+	vc_remote_flush(rs->r->remote);
+	if (vc_remote_get_async(rs->r->remote, VSP_KIND_PACK, a->loc.pack_id, q->off, q->len,
+	    got_range, q) != 0)
 		got_range(q, -1, NULL, 0, vc_remote_error(rs->r->remote));
-	}
 	return 0;
 }
 
@@ -492,6 +582,7 @@ static int
 pass_two(struct rs *rs)
 {
 	size_t i = 0;
+	int rc = 0;
 
 	if (rs->nplaces > 0)
 		qsort(rs->places, rs->nplaces, sizeof(*rs->places), place_cmp);
@@ -510,15 +601,18 @@ pass_two(struct rs *rs)
 				end = e;
 			j++;
 		}
-		if (issue(rs, i, j - i) != 0)
-			return -1;
+		if (issue(rs, i, j - i) != 0) {
+			rc = -1;
+			break;
+		}
 		i = j;
 	}
+	/* Even after a failure: callbacks still in flight use rs. */
 	pthread_mutex_lock(&rs->mu);
 	while (rs->outstanding > 0)
 		pthread_cond_wait(&rs->cv, &rs->mu);
 	pthread_mutex_unlock(&rs->mu);
-	return 0;
+	return rc;
 }
 
 static void
@@ -552,7 +646,7 @@ pass_three(struct rs *rs)
 	}
 	for (size_t i = 0; i < rs->nlinks; i++) {
 		struct link_req *l = &rs->links[i];
-		const char *first = l->group < rs->ngroups ? rs->groups[l->group] : NULL;
+		const char *first = link_group_get(rs, l->group);
 
 		if (first == NULL) {
 			fprintf(stderr, "vault: %s: hard link to a file not in the restore\n",
@@ -583,6 +677,7 @@ rs_free(struct rs *rs)
 	free(rs->dirs);
 	free(rs->links);
 	free(rs->groups);
+	vc_idset_free(rs->group_ids);
 	free(rs->places);
 	free(rs->tpath);
 	pthread_mutex_destroy(&rs->mu);
@@ -611,6 +706,10 @@ vc_restore(struct vc_repo *r, const struct vc_snapinfo *s, const struct vc_resto
 	pthread_mutex_init(&rs.mu, NULL);
 	pthread_cond_init(&rs.cv, NULL);
 	err[0] = '\0';
+	if ((rs.group_ids = vc_idset_new()) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
 	if (mkdir(o->target, 0700) != 0 && errno != EEXIST) {
 		snprintf(err, errlen, "cannot create %s: %s", o->target, strerror(errno));
 		goto out;

@@ -338,6 +338,9 @@ cmd_init(struct cli *c)
 	size_t n = get_passphrase(c, pw, sizeof(pw), 1);
 	int rc;
 
+	if (n == 0)
+		cli_die("an empty passphrase is refused: it would let anyone who reaches the "
+		    "vault read the backups");
 	vc_kdf_params_default(&p);
 	if (c->kdf_ops)
 		p.opslimit = c->kdf_ops;
@@ -644,9 +647,10 @@ main(int argc, char **argv)
 		{ "ls", cmd_ls }, { "restore", cmd_restore }, { "cat", cmd_cat },
 		{ "diff", cmd_diff }, { "check", cmd_check }, { "forget", cmd_forget },
 	};
-	struct cli c;
+	/* Static, so that what the options point to stays reachable until
+	 * exit (cli_die may exit from anywhere). */
+	static struct cli c;
 
-	memset(&c, 0, sizeof(c));
 	if (sodium_init() < 0)
 		cli_die("libsodium cannot initialise");
 	if (argc >= 2 && (strcmp(argv[1], "help") == 0)) {
@@ -658,7 +662,8 @@ main(int argc, char **argv)
 		if (strcmp(c.cmd, cmds[i].name) == 0) {
 			int rc = cmds[i].fn(&c);
 
-			fflush(stdout);
+			if (fflush(stdout) != 0 || ferror(stdout))
+				cli_die("cannot write to standard output: %s", strerror(errno));
 			return rc;
 		}
 	}

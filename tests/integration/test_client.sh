@@ -262,13 +262,46 @@ for _ in $(seq 1 100); do
 done
 kill -9 "$kpid" 2>/dev/null
 wait "$kpid" 2>/dev/null
-v backup --json "$W/src4"
+v backup --json "$W/src4" "$SRC"
 assert_eq "the rerun completes" 0 "$RC"
+SNAP4=$(json_field snapshot)
 v restore latest --target "$W/r4" --include "$W/src4"
 assert_true "and restores what the source holds" diff -r "$W/src4" "$W/r4$W/src4"
 v check --read-data
 assert_eq "check --read-data passes" 0 "$RC"
 assert_match "and says so" "no errors" "$OUT"
+
+# ---- a restore never writes outside its target ----
+note "restore stays inside the target"
+mkdir -p "$W/outside" "$W/r5$SRC"
+echo original >"$W/outside/victim"
+ln -s "$W/outside" "$W/r5$SRC/deep"          # where a directory will be restored
+ln "$W/outside/victim" "$W/r5$SRC/one-byte"  # a hard link where a file will be
+v restore "$SNAP4" --target "$W/r5" --include "$SRC/deep" --include "$SRC/one-byte"
+assert_eq "restore over a symlink and a hard link succeeds" 0 "$RC"
+assert_eq "nothing was written through the symlink" "victim" "$(ls "$W/outside")"
+assert_eq "nor through the hard link" "original" "$(cat "$W/outside/victim")"
+assert_true "the directory is a real one now" test -d "$W/r5$SRC/deep" -a ! -L "$W/r5$SRC/deep"
+assert_eq "with the snapshot's file in it" "deep" "$(cat "$W/r5$SRC/deep/a/b/c/d/e/f.txt")"
+assert_eq "and the file has the snapshot's bytes" "x" "$(cat "$W/r5$SRC/one-byte")"
+mkdir -p "$W/t/x"
+v backup "$W/t/x" "$W/t/x-y" "$W/t/x/f"
+assert_eq "a path inside another given path is refused" 1 "$RC"
+assert_match "and named" "inside" "$ERR"
+VAULT_PASSWORD= VAULT_REPOSITORY=$URL/empty v init "${KDF[@]}"
+assert_eq "an empty passphrase is refused" 1 "$RC"
+assert_match "with a reason" "empty passphrase" "$ERR"
+
+# ---- a sparse file stays sparse ----
+note "sparse file"
+mkdir -p "$W/src6"
+truncate -s 64M "$W/src6/sparse"
+printf 'end' | dd of="$W/src6/sparse" bs=1 seek=$((64 << 20)) conv=notrunc status=none
+v backup "$W/src6"
+v restore latest --target "$W/r6" --include "$W/src6"
+assert_same_file "the sparse file's bytes" "$W/src6/sparse" "$W/r6$W/src6/sparse"
+used=$(du -k "$W/r6$W/src6/sparse" | cut -f1)
+assert_true "it takes little space ($used KiB)" test "$used" -lt 4096
 
 # ---- a flipped byte in a stored pack is found ----
 note "damaged pack"
@@ -281,5 +314,22 @@ printf '\x55' | dd of="$pack" bs=1 seek=1000 conv=notrunc status=none
 v check --read-data
 assert_eq "check --read-data fails on a damaged pack" 1 "$RC"
 assert_match "it names the pack" "pack [0-9a-f]{64}" "$ERR"
+# Some snapshot has a chunk in that pack: its restore names the file it
+# cannot restore, restores the rest, and exits 3.
+v snapshots --json
+saw3=0
+for id in $(printf '%s' "$OUT" | grep -o '"id":"[0-9a-f]*"' | cut -d'"' -f4); do
+	v restore "$id" --target "$W/r7.$id"
+	if [ "$RC" = 3 ]; then
+		saw3=1
+		assert_match "it names what it could not restore" \
+			"cannot restore .*(damaged|authentication)" "$ERR"
+		n=$(find "$W/r7.$id" -type f -size +0 | wc -l)
+		assert_true "the other files are restored ($n)" test "$n" -gt 0
+		break
+	fi
+	assert_eq "a restore that does not meet the damage succeeds" 0 "$RC"
+done
+assert_eq "a restore that meets the damaged chunk exits 3" 1 "$saw3"
 
 finish
