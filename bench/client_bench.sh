@@ -207,10 +207,10 @@ corpus_stats() {
 corpus_stats
 BYTES0=$BYTES
 [ "$BYTES" -gt $((total / 2)) ] || die "the corpus came out at $BYTES bytes; generation failed"
-say "client_bench: corpus: $BYTES bytes in $FILES files (/usr/share/doc: $copies whole copies" \
+say "client_bench: corpus: $BYTES bytes in $FILES files (/usr/share/doc: whole copies: $copies" \
 	"and part of one more, $doc_real bytes; $rand_bytes random; $text_bytes text)," \
 	"built in $(elapsed "$t0" "$(now)") s"
-CORPUS_DESC="$BYTES bytes in $FILES files: $doc_real of /usr/share/doc ($copies whole copies + part of one), $rand_bytes random, $text_bytes word text"
+CORPUS_DESC="$BYTES bytes in $FILES files: $doc_real of /usr/share/doc (whole copies: $copies, plus part of one), $rand_bytes random, $text_bytes word text"
 
 # modify: overwrites MOD_PERCENT of the generated files' bytes in place, in
 # blocks of MOD_BLOCK at random offsets (random files get random bytes,
@@ -336,7 +336,7 @@ run_step() {
 		failed=1
 		return 1
 	fi
-	say "  $tool $step: ${WALL[$tool,$step]} s wall, ${CPU[$tool,$step]} s CPU," \
+	say "  $tool $step: ${WALL[$tool,$step]} s wall, ${CPU[$tool,$step]} s CPU ($u user, $s system)," \
 		"${RSS[$tool,$step]} MB peak RSS${c1:+, vaultd CPU ${SRV[$tool,$step]} s}"
 	return 0
 }
@@ -414,7 +414,7 @@ ratio() { awk -v r="$1" -v v="$2" 'BEGIN { if (v + 0 > 0 && r + 0 > 0) printf "%
 verdict() { awk -v r="$1" 'BEGIN { if (r == "-") print "-"; else print (r >= 2 ? "met" : "NOT met") }'; }
 
 load=$(cut -d' ' -f1-3 /proc/loadavg)
-printf '\nvault (%s) against restic %s; %s cores; load average %s\n' \
+printf '\nvault (commit %s) against restic %s; %s cores; load average %s\n' \
 	"$(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null || echo ?)" \
 	"$("$RESTIC" version | awk '{ print $2 }')" "$(nproc)" "$load"
 printf 'date: %s; cpu: %s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')" \
