@@ -115,8 +115,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# The corpus, two repositories (at most the corpus each), two restores.
-need_kb=$((CORPUS_MB * 1024 * 11 / 2))
+# The corpus, two repositories (at most the corpus each), two restores and
+# the cp -a reference copy.
+need_kb=$((CORPUS_MB * 1024 * 13 / 2))
 free_kb=$(df -Pk "$WORK" | awk 'NR == 2 { print $4 }')
 [ "$free_kb" -gt "$need_kb" ] || die "$BENCH_DIR has ${free_kb} KiB free, needs about ${need_kb} KiB"
 
@@ -386,6 +387,9 @@ say "client_bench: restore"
 for t in $ORDER; do
 	restore "$t"
 done
+# A floor for the restores: writing the same files with cp -a, on the same
+# disk, with the page cache in the same state (after both restores).
+run_step cp reference cp -a "$SRC" "$WORK/cp-copy" || true
 # Checked after both restores, so that neither restore runs after a diff
 # has read a restored tree into the page cache.
 DIFFERS=
@@ -459,6 +463,8 @@ rmax=$(printf '%s\n' "${RSS[restic,first]:-0}" "${RSS[restic,unchanged]:-0}" "${
 printf '\npeak RSS over all steps: vault %s MB, restic %s MB: %s (vaultd peak RSS %s MB, not counted)\n' \
 	"$vmax" "$rmax" "$(awk -v a="$vmax" -v b="$rmax" 'BEGIN { print (a + 0 <= b + 0 ? "met" : "NOT met") }')" \
 	"${vaultd_hwm:-?}"
+printf 'reference: cp -a of the corpus to a new directory: %s s wall (%s MB/s), %s s CPU\n' \
+	"${WALL[cp,reference]:-FAILED}" "$(mbs "$BYTES" "${WALL[cp,reference]:-0}")" "${CPU[cp,reference]:--}"
 printf 'repository on disk: vaultd data directory %s MiB, restic repository %s MiB\n' \
 	"$vault_repo_mb" "$restic_repo_mb"
 for step in first unchanged changed; do
