@@ -8,6 +8,7 @@
 #   make fuzz            libFuzzer drivers (clang) into build-fuzz/
 #   make demo            build, start vaultd on ./var and show a round trip
 #   make bench           throughput figures (bench/README.md)
+#   make client-bench    the vault client against restic (bench/README.md)
 
 CC ?= cc
 SANITIZER ?=
@@ -69,7 +70,7 @@ GC_BENCH_BIN := $(BUILD)/bench/gc_bench
 # Keep objects that make treats as intermediate (tests, tools).
 .SECONDARY:
 
-.PHONY: FORCE all deps test unit integration fuzz-replay fuzz demo stop bench gc-bench clean
+.PHONY: FORCE all deps test unit integration fuzz-replay fuzz demo stop bench gc-bench client-bench clean
 
 all: deps $(BUILD)/vaultd $(BUILD)/vaultctl $(BUILD)/vault
 
@@ -165,6 +166,10 @@ bench: all $(BENCH_BIN)
 # GC time and peak RSS on a vault of 1M objects (bench/gc_bench.sh).
 gc-bench: $(GC_BENCH_BIN)
 	@VAULT_BUILD=$(BUILD) bench/gc_bench.sh
+
+# The vault client against restic on a 1 GiB corpus (bench/client_bench.sh).
+client-bench: all
+	@VAULT_BUILD=$(BUILD) bench/client_bench.sh
 
 clean:
 	rm -rf build build-* 
