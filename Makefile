@@ -31,7 +31,7 @@ WARN += -Werror
 endif
 
 OPT ?= -O2 -g
-CPPFLAGS += -D_GNU_SOURCE -Iprotocol -Ivaultd -Iclient -I$(LLHTTP_INC)
+CPPFLAGS += -D_GNU_SOURCE -Iprotocol -Ivaultd -Iclient -Ireplicator -I$(LLHTTP_INC)
 CFLAGS += -std=c11 $(OPT) $(WARN) $(SANFLAGS) -pthread
 LDFLAGS += $(SANFLAGS) -pthread
 LIBS := -luv -llmdb -lsodium -lcrypto -ljansson -lzstd -lcurl
@@ -39,6 +39,7 @@ LIBS := -luv -llmdb -lsodium -lcrypto -ljansson -lzstd -lcurl
 PROTO_SRC := $(wildcard protocol/*.c)
 VAULTD_MAIN := vaultd/main.c vaultd/vaultctl.c
 VAULTD_SRC := $(filter-out $(VAULTD_MAIN),$(wildcard vaultd/*.c))
+REPL_SRC := $(wildcard replicator/*.c)
 LLHTTP_SRC := $(LLHTTP_DIR)/api.c $(LLHTTP_DIR)/http.c $(LLHTTP_DIR)/llhttp.c
 
 CLIENT_MAIN := client/vault.c
@@ -46,6 +47,7 @@ CLIENT_SRC := $(filter-out $(CLIENT_MAIN),$(wildcard client/*.c))
 PROTO_OBJ := $(PROTO_SRC:%.c=$(BUILD)/obj/%.o)
 CLIENT_OBJ := $(CLIENT_SRC:%.c=$(BUILD)/obj/%.o)
 VAULTD_OBJ := $(VAULTD_SRC:%.c=$(BUILD)/obj/%.o)
+REPL_OBJ := $(REPL_SRC:%.c=$(BUILD)/obj/%.o)
 LLHTTP_OBJ := $(patsubst $(LLHTTP_DIR)/%.c,$(BUILD)/obj/llhttp/%.o,$(LLHTTP_SRC))
 
 LIBVSP := $(BUILD)/libvsp.a
@@ -98,7 +100,7 @@ $(BUILD)/obj/llhttp/%.o: $(LLHTTP_DIR)/%.c $(FLAGS_STAMP)
 
 $(LIBVSP): $(PROTO_OBJ)
 	$(AR) rcs $@ $^
-$(LIBVAULTD): $(VAULTD_OBJ)
+$(LIBVAULTD): $(VAULTD_OBJ) $(REPL_OBJ)
 	$(AR) rcs $@ $^
 # libvaultclient: the customer-side library (client/); empty until its
 # modules land, which ar accepts.
