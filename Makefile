@@ -39,6 +39,7 @@ LIBS := -luv -llmdb -lsodium -lcrypto -ljansson -lzstd -lcurl
 PROTO_SRC := $(wildcard protocol/*.c)
 VAULTD_MAIN := vaultd/main.c vaultd/vaultctl.c
 VAULTD_SRC := $(filter-out $(VAULTD_MAIN),$(wildcard vaultd/*.c))
+# The replicator (replicator/*.c) is part of the daemon's library.
 REPL_SRC := $(wildcard replicator/*.c)
 LLHTTP_SRC := $(LLHTTP_DIR)/api.c $(LLHTTP_DIR)/http.c $(LLHTTP_DIR)/llhttp.c
 
@@ -46,8 +47,7 @@ CLIENT_MAIN := client/vault.c
 CLIENT_SRC := $(filter-out $(CLIENT_MAIN),$(wildcard client/*.c))
 PROTO_OBJ := $(PROTO_SRC:%.c=$(BUILD)/obj/%.o)
 CLIENT_OBJ := $(CLIENT_SRC:%.c=$(BUILD)/obj/%.o)
-VAULTD_OBJ := $(VAULTD_SRC:%.c=$(BUILD)/obj/%.o)
-REPL_OBJ := $(REPL_SRC:%.c=$(BUILD)/obj/%.o)
+VAULTD_OBJ := $(VAULTD_SRC:%.c=$(BUILD)/obj/%.o) $(REPL_SRC:%.c=$(BUILD)/obj/%.o)
 LLHTTP_OBJ := $(patsubst $(LLHTTP_DIR)/%.c,$(BUILD)/obj/llhttp/%.o,$(LLHTTP_SRC))
 
 LIBVSP := $(BUILD)/libvsp.a
@@ -100,7 +100,7 @@ $(BUILD)/obj/llhttp/%.o: $(LLHTTP_DIR)/%.c $(FLAGS_STAMP)
 
 $(LIBVSP): $(PROTO_OBJ)
 	$(AR) rcs $@ $^
-$(LIBVAULTD): $(VAULTD_OBJ) $(REPL_OBJ)
+$(LIBVAULTD): $(VAULTD_OBJ)
 	$(AR) rcs $@ $^
 # libvaultclient: the customer-side library (client/); empty until its
 # modules land, which ar accepts.
