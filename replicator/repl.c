@@ -37,7 +37,7 @@ scan_want(const struct meta_repl_item *it, void *arg)
 	struct repl *r = arg;
 	const struct repl_target *t = repl__target(r->scan_set, it->target);
 
-	if (t == NULL || t->error[0] != '\0' || t->type != REPL_VAULT)
+	if (t == NULL || t->error[0] != '\0')
 		return 0; /* unusable targets keep their records queued */
 	for (size_t i = 0; i < r->scan_nskip; i++)
 		if (same_key(it, &r->scan_skip[i]))
@@ -50,6 +50,7 @@ scan_work(uv_work_t *w)
 {
 	struct repl *r = w->data;
 	struct meta_vault v;
+	struct meta_tenant t;
 	uint64_t next_due;
 
 	r->scan_n = 0;
@@ -60,12 +61,16 @@ scan_work(uv_work_t *w)
 		/* The target vault defaults to the source vault's name. */
 		if (i > 0 && r->scan_items[i].vault_id == r->scan_items[i - 1].vault_id) {
 			memcpy(r->scan_vaults[i], r->scan_vaults[i - 1], sizeof(r->scan_vaults[i]));
+			memcpy(r->scan_tenants[i], r->scan_tenants[i - 1], sizeof(r->scan_tenants[i]));
 			continue;
 		}
-		if (meta_vault_get_by_id(r->meta, r->scan_items[i].vault_id, &v) == META_OK)
-			memcpy(r->scan_vaults[i], v.name, sizeof(v.name));
-		else
-			snprintf(r->scan_vaults[i], sizeof(r->scan_vaults[i]), "unknown");
+		snprintf(r->scan_vaults[i], sizeof(r->scan_vaults[i]), "unknown");
+		snprintf(r->scan_tenants[i], sizeof(r->scan_tenants[i]), "unknown");
+		if (meta_vault_get_by_id(r->meta, r->scan_items[i].vault_id, &v) != META_OK)
+			continue;
+		memcpy(r->scan_vaults[i], v.name, sizeof(v.name));
+		if (meta_tenant_get_by_id(r->meta, v.tenant_id, &t) == META_OK)
+			memcpy(r->scan_tenants[i], t.name, sizeof(t.name));
 	}
 }
 
@@ -87,7 +92,8 @@ scan_done(uv_work_t *w, int status)
 		for (struct xfer *x = r->xfers; x != NULL && !under_way; x = x->next)
 			under_way = same_key(&x->it, &r->scan_items[i]);
 		if (!under_way)
-			(void)repl__xfer_start(r, &r->scan_items[i], r->scan_vaults[i]);
+			(void)repl__xfer_start(r, &r->scan_items[i], r->scan_tenants[i],
+			    r->scan_vaults[i]);
 	}
 	if (r->rescan) {
 		r->rescan = 0;
@@ -119,9 +125,12 @@ kick(struct repl *r)
 		if (b != NULL)
 			r->scan_skip = b;
 		c = b != NULL ? realloc(r->scan_vaults, max * sizeof(*r->scan_vaults)) : NULL;
+		if (c != NULL)
+			r->scan_vaults = c;
+		c = c != NULL ? realloc(r->scan_tenants, max * sizeof(*r->scan_tenants)) : NULL;
 		if (c == NULL)
 			return;
-		r->scan_vaults = c;
+		r->scan_tenants = c;
 		r->scan_max = max;
 	}
 	for (struct xfer *x = r->xfers; x != NULL && k < r->scan_max; x = x->next)
@@ -300,6 +309,7 @@ on_handle_closed(uv_handle_t *h)
 		free(r->scan_items);
 		free(r->scan_skip);
 		free(r->scan_vaults);
+		free(r->scan_tenants);
 		free(r);
 		if (cb != NULL)
 			cb(arg);

@@ -5,9 +5,10 @@
  * that meta_repl.h keeps in LMDB, copying objects to the targets of
  * vaultd.conf with libcurl's multi interface on the daemon's libuv loop.
  * Each transfer reads its object from the backend on the threadpool, two
- * bounded chunks at a time, sends it, verifies the copy with a HEAD (or a GET
- * of a config blob), and records the outcome in LMDB (done, or a retry with
- * backoff). Everything but the constructors of struct repl_settings runs on
+ * bounded chunks at a time, sends it (to a vaultd over VSP, or to an S3
+ * bucket signed by s3.h), verifies the copy with a HEAD (or a GET of a
+ * vaultd's config blob), and records the outcome in LMDB (done, or a retry
+ * with backoff). Everything but the constructors of struct repl_settings runs on
  * the loop thread.
  */
 #include <stddef.h>

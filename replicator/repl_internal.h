@@ -10,6 +10,7 @@
 #include "conf.h"
 #include "meta_repl.h"
 #include "repl.h"
+#include "s3.h"
 
 enum repl_type { REPL_VAULT, REPL_S3 };
 
@@ -19,6 +20,7 @@ struct repl_target {
 	char base[CONF_URL_MAX];         /* url without a final '/' */
 	char vault[VSP_NAME_MAX + 1];    /* "" = the source vault's name */
 	char token[REPL_TOKEN_MAX];
+	struct s3_conf s3;               /* REPL_S3: bucket, keys */
 	char error[META_REPL_ERR_MAX + 1]; /* set: the target cannot be used */
 };
 
@@ -51,8 +53,10 @@ struct xfer {
 	struct repl_settings *set;       /* held for the transfer's life */
 	const struct repl_target *t;     /* in set */
 	struct meta_repl_item it;
+	char src_tenant[VSP_NAME_MAX + 1];
 	char src_vault[VSP_NAME_MAX + 1];
 	char url[CONF_URL_MAX + 256];
+	char s3key[2 * VSP_NAME_MAX + 16 + VSP_ID_HEX_LEN]; /* REPL_S3: key without prefix */
 	enum xfer_phase phase;
 	CURL *easy;
 	struct curl_slist *hdrs;
@@ -91,6 +95,7 @@ struct repl {
 	struct repl_settings *scan_set;
 	struct meta_repl_item *scan_items, *scan_skip;
 	char (*scan_vaults)[VSP_NAME_MAX + 1];
+	char (*scan_tenants)[VSP_NAME_MAX + 1];
 	size_t scan_max, scan_n, scan_nskip;
 	/* Applying new settings to LMDB (release failed, note errors). */
 	uv_work_t apply_work;
@@ -117,7 +122,8 @@ void repl__curl_check(struct repl *r);
 /* A transfer (repl_xfer.c). start begins work on it (taking the item);
  * curl_done is called when its easy handle finished with result; unpause
  * resumes a transfer held back by the bandwidth cap. */
-int repl__xfer_start(struct repl *r, const struct meta_repl_item *it, const char *src_vault);
+int repl__xfer_start(struct repl *r, const struct meta_repl_item *it, const char *src_tenant,
+    const char *src_vault);
 void repl__xfer_curl_done(struct xfer *x, CURLcode result);
 void repl__xfer_unpause(struct xfer *x);
 /* Drops a transfer at stop: its easy handle goes; it is freed once no

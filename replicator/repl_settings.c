@@ -9,6 +9,17 @@
 
 #include "repl_internal.h"
 
+static int
+copy_to(char *dst, size_t size, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n >= size)
+		return -1;
+	memcpy(dst, s, n + 1);
+	return 0;
+}
+
 /* Reads the token: the file's first line, without surrounding blanks. */
 static int
 token_load(const char *path, char out[REPL_TOKEN_MAX], char *err, size_t errlen)
@@ -48,6 +59,27 @@ token_load(const char *path, char out[REPL_TOKEN_MAX], char *err, size_t errlen)
 	return 0;
 }
 
+/* An S3 target: the bucket's settings, the keys from the credentials file,
+ * and the URL checked once here rather than at every request. */
+static void
+s3_from_conf(struct repl_target *t, const struct conf_target *c)
+{
+	struct s3_target probe;
+	char err[256];
+
+	if (copy_to(t->s3.endpoint, sizeof(t->s3.endpoint), c->endpoint) != 0 ||
+	    copy_to(t->s3.region, sizeof(t->s3.region), c->region) != 0 ||
+	    copy_to(t->s3.bucket, sizeof(t->s3.bucket), c->bucket) != 0 ||
+	    copy_to(t->s3.prefix, sizeof(t->s3.prefix), c->prefix) != 0) {
+		snprintf(t->error, sizeof(t->error), "an S3 setting is too long");
+		return;
+	}
+	t->s3.path_style = c->path_style;
+	if (s3_credentials_load(&t->s3, c->credentials_file, NULL, err, sizeof(err)) != 0 ||
+	    s3_target(&t->s3, "probe", &probe, err, sizeof(err)) != 0)
+		snprintf(t->error, sizeof(t->error), "%.*s", (int)sizeof(t->error) - 1, err);
+}
+
 static void
 target_from_conf(struct repl_target *t, const struct conf_target *c)
 {
@@ -56,8 +88,7 @@ target_from_conf(struct repl_target *t, const struct conf_target *c)
 	memcpy(t->name, c->name, sizeof(t->name));
 	if (strcmp(c->type, "s3") == 0) {
 		t->type = REPL_S3;
-		snprintf(t->error, sizeof(t->error), "S3 targets are parsed but not yet "
-		    "replicated to by this build");
+		s3_from_conf(t, c);
 		return;
 	}
 	t->type = REPL_VAULT;
@@ -96,8 +127,10 @@ repl_settings_free(struct repl_settings *s)
 {
 	if (s == NULL)
 		return;
-	for (size_t i = 0; i < s->ntargets; i++)
+	for (size_t i = 0; i < s->ntargets; i++) {
 		memset(s->targets[i].token, 0, sizeof(s->targets[i].token));
+		memset(s->targets[i].s3.secret_key, 0, sizeof(s->targets[i].s3.secret_key));
+	}
 	free(s->targets);
 	free(s);
 }

@@ -202,7 +202,9 @@ easy_drop(struct xfer *x)
 	x->hdrs = NULL;
 }
 
-/* Builds the target URL of the item (object or config). */
+/* Builds the target URL of the item (object or config), or for S3 the key
+ * below the target's prefix: "<tenant>/<vault>/<kind>/<id>" or
+ * "<tenant>/<vault>/config". */
 static int
 build_url(struct xfer *x)
 {
@@ -211,6 +213,15 @@ build_url(struct xfer *x)
 	int n;
 
 	vsp_id_format(x->it.id, hex);
+	if (x->t->type == REPL_S3) {
+		if (x->it.kind == META_REPL_CONFIG)
+			n = snprintf(x->s3key, sizeof(x->s3key), "%s/%s/config", x->src_tenant,
+			    x->src_vault);
+		else
+			n = snprintf(x->s3key, sizeof(x->s3key), "%s/%s/%s/%s", x->src_tenant,
+			    x->src_vault, kind_word(&x->it), hex);
+		return n > 0 && (size_t)n < sizeof(x->s3key) ? 0 : -1;
+	}
 	if (x->it.kind == META_REPL_CONFIG)
 		n = snprintf(x->url, sizeof(x->url), "%s/v1/vaults/%s/config", x->t->base, vault);
 	else
@@ -219,14 +230,56 @@ build_url(struct xfer *x)
 	return n > 0 && (size_t)n < sizeof(x->url) ? 0 : -1;
 }
 
-/* A new easy handle for x->url with the token and the common options;
- * added to the multi handle. */
+/* A vaultd target: the URL, the bearer token and the method. */
 static int
-easy_begin(struct xfer *x, const char *method)
+vault_setup(struct xfer *x, CURL *e, const char *method)
 {
 	char auth[REPL_TOKEN_MAX + 32];
 	struct curl_slist *h;
+
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", x->t->token);
+	if ((h = curl_slist_append(NULL, auth)) == NULL)
+		return -1;
+	x->hdrs = h;
+	if (x->phase == XP_PUT && (h = curl_slist_append(x->hdrs,
+	    "Content-Type: application/octet-stream")) != NULL)
+		x->hdrs = h;
+	curl_easy_setopt(e, CURLOPT_URL, x->url);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
+	if (strcmp(method, "PUT") == 0) {
+		curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)x->size);
+	} else if (strcmp(method, "HEAD") == 0) {
+		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+	} else if (strcmp(method, "DELETE") == 0) {
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "DELETE");
+	}
+	return 0;
+}
+
+/* An S3 target: s3_setup signs the request; for a PUT the object ID is the
+ * payload's SHA-256, so nothing is read twice. */
+static int
+s3_begin(struct xfer *x, CURL *e, const char *method)
+{
+	char hex[VSP_ID_HEX_LEN + 1], err[256];
+
+	vsp_id_format(x->it.id, hex);
+	if (s3_setup(e, &x->t->s3, method, x->s3key, strcmp(method, "PUT") == 0 ? hex : NULL,
+	    x->size, &x->hdrs, err, sizeof(err)) != 0) {
+		snprintf(x->errbuf, sizeof(x->errbuf), "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* A new easy handle for the item with the target's authentication and the
+ * common options; added to the multi handle. */
+static int
+easy_begin(struct xfer *x, const char *method)
+{
 	CURL *e;
+	int rc;
 
 	x->body_len = 0;
 	x->body[0] = '\0';
@@ -234,19 +287,11 @@ easy_begin(struct xfer *x, const char *method)
 	x->errbuf[0] = '\0';
 	if ((e = curl_easy_init()) == NULL)
 		return -1;
-	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", x->t->token);
-	if ((h = curl_slist_append(NULL, auth)) == NULL) {
-		curl_easy_cleanup(e);
-		return -1;
-	}
-	x->hdrs = h;
-	if (x->phase == XP_PUT && (h = curl_slist_append(x->hdrs,
-	    "Content-Type: application/octet-stream")) != NULL)
-		x->hdrs = h;
 	x->easy = e;
-	curl_easy_setopt(e, CURLOPT_URL, x->url);
+	rc = x->t->type == REPL_S3 ? s3_begin(x, e, method) : vault_setup(x, e, method);
+	if (rc != 0)
+		return -1;
 	curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)x);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
@@ -256,15 +301,9 @@ easy_begin(struct xfer *x, const char *method)
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, LOW_SPEED_TIME_S);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (strcmp(method, "PUT") == 0) {
-		curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
-		curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)x->size);
 		curl_easy_setopt(e, CURLOPT_READFUNCTION, read_cb);
 		curl_easy_setopt(e, CURLOPT_READDATA, x);
 		curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, UPLOAD_BUFFER);
-	} else if (strcmp(method, "HEAD") == 0) {
-		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-	} else if (strcmp(method, "DELETE") == 0) {
-		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "DELETE");
 	}
 	if (curl_multi_add_handle(x->r->multi, e) != CURLM_OK)
 		return -1;
@@ -277,9 +316,11 @@ begin_verify(struct xfer *x)
 {
 	easy_drop(x);
 	x->phase = XP_VERIFY;
-	if (easy_begin(x, x->it.kind == META_REPL_CONFIG ? "GET" : "HEAD") != 0) {
+	/* A vaultd has no HEAD of the config; S3 has HEAD of every key. */
+	if (easy_begin(x, x->it.kind == META_REPL_CONFIG && x->t->type == REPL_VAULT ? "GET" :
+	    "HEAD") != 0) {
 		outcome(x, 0, 0, repl__backoff(x->it.attempts, REPL_BACKOFF_MAX),
-		    "out of memory");
+		    "cannot set up the request: %s", x->errbuf[0] ? x->errbuf : "out of memory");
 		easy_drop(x);
 		start_record(x);
 	}
@@ -306,7 +347,8 @@ open_done(uv_work_t *w, int status)
 	x->fill_idx = 1;
 	x->phase = XP_PUT;
 	if (easy_begin(x, "PUT") != 0) {
-		outcome(x, 0, 0, repl__backoff(x->it.attempts, REPL_BACKOFF_MAX), "out of memory");
+		outcome(x, 0, 0, repl__backoff(x->it.attempts, REPL_BACKOFF_MAX),
+		    "cannot set up the request: %s", x->errbuf[0] ? x->errbuf : "out of memory");
 		start_record(x);
 		return;
 	}
@@ -375,9 +417,13 @@ static void
 http_failure(struct xfer *x, long status)
 {
 	uint64_t backoff = repl__backoff(x->it.attempts, REPL_BACKOFF_MAX);
-	char msg[160];
+	char msg[META_REPL_ERR_MAX];
 
-	body_message(x, msg, sizeof(msg));
+	if (x->t->type == REPL_S3)
+		s3_error_message(status, x->phase == XP_DELETE ? "DELETE" : x->phase == XP_VERIFY ?
+		    "HEAD" : "PUT", &x->t->s3, x->s3key, x->body, x->body_len, msg, sizeof(msg));
+	else
+		body_message(x, msg, sizeof(msg));
 	if (status == 507 || status == 423)
 		outcome(x, 0, 0, REPL_BACKOFF_SLOW, "HTTP %ld %s", status, msg);
 	else if (status == 409 && x->phase == XP_PUT && x->it.kind == VSP_KIND_SNAPSHOT)
@@ -403,7 +449,7 @@ repl__xfer_curl_done(struct xfer *x, CURLcode result)
 		begin_verify(x);
 		return;
 	} else if (x->phase == XP_VERIFY && status == 200) {
-		if (x->it.kind == META_REPL_CONFIG)
+		if (x->it.kind == META_REPL_CONFIG && x->t->type == REPL_VAULT)
 			len = (curl_off_t)x->got;
 		else
 			curl_easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len);
@@ -507,12 +553,13 @@ start_record(struct xfer *x)
 /* ---- starting and stopping ----------------------------------------- */
 
 int
-repl__xfer_start(struct repl *r, const struct meta_repl_item *it, const char *src_vault)
+repl__xfer_start(struct repl *r, const struct meta_repl_item *it, const char *src_tenant,
+    const char *src_vault)
 {
 	const struct repl_target *t = repl__target(r->set, it->target);
 	struct xfer *x;
 
-	if (t == NULL || t->error[0] != '\0' || t->type != REPL_VAULT)
+	if (t == NULL || t->error[0] != '\0')
 		return -1;
 	if ((x = calloc(1, sizeof(*x))) == NULL)
 		return -1;
@@ -522,6 +569,7 @@ repl__xfer_start(struct repl *r, const struct meta_repl_item *it, const char *sr
 	x->t = t;
 	x->it = *it;
 	snprintf(x->src_vault, sizeof(x->src_vault), "%s", src_vault);
+	snprintf(x->src_tenant, sizeof(x->src_tenant), "%s", src_tenant);
 	x->next = r->xfers;
 	if (r->xfers != NULL)
 		r->xfers->prev = x;
@@ -536,6 +584,7 @@ repl__xfer_start(struct repl *r, const struct meta_repl_item *it, const char *sr
 		x->phase = XP_DELETE;
 		if (easy_begin(x, "DELETE") != 0) {
 			outcome(x, 0, 0, repl__backoff(it->attempts, REPL_BACKOFF_MAX),
+			    "cannot set up the request: %s", x->errbuf[0] ? x->errbuf :
 			    "out of memory");
 			start_record(x);
 		}
