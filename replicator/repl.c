@@ -74,6 +74,16 @@ scan_work(uv_work_t *w)
 	}
 }
 
+/* A snapshot waits while a pack or index of its vault is on its way to the
+ * same target: a vaultd target would refuse it (409) until they are there. */
+static int
+refs_under_way(const struct meta_repl_item *snap, const struct meta_repl_item *x)
+{
+	return snap->kind == VSP_KIND_SNAPSHOT && snap->op == META_REPL_PUT &&
+	    (x->kind == VSP_KIND_PACK || x->kind == VSP_KIND_INDEX) && x->op == META_REPL_PUT &&
+	    x->vault_id == snap->vault_id && strcmp(x->target, snap->target) == 0;
+}
+
 static void
 scan_done(uv_work_t *w, int status)
 {
@@ -90,7 +100,8 @@ scan_done(uv_work_t *w, int status)
 	for (size_t i = 0; i < r->scan_n && r->nxfers < r->set->workers; i++) {
 		int under_way = 0;
 		for (struct xfer *x = r->xfers; x != NULL && !under_way; x = x->next)
-			under_way = same_key(&x->it, &r->scan_items[i]);
+			under_way = same_key(&x->it, &r->scan_items[i]) ||
+			    refs_under_way(&r->scan_items[i], &x->it);
 		if (!under_way)
 			(void)repl__xfer_start(r, &r->scan_items[i], r->scan_tenants[i],
 			    r->scan_vaults[i]);
