@@ -14,7 +14,8 @@
 #   - GC purging objects: a delete goes out for the one the target holds,
 #     none for the one never copied (its put is dropped);
 #   - `vaultctl replicate` seeds a vault that existed before its policy
-#     named the target (a reload adds it: only new objects are queued).
+#     named the target (a reload adds it: only new objects are queued);
+#   - replicate-bandwidth holds 12 MiB of copies to about 3 s at 4M.
 . "$(dirname "$0")/lib.sh"
 
 W=$TEST_TMP/work
@@ -60,10 +61,12 @@ printf 'vt1_0000000000000000_%064d\n' 0 >"$W/bad-token"
 save_as T
 
 # ---- the source -------------------------------------------------------
-# write_source_conf OLD-POLICY: the source's file (vault old's policy varies).
+# write_source_conf OLD-POLICY [BANDWIDTH]: the source's file (vault old's
+# policy and the bandwidth cap vary).
 write_source_conf() {
 	cat >"$W/source.conf" <<EOF
 replicate-workers 4
+replicate-bandwidth ${2:-0}
 target dr {
     type vault
     url http://127.0.0.1:$TPORT
@@ -293,6 +296,19 @@ out=$(vctl replicate acme old dr)
 assert_match "a second seed queues nothing" "queued 0 object" "$out"
 out=$(vctl replicate acme old nosuch 2>&1)
 assert_match "an unknown target is refused" "no target named" "$out"
+
+# ---- G: the bandwidth cap ------------------------------------------------
+note "bandwidth"
+write_source_conf rep 4M
+kill -HUP "$VAULTD_PID"
+sleep 1
+t0=$(date +%s%N)
+upload main pack 3 $((4 << 20)) bw
+wait_for dr queue 0 60
+ms=$((($(date +%s%N) - t0) / 1000000))
+assert_true "12 MiB at 4 MiB/s take at least 2.5 s (took $ms ms)" [ "$ms" -ge 2500 ]
+assert_true "and not much more than 3 s (took $ms ms)" [ "$ms" -le 8000 ]
+same_sets main main
 
 # ---- the end -------------------------------------------------------------
 stop_vaultd
