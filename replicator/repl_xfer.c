@@ -424,7 +424,9 @@ http_failure(struct xfer *x, long status)
 		    "HEAD" : "PUT", &x->t->s3, x->s3key, x->body, x->body_len, msg, sizeof(msg));
 	else
 		body_message(x, msg, sizeof(msg));
-	if (status == 507 || status == 423)
+	if (x->phase == XP_VERIFY) /* the copy was accepted: look again later */
+		outcome(x, 0, 0, backoff, "HTTP %ld %s", status, msg);
+	else if (status == 507 || status == 423)
 		outcome(x, 0, 0, REPL_BACKOFF_SLOW, "HTTP %ld %s", status, msg);
 	else if (status == 409 && x->phase == XP_PUT && x->it.kind == VSP_KIND_SNAPSHOT)
 		outcome(x, 0, 0, repl__backoff(x->it.attempts, SNAPSHOT_RETRY_MAX),
