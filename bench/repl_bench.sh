@@ -18,6 +18,10 @@
 #   BENCH_SIZE_MIB  object size in MiB (default 16)
 #   BENCH_WORKERS   replicate-workers (default 4)
 #   BENCH_BANDWIDTH replicate-bandwidth (default 0, no cap)
+#   BENCH_TARGET    vault (default) or s3: an s3rver (from npm, installed by
+#                   tests/integration/test_s3.sh into BUILD/node) on
+#                   loopback instead of a second vaultd; the copies are read
+#                   back with build/tools/s3_tool
 #
 # Figures are MB/s with 1 MB = 10^6 bytes.
 set -euo pipefail
@@ -27,6 +31,9 @@ BENCH_DIR=${BENCH_DIR:-./bench-tmp}
 OBJECTS=${BENCH_OBJECTS:-64}
 SIZE_MIB=${BENCH_SIZE_MIB:-16}
 WORKERS=${BENCH_WORKERS:-4}
+TARGET=${BENCH_TARGET:-vault}
+S3RVER_JS=$BUILD/node/node_modules/s3rver/bin/s3rver.js
+S3_TOOL=$BUILD/tools/s3_tool
 BANDWIDTH=${BENCH_BANDWIDTH:-0}
 VAULTD=$BUILD/vaultd
 VAULTCTL=$BUILD/vaultctl
@@ -38,6 +45,11 @@ for b in "$VAULTD" "$VAULTCTL"; do
 		exit 2
 	fi
 done
+if [ "$TARGET" == s3 ] && { [ ! -f "$S3RVER_JS" ] || [ ! -x "$S3_TOOL" ]; }; then
+	echo "repl_bench: BENCH_TARGET=s3 needs $S3RVER_JS (run tests/integration/run.sh s3" \
+		"once) and $S3_TOOL (make $S3_TOOL)" >&2
+	exit 2
+fi
 mkdir -p "$BENCH_DIR"
 WORK=$(mktemp -d "$BENCH_DIR/repl_bench.XXXXXX")
 WORK=$(cd "$WORK" && pwd)
@@ -66,25 +78,48 @@ start() {
 }
 now() { date +%s.%N; }
 
-# The target.
-printf 'tenant dr {\n}\n' >"$WORK/target.conf"
-start target "$WORK/target.conf"
-TT=$("$VAULTCTL" -d "$WORK/target" token issue dr --scopes all 2>/dev/null)
-curl -sf -o /dev/null -X PUT -H "Authorization: Bearer $TT" \
-	"http://127.0.0.1:$target_PORT/v1/vaults/v"
-"$VAULTCTL" -d "$WORK/target" token issue dr --scopes read,append,delete \
-	>"$WORK/token" 2>/dev/null
+# The target: a second vaultd, or s3rver.
+if [ "$TARGET" == s3 ]; then
+	mkdir -p "$WORK/s3"
+	node --openssl-legacy-provider "$S3RVER_JS" -d "$WORK/s3" -a 127.0.0.1 -p 0 \
+		--configure-bucket benchbkt >"$WORK/s3rver.log" 2>&1 &
+	PIDS+=($!)
+	for ((i = 0; i < 200; i++)); do
+		s3port=$(sed -n 's/^S3rver listening on [^:]*:\([0-9][0-9]*\)$/\1/p' "$WORK/s3rver.log")
+		[ -n "$s3port" ] && break
+		sleep 0.05
+	done
+	printf '[default]\naws_access_key_id = S3RVER\naws_secret_access_key = S3RVER\n' \
+		>"$WORK/s3.credentials"
+	TARGET_BLOCK="target dr {
+    type s3
+    endpoint http://127.0.0.1:$s3port
+    region us-east-1
+    bucket benchbkt
+    path-style yes
+    credentials-file $WORK/s3.credentials
+}"
+else
+	printf 'tenant dr {\n}\n' >"$WORK/target.conf"
+	start target "$WORK/target.conf"
+	TT=$("$VAULTCTL" -d "$WORK/target" token issue dr --scopes all 2>/dev/null)
+	curl -sf -o /dev/null -X PUT -H "Authorization: Bearer $TT" \
+		"http://127.0.0.1:$target_PORT/v1/vaults/v"
+	"$VAULTCTL" -d "$WORK/target" token issue dr --scopes read,append,delete \
+		>"$WORK/token" 2>/dev/null
+	TARGET_BLOCK="target dr {
+    type vault
+    url http://127.0.0.1:$target_PORT
+    token-file $WORK/token
+}"
+fi
 
 # source_conf POLICY: the source's file; the vault's policy is POLICY.
 source_conf() {
 	cat >"$WORK/source.conf" <<EOF
 replicate-workers $WORKERS
 replicate-bandwidth $BANDWIDTH
-target dr {
-    type vault
-    url http://127.0.0.1:$target_PORT
-    token-file $WORK/token
-}
+$TARGET_BLOCK
 policy rep {
     replicate-to dr
 }
@@ -113,7 +148,7 @@ rm -f "$WORK/obj"
 sync
 
 source_conf rep
-kill -HUP "${PIDS[1]}"
+kill -HUP "${PIDS[${#PIDS[@]} - 1]}"
 sleep 1
 t0=$(now)
 "$VAULTCTL" -d "$WORK/source" replicate acme v
@@ -128,8 +163,14 @@ t1=$(now)
 
 bad=0
 while read -r id; do
-	got=$(curl -sf -H "Authorization: Bearer $TT" \
-		"http://127.0.0.1:$target_PORT/v1/vaults/v/objects/pack/$id" | sha256sum | cut -c1-64)
+	if [ "$TARGET" == s3 ]; then
+		got=$("$S3_TOOL" -e "http://127.0.0.1:$s3port" -b benchbkt -c "$WORK/s3.credentials" \
+			get "acme/v/pack/$id" | sha256sum | cut -c1-64)
+	else
+		got=$(curl -sf -H "Authorization: Bearer $TT" \
+			"http://127.0.0.1:$target_PORT/v1/vaults/v/objects/pack/$id" | sha256sum |
+			cut -c1-64)
+	fi
 	[ "$got" == "$id" ] || bad=$((bad + 1))
 done <"$WORK/ids"
 if [ "$bad" != 0 ]; then
@@ -137,7 +178,7 @@ if [ "$bad" != 0 ]; then
 	exit 1
 fi
 awk -v b="$TOTAL" -v t0="$t0" -v t1="$t1" -v n="$OBJECTS" -v s="$SIZE_MIB" \
-	-v w="$WORKERS" 'BEGIN {
-	printf "replicated %d x %d MiB vaultd -> vaultd on loopback, %d workers: " \
+	-v w="$WORKERS" -v tgt="$([ "$TARGET" == s3 ] && echo s3rver || echo vaultd)" 'BEGIN {
+	printf "replicated %d x %d MiB vaultd -> %s on loopback, %d workers: " \
 	    "%.2f s, %.0f MB/s (all %d copies verified by SHA-256 at the end)\n",
-	    n, s, w, t1 - t0, b / (t1 - t0) / 1e6, n }'
+	    n, s, tgt, w, t1 - t0, b / (t1 - t0) / 1e6, n }'
