@@ -56,6 +56,10 @@ struct xfer {
 	char src_tenant[VSP_NAME_MAX + 1];
 	char src_vault[VSP_NAME_MAX + 1];
 	char url[CONF_URL_MAX + 256];
+	/* A snapshot stored through the restic endpoint has no envelope: a
+	 * vaultd target takes it only through its restic endpoint too. */
+	int restic;
+	char restic_url[CONF_URL_MAX + 256];
 	char s3key[2 * VSP_NAME_MAX + 16 + VSP_ID_HEX_LEN]; /* REPL_S3: key without prefix */
 	enum xfer_phase phase;
 	CURL *easy;

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "repl_internal.h"
 
@@ -126,6 +127,11 @@ open_work(uv_work_t *w)
 		x->read_errno = EIO;
 		return;
 	}
+	if (x->it.kind == VSP_KIND_SNAPSHOT) {
+		struct meta_snapshot sn;
+		x->restic = meta_snapshot_get(x->r->meta, x->it.vault_id, x->it.id, &sn) ==
+		    META_NOTFOUND;
+	}
 	(void)fill_chunk(x, 0);
 }
 
@@ -227,26 +233,45 @@ build_url(struct xfer *x)
 	else
 		n = snprintf(x->url, sizeof(x->url), "%s/v1/vaults/%s/objects/%s/%s", x->t->base,
 		    vault, kind_word(&x->it), hex);
-	return n > 0 && (size_t)n < sizeof(x->url) ? 0 : -1;
+	if (n <= 0 || (size_t)n >= sizeof(x->url))
+		return -1;
+	n = snprintf(x->restic_url, sizeof(x->restic_url), "%s/restic/%s/snapshots/%s",
+	    x->t->base, vault, hex);
+	return n > 0 && (size_t)n < sizeof(x->restic_url) ? 0 : -1;
 }
 
 /* A vaultd target: the URL, the bearer token and the method. */
 static int
 vault_setup(struct xfer *x, CURL *e, const char *method)
 {
-	char auth[REPL_TOKEN_MAX + 32];
+	char auth[REPL_TOKEN_MAX * 2 + 64], user[REPL_TOKEN_MAX + 16];
+	int restic_post = x->restic && x->phase == XP_PUT;
 	struct curl_slist *h;
 
-	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", x->t->token);
-	if ((h = curl_slist_append(NULL, auth)) == NULL)
+	if (restic_post) {
+		/* restic's endpoint takes the token as a Basic password. */
+		int n = snprintf(user, sizeof(user), "replicator:%s", x->t->token);
+		memcpy(auth, "Authorization: Basic ", 21);
+		sodium_bin2base64(auth + 21, sizeof(auth) - 21, (const unsigned char *)user,
+		    (size_t)n, sodium_base64_VARIANT_ORIGINAL);
+		sodium_memzero(user, sizeof(user));
+	} else {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", x->t->token);
+	}
+	h = curl_slist_append(NULL, auth);
+	sodium_memzero(auth, sizeof(auth));
+	if (h == NULL)
 		return -1;
 	x->hdrs = h;
 	if (x->phase == XP_PUT && (h = curl_slist_append(x->hdrs,
 	    "Content-Type: application/octet-stream")) != NULL)
 		x->hdrs = h;
-	curl_easy_setopt(e, CURLOPT_URL, x->url);
+	curl_easy_setopt(e, CURLOPT_URL, restic_post ? x->restic_url : x->url);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
-	if (strcmp(method, "PUT") == 0) {
+	if (restic_post) {
+		curl_easy_setopt(e, CURLOPT_POST, 1L);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->size);
+	} else if (strcmp(method, "PUT") == 0) {
 		curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)x->size);
 	} else if (strcmp(method, "HEAD") == 0) {

@@ -15,7 +15,9 @@
 #     none for the one never copied (its put is dropped);
 #   - `vaultctl replicate` seeds a vault that existed before its policy
 #     named the target (a reload adds it: only new objects are queued);
-#   - replicate-bandwidth holds 12 MiB of copies to about 3 s at 4M.
+#   - replicate-bandwidth holds 12 MiB of copies to about 3 s at 4M;
+#   - a restic repository's snapshot (no envelope) and key file arrive, the
+#     snapshot through the target's restic endpoint.
 . "$(dirname "$0")/lib.sh"
 
 W=$TEST_TMP/work
@@ -54,7 +56,7 @@ DATA=$TEST_TMP/target
 start_vaultd -c "$W/target.conf"
 TPORT=$PORT
 use_token "$(new_token dr --scopes all)"
-for v in main b g old tiny; do create_vault $v; done
+for v in main b g old tiny rv; do create_vault $v; done
 REPL_TOKEN=$(new_token dr --scopes read,append,delete)
 printf '%s\n' "$REPL_TOKEN" >"$W/token"
 printf 'vt1_0000000000000000_%064d\n' 0 >"$W/bad-token"
@@ -118,7 +120,7 @@ assert_eq "vaultd -n accepts the source's file" 0 $?
 start_vaultd -c "$W/source.conf"
 # The tenant block creates tenant acme (vaultd.conf).
 use_token "$(new_token acme --scopes all)"
-for v in main b q g old; do create_vault $v; done
+for v in main b q g old rv; do create_vault $v; done
 save_as S
 
 # ---- helpers ----------------------------------------------------------
@@ -309,6 +311,22 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 assert_true "12 MiB at 4 MiB/s take at least 2.5 s (took $ms ms)" [ "$ms" -ge 2500 ]
 assert_true "and not much more than 3 s (took $ms ms)" [ "$ms" -le 8000 ]
 same_sets main main
+
+# ---- H: a restic repository ----------------------------------------------
+note "restic"
+head -c 700 /dev/urandom >"$W/rsnap"
+head -c 300 /dev/urandom >"$W/rkey"
+head -c 5000 /dev/urandom >"$W/rdata"
+for f in snapshots:rsnap keys:rkey data:rdata; do
+	expect_status 200 -X POST -u "acme:$TOKEN" --data-binary @"$W/${f#*:}" \
+		"$URL/restic/rv/${f%%:*}/$(sha256 "$W/${f#*:}")" >/dev/null
+done
+wait_for dr queue 0 60
+for f in snapshot:rsnap key:rkey pack:rdata; do
+	(use T && curl -s "${AUTH[@]}" \
+		"$URL/v1/vaults/rv/objects/${f%%:*}/$(sha256 "$W/${f#*:}")" >"$W/got")
+	assert_same_file "restic ${f%%:*} at the target" "$W/${f#*:}" "$W/got"
+done
 
 # ---- the end -------------------------------------------------------------
 stop_vaultd
