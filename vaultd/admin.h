@@ -19,6 +19,7 @@
 
 #include "gc.h"
 #include "meta.h"
+#include "vsp.h"
 
 /* Longest request line accepted, not counting its '\n'. A longer line gets
  * an error response and the connection is closed. */
@@ -37,6 +38,13 @@ struct admin_ctx {
 	void (*status)(json_t *obj, void *arg);
 	void *status_arg;
 	struct gc *gc; /* for the op "gc"; NULL: the op says GC is unavailable */
+	/* Replication (op "replicate"): the targets a vault's policy names, and
+	 * whether the configuration defines a target; arg is repl_arg. Both
+	 * thread-safe. NULL: the op says replication is unavailable. */
+	size_t (*repl_targets)(void *arg, const char *tenant, const char *vault,
+	    char (*names)[VSP_NAME_MAX + 1], size_t max);
+	int (*repl_has_target)(void *arg, const char *name);
+	void *repl_arg;
 };
 
 /*

@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "auth.h"
+#include "meta_repl.h"
 #include "vsp.h"
 
 /* Room for a quoted piece of client input in an error sentence. */
@@ -263,10 +264,36 @@ count_token_cb(const struct meta_token *t, void *arg)
 	return 0;
 }
 
+/* One replication target's figures (spec/admin.md, "status"). */
+static int
+repl_stats_cb(const struct meta_repl_stats *s, void *arg)
+{
+	json_t *arr = arg;
+	uint64_t now = (uint64_t)time(NULL);
+	json_t *o;
+
+	o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "target", s->target,
+	    "queue", jint(s->queued), "failed", jint(s->failed),
+	    "bytes_pending", jint(s->bytes_pending),
+	    "oldest_pending_age", jint(s->oldest != 0 && now > s->oldest ? now - s->oldest : 0),
+	    "done", jint(s->done), "done_bytes", jint(s->done_bytes),
+	    "deleted", jint(s->deleted));
+	if (o == NULL)
+		return 1;
+	if (s->last_error_time != 0) {
+		json_object_set_new(o, "last_error", json_string(s->last_error));
+		json_object_set_new(o, "last_error_time", json_integer(jint(s->last_error_time)));
+	} else {
+		json_object_set_new(o, "last_error", json_null());
+	}
+	return json_array_append_new(arr, o) != 0;
+}
+
 static json_t *
 op_status(const struct admin_ctx *ctx, const json_t *req)
 {
 	struct counts tenants = {0}, vaults = {0}, tokens = {0};
+	json_t *repl, *r;
 	int rc;
 
 	(void)req;
@@ -274,9 +301,75 @@ op_status(const struct admin_ctx *ctx, const json_t *req)
 	    (rc = meta_vault_list(ctx->meta, 0, count_vault_cb, &vaults)) != META_OK ||
 	    (rc = meta_token_list(ctx->meta, 0, count_token_cb, &tokens)) != META_OK)
 		return meta_failure(rc);
-	return json_pack("{s:b, s:I, s:I, s:I, s:I, s:I}", "ok", 1,
+	if ((repl = json_array()) == NULL)
+		return NULL;
+	if ((rc = meta_repl_stats(ctx->meta, repl_stats_cb, repl)) != META_OK) {
+		json_decref(repl);
+		return meta_failure(rc);
+	}
+	r = json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:o}", "ok", 1,
 	    "tenants", jint(tenants.n), "vaults", jint(vaults.n), "tokens", jint(tokens.n),
-	    "objects", jint(vaults.objects), "bytes", jint(vaults.bytes));
+	    "objects", jint(vaults.objects), "bytes", jint(vaults.bytes), "replication", repl);
+	return r;
+}
+
+/* Seeds one target with the vault; adds {target, queued} to arr. */
+static json_t *
+seed_one(const struct admin_ctx *ctx, uint64_t vault_id, const char *target, json_t *arr)
+{
+	uint64_t queued = 0;
+	int rc = meta_repl_seed(ctx->meta, vault_id, target, (uint64_t)time(NULL), &queued);
+
+	if (rc != META_OK)
+		return meta_failure(rc);
+	if (json_array_append_new(arr, json_pack("{s:s, s:I}", "target", target, "queued",
+	    jint(queued))) != 0)
+		return admin__error("out of memory");
+	return NULL;
+}
+
+static json_t *
+op_replicate(const struct admin_ctx *ctx, const json_t *req)
+{
+	char names[META_REPL_TARGETS_MAX][VSP_NAME_MAX + 1];
+	const char *tenant, *vault, *target;
+	struct meta_tenant t;
+	struct meta_vault v;
+	json_t *err, *arr;
+	size_t n;
+	int rc;
+
+	if (field_name(req, "replicate", "tenant", "tenant", 1, &tenant, &err) != 0 ||
+	    field_name(req, "replicate", "vault", "vault", 1, &vault, &err) != 0 ||
+	    field_name(req, "replicate", "target", "target", 0, &target, &err) != 0)
+		return err;
+	if (ctx->repl_targets == NULL || ctx->repl_has_target == NULL)
+		return admin__error("replication is not available in this process");
+	if (tenant_lookup(ctx->meta, tenant, &t, &err) != 0)
+		return err;
+	if ((rc = meta_vault_get(ctx->meta, t.id, vault, &v)) != META_OK)
+		return rc == META_NOTFOUND ? admin__error("tenant \"%s\" has no vault named "
+		    "\"%s\"", tenant, vault) : meta_failure(rc);
+	if (target != NULL && !ctx->repl_has_target(ctx->repl_arg, target))
+		return admin__error("no target named \"%s\" is defined in the configuration",
+		    target);
+	if (target != NULL) {
+		memcpy(names[0], target, strlen(target) + 1);
+		n = 1;
+	} else if ((n = ctx->repl_targets(ctx->repl_arg, tenant, vault, names,
+	    META_REPL_TARGETS_MAX)) == 0) {
+		return admin__error("the policy of vault \"%s\" of tenant \"%s\" names no "
+		    "replication target; name one", vault, tenant);
+	}
+	if ((arr = json_array()) == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if ((err = seed_one(ctx, v.id, names[i], arr)) != NULL) {
+			json_decref(arr);
+			return err;
+		}
+	return json_pack("{s:b, s:s, s:s, s:o}", "ok", 1, "tenant", tenant, "vault", vault,
+	    "targets", arr);
 }
 
 static json_t *
@@ -645,6 +738,7 @@ static const struct admin_op {
 	json_t *(*fn)(const struct admin_ctx *ctx, const json_t *req);
 } ops[] = {
 	{"gc", {"tenant", "vault", "dry_run", NULL}, op_gc},
+	{"replicate", {"tenant", "vault", "target", NULL}, op_replicate},
 	{"status", {NULL}, op_status},
 	{"tenant.add", {"name", NULL}, op_tenant_add},
 	{"tenant.list", {NULL}, op_tenant_list},
@@ -695,7 +789,7 @@ admin__handle(const struct admin_ctx *ctx, const json_t *req, int with_status)
 		if (strcmp(name, ops[i].name) == 0)
 			break;
 	if (i == NOPS)
-		return admin__error("unknown op \"%s\"; the ops are gc, status, tenant.add, "
+		return admin__error("unknown op \"%s\"; the ops are gc, replicate, status, tenant.add, "
 		    "tenant.list, tenant.remove, token.issue, token.list, token.revoke and "
 		    "vault.list", quote(name, q));
 	if ((r = check_fields(&ops[i], req)) != NULL)

@@ -21,24 +21,26 @@
 #include "conf_internal.h"
 #include "vsp.h"
 
-/* "DIRECTIVE NAME {" and one word more, to name it as the extra one. */
-#define MAX_WORDS 4
+/* "replicate-to" and its most targets, and one word more, to name it as
+ * the extra one ("DIRECTIVE NAME {" needs only 4). */
+#define MAX_WORDS (CONF_REPLICATE_MAX + 2)
 /* tenant NAME { vault NAME { } } */
 #define MAX_DEPTH 2
 /* How a word from the file is quoted in a message (long ones cut). */
 #define Q "'%.64s'"
 #define NAME_RULE "1 to 63 of a-z 0-9 . _ -, starting with a letter or digit"
 
-enum scope { TOP, BACKEND, POLICY, TENANT, VAULT };
+enum scope { TOP, BACKEND, POLICY, TENANT, VAULT, TARGET };
 
 static const char *const scope_where[] = {
 	"at top level", "in a backend block", "in a policy block",
-	"in a tenant block", "in a vault block",
+	"in a tenant block", "in a vault block", "in a target block",
 };
 
 enum kind {
 	K_BLOCK, K_LISTEN, K_PATH, K_TYPE, K_SIZE, K_OBJSIZE, K_TIMEOUT,
 	K_CONNS, K_COUNT, K_DURATION, K_GRACE, K_POLICY,
+	K_TTYPE, K_URL, K_NAME, K_PREFIX, K_BOOL, K_TARGETS, K_WORKERS,
 };
 
 struct directive {
@@ -64,6 +66,19 @@ static const struct directive directives[] = {
 	DB("backend", TOP, BACKEND),
 	DB("policy", TOP, POLICY),
 	DB("tenant", TOP, TENANT),
+	DB("target", TOP, TARGET),
+	DV("replicate-bandwidth", TOP, K_SIZE, struct conf, replicate_bandwidth),
+	DV("replicate-workers", TOP, K_WORKERS, struct conf, replicate_workers),
+	DV("type", TARGET, K_TTYPE, struct conf_target, type),
+	DV("url", TARGET, K_URL, struct conf_target, url),
+	DV("vault", TARGET, K_NAME, struct conf_target, vault),
+	DV("token-file", TARGET, K_PATH, struct conf_target, token_file),
+	DV("endpoint", TARGET, K_URL, struct conf_target, endpoint),
+	DV("region", TARGET, K_NAME, struct conf_target, region),
+	DV("bucket", TARGET, K_NAME, struct conf_target, bucket),
+	DV("prefix", TARGET, K_PREFIX, struct conf_target, prefix),
+	DV("path-style", TARGET, K_BOOL, struct conf_target, path_style),
+	DV("credentials-file", TARGET, K_PATH, struct conf_target, credentials_file),
 	DV("type", BACKEND, K_TYPE, struct conf_backend, type),
 	DV("path", BACKEND, K_PATH, struct conf_backend, path),
 	DV("keep-last", POLICY, K_COUNT, struct conf_policy, keep_last),
@@ -77,6 +92,7 @@ static const struct directive directives[] = {
 	DV("gc-grace", POLICY, K_GRACE, struct conf_policy, gc_grace),
 	DV("gc-every", POLICY, K_DURATION, struct conf_policy, gc_every),
 	DV("quota", POLICY, K_SIZE, struct conf_policy, quota),
+	DV("replicate-to", POLICY, K_TARGETS, struct conf_policy, replicate_to),
 	{ "policy", TENANT, K_POLICY, 0, TOP },
 	DV("quota", TENANT, K_SIZE, struct conf_tenant, quota),
 	DB("vault", TENANT, VAULT),
@@ -93,6 +109,12 @@ struct ref {
 	char name[VSP_NAME_MAX + 1];
 };
 
+/* A "replicate-to" line, checked against the targets at the end. */
+struct tref {
+	size_t policy;
+	unsigned line;
+};
+
 struct parser {
 	const char *path;
 	unsigned line;
@@ -103,9 +125,11 @@ struct parser {
 	enum scope scope[MAX_DEPTH + 1];        /* scope[depth] is current */
 	unsigned opened[MAX_DEPTH + 1];         /* line of each open block */
 	unsigned seen[MAX_DEPTH + 1][NDIRECTIVES]; /* line set on, 0 = not */
-	size_t cap_listens, cap_backends, cap_policies, cap_tenants, cap_vaults;
+	size_t cap_listens, cap_backends, cap_policies, cap_tenants, cap_vaults, cap_targets;
 	struct ref *refs;
 	size_t nrefs, cap_refs;
+	struct tref *trefs;
+	size_t ntrefs, cap_trefs;
 	char *words[MAX_WORDS];
 	size_t nwords;
 	char buf[CONF_LINE_MAX + 1];
@@ -207,6 +231,8 @@ block_base(struct parser *p)
 	case VAULT:
 		t = &c->tenants[c->ntenants - 1];
 		return &t->vaults[t->nvaults - 1];
+	case TARGET:
+		return &c->targets[c->ntargets - 1];
 	case TOP:
 		break;
 	}
@@ -336,6 +362,12 @@ add_block(struct parser *p, enum scope what)
 			return -1;
 		t->vaults = a;
 		break;
+	case TARGET:
+		if ((a = add_named(p, c->targets, &c->ntargets, &p->cap_targets,
+		    sizeof(*c->targets), CONF_TARGETS_MAX, "target")) == NULL)
+			return -1;
+		c->targets = a;
+		break;
 	case TOP:
 		break;
 	}
@@ -360,10 +392,46 @@ static const char *
 block_word(struct parser *p)
 {
 	static const char *const words[] = {
-		"", "backend", "policy", "tenant", "vault",
+		"", "backend", "policy", "tenant", "vault", "target",
 	};
 
 	return words[p->scope[p->depth]];
+}
+
+/* A directive of the other target type, by its word, or NULL. */
+static const char *
+foreign_field(const struct conf_target *t)
+{
+	if (strcmp(t->type, "vault") == 0)
+		return t->endpoint[0] ? "endpoint" : t->region[0] ? "region" :
+		    t->bucket[0] ? "bucket" : t->prefix[0] ? "prefix" :
+		    t->path_style ? "path-style" : t->credentials_file[0] ? "credentials-file" :
+		    NULL;
+	return t->url[0] ? "url" : t->vault[0] ? "vault" : t->token_file[0] ? "token-file" :
+	    NULL;
+}
+
+/* At a target block's '}': its type and the directives the type needs. */
+static int
+check_target(struct parser *p, const struct conf_target *t)
+{
+	unsigned at = p->opened[p->depth];
+	const char *missing = NULL, *extra;
+
+	if (t->type[0] == '\0')
+		return perr_at(p, at, "target '%s' has no 'type' (vault or s3)", t->name);
+	if (strcmp(t->type, "vault") == 0)
+		missing = !t->url[0] ? "url" : !t->token_file[0] ? "token-file" : NULL;
+	else
+		missing = !t->endpoint[0] ? "endpoint" : !t->region[0] ? "region" :
+		    !t->bucket[0] ? "bucket" : !t->credentials_file[0] ? "credentials-file" : NULL;
+	if (missing != NULL)
+		return perr_at(p, at, "target '%s' of type %s has no '%s'", t->name, t->type,
+		    missing);
+	if ((extra = foreign_field(t)) != NULL)
+		return perr_at(p, at, "target '%s' of type %s takes no '%s'", t->name, t->type,
+		    extra);
+	return 0;
 }
 
 static int
@@ -376,6 +444,8 @@ close_block(struct parser *p)
 		    p->words[1]);
 	if (p->depth == 0)
 		return perr(p, "'}' closes no open block");
+	if (p->scope[p->depth] == TARGET && check_target(p, block_base(p)) != 0)
+		return -1;
 	if (p->scope[p->depth] == BACKEND) {
 		b = block_base(p);
 		if (b->type[0] == '\0')
@@ -428,6 +498,72 @@ add_ref(struct parser *p, const char *name)
 	r->vault = p->scope[p->depth] == VAULT ? t->nvaults - 1 : SIZE_MAX;
 	r->line = p->line;
 	memcpy(r->name, name, strlen(name) + 1);
+	return 0;
+}
+
+/* The values of target blocks and replicate-* lines. */
+static int
+set_repl_value(struct parser *p, const struct directive *d, char *f, const char *v)
+{
+	const char *why;
+	uint64_t n;
+
+	switch (d->kind) {
+	case K_TTYPE:
+		if (strcmp(v, "vault") != 0 && strcmp(v, "s3") != 0)
+			return perr(p, "unknown target type " Q " (vault or s3)", v);
+		return conf__copy(f, sizeof(((struct conf_target *)0)->type), v);
+	case K_URL:
+		if (strlen(v) >= CONF_URL_MAX)
+			return perr(p, "'%s' is longer than %d bytes", d->word, CONF_URL_MAX - 1);
+		if (conf__check_url(v, &why) != 0)
+			return perr(p, "'%s' " Q " %s", d->word, v, why);
+		return conf__copy(f, CONF_URL_MAX, v);
+	case K_NAME:
+		return check_name(p, d->word, v) != 0 ? -1 : conf__copy(f, VSP_NAME_MAX + 1, v);
+	case K_PREFIX:
+		if (conf__copy(f, CONF_PREFIX_MAX, v) != 0)
+			return perr(p, "'prefix' is longer than %d bytes", CONF_PREFIX_MAX - 1);
+		return 0;
+	case K_BOOL:
+		if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
+			return perr(p, "'%s' wants yes or no, not " Q, d->word, v);
+		*(int *)(void *)f = strcmp(v, "yes") == 0;
+		return 0;
+	default: /* K_WORKERS */
+		if (conf__parse_u64(v, &n) != 0 || n == 0 || n > CONF_WORKERS_MAX)
+			return perr(p, "'%s' must be between 1 and %d, not " Q, d->word,
+			    CONF_WORKERS_MAX, v);
+		*(unsigned *)(void *)f = (unsigned)n;
+		return 0;
+	}
+}
+
+/* "replicate-to NAME [NAME...]" in a policy: the names, checked against
+ * the target blocks once the whole file is read. */
+static int
+set_targets(struct parser *p)
+{
+	struct conf_policy *pol = block_base(p);
+	struct tref *grown;
+
+	if (p->nwords > CONF_REPLICATE_MAX + 1)
+		return perr(p, "'replicate-to' names at most %d targets; " Q " is one too many",
+		    CONF_REPLICATE_MAX, p->words[CONF_REPLICATE_MAX + 1]);
+	for (size_t i = 1; i < p->nwords; i++) {
+		if (check_name(p, "target", p->words[i]) != 0)
+			return -1;
+		for (size_t j = 1; j < i; j++)
+			if (strcmp(p->words[i], p->words[j]) == 0)
+				return perr(p, "target " Q " is named twice", p->words[i]);
+		memcpy(pol->replicate_to[i - 1], p->words[i], strlen(p->words[i]) + 1);
+	}
+	pol->nreplicate = (unsigned)(p->nwords - 1);
+	if ((grown = conf__grow(p->trefs, &p->cap_trefs, p->ntrefs, sizeof(*grown))) == NULL)
+		return oom(p);
+	p->trefs = grown;
+	p->trefs[p->ntrefs].policy = p->c->npolicies - 1;
+	p->trefs[p->ntrefs++].line = p->line;
 	return 0;
 }
 
@@ -497,6 +633,13 @@ set_value(struct parser *p, const struct directive *d, const char *v)
 			return perr(p, "'%s' path is longer than %d bytes", d->word,
 			    CONF_PATH_MAX - 1);
 		return 0;
+	case K_TTYPE:
+	case K_URL:
+	case K_NAME:
+	case K_PREFIX:
+	case K_BOOL:
+	case K_WORKERS:
+		return set_repl_value(p, d, f, v);
 	default:
 		break;
 	}
@@ -522,7 +665,13 @@ do_directive(struct parser *p, const struct directive *d)
 	if (p->nwords > 2 && strcmp(p->words[2], "{") == 0)
 		return perr(p, "'%s' opens no block %s: write '%s VALUE'", w,
 		    scope_where[d->scope], w);
-	if (p->nwords > 2)
+	if (d->kind == K_TARGETS && *seen == 0) {
+		if (set_targets(p) != 0)
+			return -1;
+		*seen = p->line;
+		return 0;
+	}
+	if (p->nwords > 2 && d->kind != K_TARGETS)
 		return perr(p, "extra argument " Q " after '%s %.64s'", p->words[2], w,
 		    p->words[1]);
 	if (d->kind != K_LISTEN && *seen != 0)
@@ -595,6 +744,21 @@ resolve_refs(struct parser *p)
 	return 0;
 }
 
+/* Every replicate-to names a target block. */
+static int
+resolve_targets(struct parser *p)
+{
+	for (size_t i = 0; i < p->ntrefs; i++) {
+		const struct conf_policy *pol = &p->c->policies[p->trefs[i].policy];
+
+		for (unsigned j = 0; j < pol->nreplicate; j++)
+			if (conf_target_find(p->c, pol->replicate_to[j]) == NULL)
+				return perr_at(p, p->trefs[i].line, "target '%s' is not defined",
+				    pol->replicate_to[j]);
+	}
+	return 0;
+}
+
 static int
 finish(struct parser *p)
 {
@@ -603,6 +767,8 @@ finish(struct parser *p)
 		    "is missing", block_word(p), (const char *)block_base(p));
 	if (p->c->nlistens == 0 && conf__add_default_listen(p->c) != 0)
 		return oom(p);
+	if (resolve_targets(p) != 0)
+		return -1;
 	return resolve_refs(p);
 }
 
@@ -635,6 +801,7 @@ conf_parse(const char *path, const char *text, size_t len, struct conf **out,
 	rc = 0;
 out:
 	free(p->refs);
+	free(p->trefs);
 	free(p);
 	return rc;
 }

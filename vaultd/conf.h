@@ -28,6 +28,11 @@
 #define CONF_TIMEOUT_MAX (24 * 3600)  /* seconds; timeouts are 1s..1d */
 #define CONF_PATH_MAX 4096            /* bytes in a path, with the NUL */
 #define CONF_HOST_MAX 256             /* bytes in a listen host, with the NUL */
+#define CONF_TARGETS_MAX 64           /* target blocks */
+#define CONF_REPLICATE_MAX 8          /* targets one policy may name */
+#define CONF_WORKERS_MAX 64           /* largest replicate-workers */
+#define CONF_URL_MAX 512              /* bytes in a target URL, with the NUL */
+#define CONF_PREFIX_MAX 256           /* bytes in an S3 key prefix, with the NUL */
 
 /* Defaults for what the file leaves out. */
 #define CONF_DEFAULT_LISTEN_HOST "127.0.0.1"
@@ -40,6 +45,7 @@
 #define CONF_DEFAULT_BODY_TIMEOUT_MS 30000u
 #define CONF_DEFAULT_MAX_CONNECTIONS 1024u
 #define CONF_DEFAULT_GC_GRACE (24 * 3600ULL) /* seconds */
+#define CONF_DEFAULT_REPLICATE_WORKERS 4u
 
 struct conf_listen {
 	char host[CONF_HOST_MAX];     /* without the brackets of an IPv6 address */
@@ -64,6 +70,29 @@ struct conf_policy {
 	    keep_yearly;
 	uint64_t keep_within, lock, gc_grace, gc_every; /* seconds */
 	uint64_t quota;                                  /* bytes, 0 = none */
+	/* Replication targets (names of target blocks, checked to exist). */
+	char replicate_to[CONF_REPLICATE_MAX][VSP_NAME_MAX + 1];
+	unsigned nreplicate;
+};
+
+/*
+ * A replication target (spec/replication.md). type "vault": another vaultd
+ * at url (http://HOST:PORT), into the vault named vault ("" = the source
+ * vault's own name), with the token read from token_file. type "s3": an S3
+ * bucket, keys prefix + "<tenant>/<vault>/<kind>/<id>" (replicator/s3.h).
+ */
+struct conf_target {
+	char name[VSP_NAME_MAX + 1];
+	char type[8];                  /* "vault" or "s3" */
+	char url[CONF_URL_MAX];        /* vault */
+	char vault[VSP_NAME_MAX + 1];  /* vault; "" = same name as the source */
+	char token_file[CONF_PATH_MAX];/* vault */
+	char endpoint[CONF_URL_MAX];   /* s3: http(s)://HOST[:PORT] */
+	char region[VSP_NAME_MAX + 1]; /* s3 */
+	char bucket[VSP_NAME_MAX + 1]; /* s3 */
+	char prefix[CONF_PREFIX_MAX];  /* s3, may be "" */
+	int path_style;                /* s3: 1 = https://endpoint/bucket/key */
+	char credentials_file[CONF_PATH_MAX]; /* s3 */
 };
 
 struct conf_vault {
@@ -94,7 +123,14 @@ struct conf {
 	size_t npolicies;
 	struct conf_tenant *tenants;
 	size_t ntenants;
+	struct conf_target *targets;
+	size_t ntargets;
+	uint64_t replicate_bandwidth;      /* bytes per second, 0 = no cap */
+	unsigned replicate_workers;        /* parallel transfers */
 };
+
+/* The target named name, or NULL. */
+const struct conf_target *conf_target_find(const struct conf *c, const char *name);
 
 /*
  * Parses len bytes of text (no NUL needed; a NUL byte in it is an error),

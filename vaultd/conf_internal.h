@@ -50,4 +50,11 @@ int conf__parse_u64(const char *s, uint64_t *out);
  */
 int conf__parse_listen(const char *s, struct conf_listen *out, const char **why);
 
+/*
+ * Checks a target URL: http:// or https://, a host (name, IPv4 or [IPv6]),
+ * an optional :PORT (1..65535) and at most a final '/'. Returns 0, or -1
+ * with a static sentence in *why.
+ */
+int conf__check_url(const char *s, const char **why);
+
 #endif

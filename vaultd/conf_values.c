@@ -205,6 +205,7 @@ conf__new(void)
 	c->idle_timeout_ms = CONF_DEFAULT_IDLE_TIMEOUT_MS;
 	c->body_timeout_ms = CONF_DEFAULT_BODY_TIMEOUT_MS;
 	c->max_connections = CONF_DEFAULT_MAX_CONNECTIONS;
+	c->replicate_workers = CONF_DEFAULT_REPLICATE_WORKERS;
 	return c;
 }
 
@@ -240,10 +241,69 @@ conf_free(struct conf *c)
 	for (size_t i = 0; i < c->ntenants; i++)
 		free(c->tenants[i].vaults);
 	free(c->tenants);
+	free(c->targets);
 	free(c->policies);
 	free(c->backends);
 	free(c->listens);
 	free(c);
+}
+
+const struct conf_target *
+conf_target_find(const struct conf *c, const char *name)
+{
+	for (size_t i = 0; i < c->ntargets; i++)
+		if (strcmp(c->targets[i].name, name) == 0)
+			return &c->targets[i];
+	return NULL;
+}
+
+/* Characters of a host name or IPv4 address in a URL. */
+static int
+host_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	    ch == '.' || ch == '-' || ch == '_';
+}
+
+int
+conf__check_url(const char *s, const char **why)
+{
+	const char *p;
+	uint64_t port;
+	char digits[8];
+	size_t n;
+
+	if (strncmp(s, "http://", 7) == 0)
+		p = s + 7;
+	else if (strncmp(s, "https://", 8) == 0)
+		p = s + 8;
+	else
+		return *why = "must begin with http:// or https://", -1;
+	if (*p == '[') {
+		n = strspn(p + 1, "0123456789abcdefABCDEF:.");
+		if (n == 0 || p[1 + n] != ']')
+			return *why = "has a bad [IPv6] host", -1;
+		p += n + 2;
+	} else {
+		for (n = 0; host_char(p[n]); n++)
+			;
+		if (n == 0)
+			return *why = "has no host", -1;
+		p += n;
+	}
+	if (*p == ':') {
+		n = strspn(p + 1, "0123456789");
+		if (n == 0 || n >= sizeof(digits))
+			return *why = "has a bad port", -1;
+		memcpy(digits, p + 1, n);
+		digits[n] = '\0';
+		if (conf__parse_u64(digits, &port) != 0 || port == 0 || port > 65535)
+			return *why = "has a port outside 1..65535", -1;
+		p += n + 1;
+	}
+	if (strcmp(p, "") != 0 && strcmp(p, "/") != 0)
+		return *why = "must be only scheme://HOST[:PORT] (no path, query or user)", -1;
+	return 0;
 }
 
 const struct conf_policy *

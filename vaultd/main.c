@@ -27,7 +27,9 @@
 #include "handlers.h"
 #include "meta.h"
 #include "options.h"
+#include "meta_repl.h"
 #include "policy.h"
+#include "repl.h"
 #include "server.h"
 
 #define DEFAULT_THREADS "16"
@@ -53,6 +55,9 @@ struct daemon {
 	uv_work_t reload;
 	int reloading;
 	struct conf *next_conf;
+	struct repl_settings *next_repl;
+	/* Replication (replicator/repl.h). */
+	struct repl *repl;
 	/* What the file said at start-up, to tell whether a reload changes
 	 * what only a restart applies. */
 	char started_data_dir[PATH_MAX];
@@ -138,7 +143,7 @@ on_signal(uv_signal_t *s, int signum)
 	fprintf(stderr, "vaultd: %s: finishing requests in progress, then exiting\n",
 	    strsignal(signum));
 	d->stopping = 1;
-	d->pending_stops = (int)d->nservers + 1;
+	d->pending_stops = (int)d->nservers + 2;
 	uv_timer_stop(&d->gc_timer);
 	uv_close((uv_handle_t *)&d->gc_timer, NULL);
 	uv_signal_stop(&d->sigint);
@@ -147,6 +152,8 @@ on_signal(uv_signal_t *s, int signum)
 	for (size_t i = 0; i < d->nservers; i++)
 		server_stop(d->servers[i], on_stopped, d);
 	admin_stop(d->admin, on_stopped, d);
+	repl_stop(d->repl, on_stopped, d);
+	d->repl = NULL;
 }
 
 static void
@@ -160,6 +167,13 @@ reload_work(uv_work_t *w)
 		return;
 	if (ensure_tenants(d->store->meta, d->next_conf, d->reload_err,
 	        sizeof(d->reload_err)) != 0) {
+		conf_free(d->next_conf);
+		d->next_conf = NULL;
+		return;
+	}
+	/* Token files are read here, off the loop. */
+	if ((d->next_repl = repl_settings_new(d->next_conf)) == NULL) {
+		snprintf(d->reload_err, sizeof(d->reload_err), "out of memory");
 		conf_free(d->next_conf);
 		d->next_conf = NULL;
 	}
@@ -183,8 +197,14 @@ reload_done(uv_work_t *w, int status)
 		    "next start\n");
 	fprintf(stderr, "vaultd: reloaded %s: %zu policies, %zu tenants\n", d->opts->conf_path,
 	    d->next_conf->npolicies, d->next_conf->ntenants);
+	fprintf(stderr, "vaultd: reload: %zu replication target(s)\n", d->next_conf->ntargets);
 	policy_src_swap(d->policies, d->next_conf);
 	d->next_conf = NULL;
+	if (d->repl != NULL)
+		repl_update(d->repl, d->next_repl);
+	else
+		repl_settings_free(d->next_repl);
+	d->next_repl = NULL;
 }
 
 static void
@@ -249,6 +269,8 @@ status_cb(json_t *obj, void *arg)
 	/* server_stop frees the servers when they are done; no status after. */
 	if (d->nservers > 0 && !d->stopping)
 		server_status(d->servers[0], obj);
+	if (!d->stopping)
+		repl_status(d->repl, obj);
 }
 
 static int
@@ -318,11 +340,31 @@ start_servers(struct daemon *d, struct options *o, struct store *store)
 }
 
 static int
+has_target(void *arg, const char *name)
+{
+	return policy_src_has_target(arg, name);
+}
+
+/* The replication engine, on the configuration in force. */
+static int
+start_repl(struct daemon *d, struct conf *c, struct store *store)
+{
+	struct repl_config rc = {.loop = d->loop, .meta = store->meta,
+	    .backend = store->backend};
+	struct repl_settings *s = repl_settings_new(c);
+
+	if (s == NULL || (d->repl = repl_start(&rc, s)) == NULL)
+		return -1;
+	return 0;
+}
+
+static int
 start_services(struct daemon *d, struct options *o, struct store *store)
 {
 	char sock[PATH_MAX];
 	struct admin_ctx actx = {.meta = store->meta, .server_key = store->server_key,
-	    .status = status_cb, .status_arg = d};
+	    .status = status_cb, .status_arg = d, .repl_targets = policy_src_targets,
+	    .repl_has_target = has_target, .repl_arg = d->policies};
 	struct gc_config gcc = {.meta = store->meta, .backend = store->backend,
 	    .tmp_dir = sock, .policy = policy_src_policy, .policy_arg = d->policies};
 
@@ -362,6 +404,8 @@ start_policies(struct daemon *d, struct options *o, struct store *store)
 	}
 	snprintf(d->started_data_dir, sizeof(d->started_data_dir), "%s", o->conf->data_dir);
 	d->started_nlistens = o->conf->nlistens;
+	if (start_repl(d, o->conf, store) != 0)
+		return -1;
 	d->policies = policy_src_new(o->conf);
 	o->conf = NULL;
 	if (d->policies == NULL) {
@@ -370,6 +414,9 @@ start_policies(struct daemon *d, struct options *o, struct store *store)
 	}
 	store->policy = policy_src_lookup;
 	store->policy_arg = d->policies;
+	/* Every commit from now on queues its replication in its own
+	 * transaction (meta_repl.h). */
+	meta_repl_set_targets(store->meta, policy_src_targets, d->policies);
 	return 0;
 }
 

@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+
+#include "meta_repl.h"
 
 #define DEFAULT_MAP_SIZE ((size_t)64 << 30)
 #define MAX_DBS 16
@@ -78,9 +81,17 @@ format_check(struct meta *m, MDB_txn *txn)
 	}
 	if (rc != META_OK)
 		return rc;
-	if (meta__format_dec(&val) != 0) {
-		fprintf(stderr, "meta: open: not a vaultd metadata store of format %d\n",
-		    META__FORMAT);
+	rc = meta__format_dec(&val);
+	if (rc == META__FORMAT_OLD) {
+		size_t len = meta__format_enc(buf);
+		fprintf(stderr, "meta: open: upgrading the metadata from format %d to %d\n",
+		    META__FORMAT_OLD, META__FORMAT);
+		return meta__put(txn, m->sys, META__SYS_FORMAT, strlen(META__SYS_FORMAT), buf, len, 0,
+		    "open");
+	}
+	if (rc != META__FORMAT) {
+		fprintf(stderr, "meta: open: not a vaultd metadata store of format %d or %d\n",
+		    META__FORMAT_OLD, META__FORMAT);
 		return META_ERROR;
 	}
 	return META_OK;
@@ -102,6 +113,9 @@ dbs_open(struct meta *m)
 		{ "vaults", &m->vaults },
 		{ "objects", &m->objects },
 		{ "snapshots", &m->snapshots },
+		{ "repl_queue", &m->repl_queue },
+		{ "repl_done", &m->repl_done },
+		{ "repl_targets", &m->repl_targets },
 	};
 	MDB_txn *txn;
 	int rc;
@@ -702,6 +716,8 @@ meta_vault_set_config(struct meta *m, uint64_t vault_id, const uint8_t id[VSP_ID
 		v.config_size = size;
 		rc = vault_store(m, txn, &v, 0, op);
 	}
+	if (rc == META_OK)
+		rc = meta__repl_on_put(m, txn, &v, META_REPL_CONFIG, id, size, (uint64_t)time(NULL));
 	return meta__txn_end(txn, rc, op);
 }
 
@@ -809,7 +825,10 @@ meta__object_put_txn(struct meta *m, MDB_txn *txn, uint64_t vault_id, enum vsp_k
 	len = meta__object_enc(buf, &rec);
 	if ((rc = meta__put(txn, m->objects, key, sizeof(key), buf, len, 0, op)) != META_OK)
 		return rc;
-	return vault_store(m, txn, &v, 0, op);
+	if ((rc = vault_store(m, txn, &v, 0, op)) != META_OK)
+		return rc;
+	/* Queued in this transaction: no committed object escapes replication. */
+	return meta__repl_on_put(m, txn, &v, (uint8_t)kind, id, rec.size, rec.received);
 }
 
 int
@@ -852,6 +871,9 @@ object_delete_txn(struct meta *m, MDB_txn *txn, uint64_t vault_id, enum vsp_kind
 		return rc;
 	if (kind == VSP_KIND_SNAPSHOT &&
 	    (rc = meta__snapshot_del_txn(m, txn, vault_id, id)) != META_OK)
+		return rc;
+	if ((rc = meta__repl_on_delete(m, txn, vault_id, (uint8_t)kind, id,
+	    (uint64_t)time(NULL))) != META_OK)
 		return rc;
 	return vault_store(m, txn, &v, 0, op);
 }

@@ -5,6 +5,7 @@
  * record tombstoned long enough ago.
  */
 #include <string.h>
+#include <time.h>
 
 #include "meta_internal.h"
 
@@ -223,6 +224,10 @@ meta_gc_purge(struct meta *m, uint64_t vault_id, enum vsp_kind kind,
 		if ((rc = meta__del(txn, m->objects, key, sizeof(key), op)) == META_OK) {
 			done[i] = 1;
 			size[i] = o.size;
+			/* The delete goes to each target only after its copy is done
+			 * (a queued put is dropped instead; spec/replication.md). */
+			rc = meta__repl_on_delete(m, txn, vault_id, (uint8_t)kind, ids[i],
+			    (uint64_t)time(NULL));
 		}
 	}
 	return meta__txn_end(txn, rc, op);

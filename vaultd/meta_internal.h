@@ -26,6 +26,14 @@ struct meta {
 	MDB_dbi vaults;      /* BE vault id -> vault record */
 	MDB_dbi objects;     /* BE vault id | kind | object id -> object record */
 	MDB_dbi snapshots;   /* BE vault id | object id -> snapshot header record */
+	/* Replication (meta_repl.c): target | vault | kind | id -> record. */
+	MDB_dbi repl_queue;   /* what is still to be done at a target */
+	MDB_dbi repl_done;    /* what a target holds, verified */
+	MDB_dbi repl_targets; /* target name -> counters and last error */
+	/* The vault -> targets look-up (meta_repl_set_targets); NULL: none. */
+	size_t (*repl_fn)(void *arg, const char *tenant, const char *vault,
+	    char (*names)[VSP_NAME_MAX + 1], size_t max);
+	void *repl_arg;
 };
 
 /* Every value starts with this version byte (one per record type, all 1 in
@@ -40,8 +48,11 @@ struct meta {
 #define META__U32_LEN 4
 #define META__U64_LEN 8
 
-/* The on-disk format number kept in sys/"format", and its magic. */
-#define META__FORMAT 1
+/* The on-disk format number kept in sys/"format", and its magic. Format 2
+ * added the replication databases; a store of format 1 is upgraded at open
+ * (the new databases start empty, which is its true replication state). */
+#define META__FORMAT 2
+#define META__FORMAT_OLD 1
 #define META__MAGIC "vaultmd\0"
 #define META__MAGIC_LEN 8
 
@@ -94,7 +105,7 @@ size_t meta__counter_enc(uint8_t *buf, uint64_t v);
 int meta__counter_dec(const MDB_val *val, uint64_t *v);
 
 size_t meta__format_enc(uint8_t *buf);
-/* Returns 0 if val is a format record of META__FORMAT, else -1. */
+/* Returns the format number of a format record (magic checked), else -1. */
 int meta__format_dec(const MDB_val *val);
 
 size_t meta__tenant_enc(uint8_t *buf, const struct meta_tenant *t);
@@ -188,5 +199,17 @@ int meta__vault_adjust(struct meta *m, MDB_txn *txn, uint64_t vault_id, enum vsp
 /* Removes a snapshot's header record if there is one (meta_snapshot.c). */
 int meta__snapshot_del_txn(struct meta *m, MDB_txn *txn, uint64_t vault_id,
     const uint8_t id[VSP_ID_LEN]);
+
+/*
+ * Replication hooks (meta_repl.c), called inside the write transaction of
+ * the change they follow. on_put queues a put of (kind, id) of vault v for
+ * each target of the vault's policy (kind may be META_REPL_CONFIG; lock
+ * objects are skipped); on_delete applies the delete rule for every known
+ * target (spec/replication.md, "State").
+ */
+int meta__repl_on_put(struct meta *m, MDB_txn *txn, const struct meta_vault *v, uint8_t kind,
+    const uint8_t id[VSP_ID_LEN], uint64_t size, uint64_t now);
+int meta__repl_on_delete(struct meta *m, MDB_txn *txn, uint64_t vault_id, uint8_t kind,
+    const uint8_t id[VSP_ID_LEN], uint64_t now);
 
 #endif

@@ -198,7 +198,7 @@ meta__format_dec(const MDB_val *val)
 		return -1;
 	if (memcmp(&p[FORMAT_MAGIC_OFF], META__MAGIC, META__MAGIC_LEN) != 0)
 		return -1;
-	return le32_get(&p[FORMAT_NUMBER_OFF]) == META__FORMAT ? 0 : -1;
+	return (int)(le32_get(&p[FORMAT_NUMBER_OFF]) & 0x7fffffff);
 }
 
 size_t

@@ -156,9 +156,10 @@ load_conf(struct options *o)
 	if (from_conf(o) != 0)
 		return -1;
 	if (o->check_only) {
-		printf("vaultd: %s: the configuration is valid (%zu policies, %zu tenants)\n",
+		printf("vaultd: %s: the configuration is valid (%zu policies, %zu tenants, "
+		    "%zu replication targets)\n",
 		    o->conf_path != NULL ? o->conf_path : "built-in defaults", o->conf->npolicies,
-		    o->conf->ntenants);
+		    o->conf->ntenants, o->conf->ntargets);
 		exit(0);
 	}
 	return 0;

@@ -78,3 +78,31 @@ policy_src_policy(void *arg, const char *tenant, const char *vault, struct conf_
 	pthread_rwlock_unlock(&p->lock);
 	return pol != NULL;
 }
+
+size_t
+policy_src_targets(void *arg, const char *tenant, const char *vault,
+    char (*names)[VSP_NAME_MAX + 1], size_t max)
+{
+	struct policy_src *p = arg;
+	const struct conf_policy *pol;
+	size_t n = 0;
+
+	pthread_rwlock_rdlock(&p->lock);
+	pol = conf_policy_for(p->conf, tenant, vault, NULL, NULL);
+	for (unsigned i = 0; pol != NULL && i < pol->nreplicate && n < max; i++)
+		if (conf_target_find(p->conf, pol->replicate_to[i]) != NULL)
+			memcpy(names[n++], pol->replicate_to[i], VSP_NAME_MAX + 1);
+	pthread_rwlock_unlock(&p->lock);
+	return n;
+}
+
+int
+policy_src_has_target(struct policy_src *p, const char *name)
+{
+	int found;
+
+	pthread_rwlock_rdlock(&p->lock);
+	found = conf_target_find(p->conf, name) != NULL;
+	pthread_rwlock_unlock(&p->lock);
+	return found;
+}

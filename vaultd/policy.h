@@ -30,4 +30,15 @@ void policy_src_lookup(void *arg, const char *tenant, const char *vault,
 int policy_src_policy(void *arg, const char *tenant, const char *vault,
     struct conf_policy *out);
 
+/* The replication targets of (tenant, vault) (meta_repl.h's
+ * meta_repl_targets_fn; arg is the policy_src): copies up to max names of
+ * the policy's replicate-to list into names and returns the count. Only
+ * targets the config defines are listed. Thread-safe. */
+size_t policy_src_targets(void *arg, const char *tenant, const char *vault,
+    char (*names)[VSP_NAME_MAX + 1], size_t max);
+
+/* Returns 1 if the configuration in force defines a target named name.
+ * Thread-safe. */
+int policy_src_has_target(struct policy_src *p, const char *name);
+
 #endif

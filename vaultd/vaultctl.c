@@ -27,7 +27,7 @@
 #define RESP_MAX (64u << 20) /* a listing of very many vaults still fits */
 #define READ_CHUNK 4096
 #define CELL_MAX 96
-#define COLS_MAX 6
+#define COLS_MAX 7
 
 struct opts {
 	const char *sock;
@@ -44,7 +44,10 @@ usage(FILE *f)
 	    "commands:\n"
 	    "  gc [TENANT [VAULT]] [--dry-run]\n"
 	    "                                 collect garbage now and report what was freed\n"
-	    "  status                         daemon status and totals\n"
+	    "  replicate TENANT VAULT [TARGET]\n"
+	    "                                 queue every object of the vault its target(s)\n"
+	    "                                 lack (seed or re-sync); says how many\n"
+	    "  status                         daemon status, totals and replication\n"
 	    "  tenant add NAME                create a tenant\n"
 	    "  tenant list                    list tenants\n"
 	    "  tenant remove NAME             remove a tenant without vaults, and its tokens\n"
@@ -355,6 +358,38 @@ static const struct table vault_table = {
 	6, {"TENANT", "VAULT", "OBJECTS", "SIZE", "CONFIG", "CREATED"}, {0, 0, 1, 1, 0, 0},
 	vault_row};
 
+/* A duration in seconds as "45s", "12m", "3h" or "2d". */
+static void
+fmt_age(long long s, char out[CELL_MAX])
+{
+	if (s < 120)
+		snprintf(out, CELL_MAX, "%llds", s);
+	else if (s < 7200)
+		snprintf(out, CELL_MAX, "%lldm", s / 60);
+	else if (s < 172800)
+		snprintf(out, CELL_MAX, "%lldh", s / 3600);
+	else
+		snprintf(out, CELL_MAX, "%lldd", s / 86400);
+}
+
+static void
+repl_row(const json_t *o, char cells[][CELL_MAX])
+{
+	const char *err = str(o, "last_error", NULL);
+
+	snprintf(cells[0], CELL_MAX, "%s", str(o, "target", "?"));
+	snprintf(cells[1], CELL_MAX, "%lld", (long long)num(o, "queue"));
+	snprintf(cells[2], CELL_MAX, "%lld", (long long)num(o, "failed"));
+	fmt_size(num(o, "bytes_pending"), cells[3]);
+	fmt_age(num(o, "oldest_pending_age"), cells[4]);
+	snprintf(cells[5], CELL_MAX, "%lld", (long long)num(o, "done"));
+	snprintf(cells[6], CELL_MAX, "%s", err != NULL ? err : "-");
+}
+
+static const struct table repl_table = {
+	7, {"TARGET", "QUEUE", "FAILED", "PENDING", "LAG", "DONE", "LAST ERROR"},
+	{0, 1, 1, 1, 1, 1, 0}, repl_row};
+
 static void
 print_status(const json_t *r)
 {
@@ -367,7 +402,7 @@ print_status(const json_t *r)
 			width = (int)strlen(key);
 	json_object_foreach((json_t *)r, key, v) {
 		char *s;
-		if (strcmp(key, "ok") == 0)
+		if (strcmp(key, "ok") == 0 || strcmp(key, "replication") == 0)
 			continue;
 		printf("%-*s  ", width + 1, key);
 		if (json_is_string(v)) {
@@ -391,6 +426,18 @@ print_human(const char *op, const json_t *r)
 {
 	if (strcmp(op, "status") == 0 || strcmp(op, "gc") == 0)
 		print_status(r);
+	if (strcmp(op, "status") == 0 && json_array_size(json_object_get(r, "replication")) > 0) {
+		printf("\nreplication:\n");
+		table_print(&repl_table, json_object_get(r, "replication"), "");
+	}
+	if (strcmp(op, "replicate") == 0) {
+		size_t i;
+		json_t *t;
+		json_array_foreach(json_object_get(r, "targets"), i, t)
+			printf("queued %lld object(s) of %s/%s for target %s\n",
+			    (long long)num(t, "queued"), str(r, "tenant", "?"), str(r, "vault", "?"),
+			    str(t, "target", "?"));
+	}
 	else if (strcmp(op, "tenant.add") == 0)
 		printf("added tenant %s\n", str(r, "name", "?"));
 	else if (strcmp(op, "tenant.list") == 0)
@@ -473,6 +520,23 @@ parse_gc(int argc, char **argv, json_t *req)
 	return 0;
 }
 
+/* Builds the replicate request from TENANT VAULT [TARGET]. */
+static int
+parse_replicate(int argc, char **argv, json_t *req)
+{
+	static const char *const fields[] = { "tenant", "vault", "target" };
+
+	if (argc < 2 || argc > 3)
+		return usage_error("usage: vaultctl replicate TENANT VAULT [TARGET]");
+	for (int i = 0; i < argc; i++) {
+		if (argv[i][0] == '-')
+			return usage_error("replicate: unknown option %s", argv[i]);
+		if (json_object_set_new(req, fields[i], json_string(argv[i])) != 0)
+			return usage_error("arguments must be valid UTF-8");
+	}
+	return 0;
+}
+
 /*
  * The commands: words typed, the op sent, and the one positional argument
  * (if any) with the request field it fills. Arity is checked here; every
@@ -486,6 +550,7 @@ static const struct command {
 	const char *synopsis;
 } commands[] = {
 	{"gc", NULL, "gc", NULL, 0, "gc [TENANT [VAULT]] [--dry-run]"},
+	{"replicate", NULL, "replicate", NULL, 0, "replicate TENANT VAULT [TARGET]"},
 	{"status", NULL, "status", NULL, 0, "status"},
 	{"tenant", "add", "tenant.add", "name", 1, "tenant add NAME"},
 	{"tenant", "list", "tenant.list", NULL, 0, "tenant list"},
@@ -553,6 +618,8 @@ build_request(int argc, char **argv, const struct command **cmdp, json_t **out)
 		rc = parse_token_issue(argc, argv, req);
 	} else if (strcmp(cmd->op, "gc") == 0) {
 		rc = parse_gc(argc, argv, req);
+	} else if (strcmp(cmd->op, "replicate") == 0) {
+		rc = parse_replicate(argc, argv, req);
 	} else if (argc > (cmd->arg != NULL) || (cmd->arg_required && argc == 0)) {
 		rc = usage_error("usage: vaultctl %s", cmd->synopsis);
 	} else if (argc == 1 && argv[0][0] == '-') {

@@ -327,7 +327,7 @@ static void
 test_format_record(void **state)
 {
 	struct fx *f = *state;
-	static const uint8_t want[] = { 1, 'v', 'a', 'u', 'l', 't', 'm', 'd', 0, 1, 0, 0, 0 };
+	static const uint8_t want[] = { 1, 'v', 'a', 'u', 'l', 't', 'm', 'd', 0, 2, 0, 0, 0 };
 	uint8_t buf[64], bad[sizeof(want)];
 	struct meta *m = NULL;
 	size_t len;
@@ -339,10 +339,21 @@ test_format_record(void **state)
 	f->m = NULL;
 	/* A store of another format number, or with another magic, is refused. */
 	memcpy(bad, want, sizeof(bad));
-	bad[9] = 2;
+	bad[9] = 3;
 	raw_write_format(f->dir, bad, sizeof(bad));
 	assert_int_equal(meta_open(f->dir, 0, &m), META_ERROR);
 	assert_null(m);
+	/* Format 1 (before the replication databases) is upgraded to 2. */
+	bad[9] = 1;
+	raw_write_format(f->dir, bad, sizeof(bad));
+	assert_int_equal(meta_open(f->dir, 0, &m), META_OK);
+	meta_close(m);
+	m = NULL;
+	len = raw_get(f, "sys", "format", 6, buf, sizeof(buf));
+	assert_int_equal(len, sizeof(want));
+	assert_memory_equal(buf, want, sizeof(want));
+	meta_close(f->m);
+	f->m = NULL;
 	memcpy(bad, want, sizeof(bad));
 	bad[1] = 'V';
 	raw_write_format(f->dir, bad, sizeof(bad));
