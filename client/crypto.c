@@ -357,30 +357,25 @@ compress(uint8_t *body, size_t cap, const uint8_t *plain, size_t len, int level)
 }
 
 int
-vc_seal(const struct vc_keys *keys, const uint8_t id[VC_ID_LEN], const uint8_t *plain,
-    size_t len, int level, const uint8_t *nonce, uint8_t **out, size_t *outlen)
+vc_seal_into(const struct vc_keys *keys, const uint8_t id[VC_ID_LEN], const uint8_t *plain,
+    size_t len, int level, const uint8_t *nonce, uint8_t *b, size_t cap, size_t *outlen)
 {
-	uint8_t key[VC_KEY_LEN], ad[VC_CHUNK_AD_LEN], *b, *body;
+	uint8_t key[VC_KEY_LEN], ad[VC_CHUNK_AD_LEN], *body;
 	size_t bodylen = len;
 	uint8_t flags = 0;
 
-	*out = NULL;
 	*outlen = 0;
-	if (len > VC_CHUNK_MAX)
+	if (len > VC_CHUNK_MAX || cap < VC_CHUNK_OVERHEAD || cap - VC_CHUNK_OVERHEAD < len)
 		return VC_E_TOOBIG;
 	/* The body is compressed (or copied) straight into the blob and
 	 * encrypted in place, so the plaintext is never in a second buffer
 	 * that would need wiping. */
-	if ((b = xmalloc(VC_CHUNK_OVERHEAD + len)) == NULL)
-		return VC_E_NOMEM;
 	body = &b[VC_CHUNK_CT_OFF];
 	if (len > 1) {
 		long long z = compress(body, len - 1, plain, len, level);
 
-		if (z < 0) {
-			free(b);
+		if (z < 0)
 			return (int)z;
-		}
 		if (z > 0) {
 			flags = VC_CHUNK_FLAG_ZSTD;
 			bodylen = (size_t)z;
@@ -398,8 +393,30 @@ vc_seal(const struct vc_keys *keys, const uint8_t id[VC_ID_LEN], const uint8_t *
 	crypto_aead_xchacha20poly1305_ietf_encrypt(body, NULL, body, bodylen, ad, sizeof(ad),
 	    NULL, &b[VC_CHUNK_NONCE_OFF], key);
 	sodium_memzero(key, sizeof(key));
-	*out = b;
 	*outlen = VC_CHUNK_OVERHEAD + bodylen;
+	return VC_OK;
+}
+
+int
+vc_seal(const struct vc_keys *keys, const uint8_t id[VC_ID_LEN], const uint8_t *plain,
+    size_t len, int level, const uint8_t *nonce, uint8_t **out, size_t *outlen)
+{
+	uint8_t *b;
+	int rc;
+
+	*out = NULL;
+	*outlen = 0;
+	if (len > VC_CHUNK_MAX)
+		return VC_E_TOOBIG;
+	if ((b = xmalloc(VC_CHUNK_OVERHEAD + len)) == NULL)
+		return VC_E_NOMEM;
+	rc = vc_seal_into(keys, id, plain, len, level, nonce, b, VC_CHUNK_OVERHEAD + len,
+	    outlen);
+	if (rc != VC_OK) {
+		free(b);
+		return rc;
+	}
+	*out = b;
 	return VC_OK;
 }
 

@@ -146,6 +146,12 @@ void vc_chunk_key(const struct vc_keys *keys, const uint8_t id[VC_ID_LEN],
 int vc_seal(const struct vc_keys *keys, const uint8_t id[VC_ID_LEN], const uint8_t *plain,
     size_t len, int level, const uint8_t *nonce, uint8_t **out, size_t *outlen);
 
+/* vc_seal into the caller's buffer dst of dstcap >= VC_CHUNK_OVERHEAD + len
+ * bytes (VC_E_TOOBIG if smaller); *outlen gets the blob's length. */
+int vc_seal_into(const struct vc_keys *keys, const uint8_t id[VC_ID_LEN],
+    const uint8_t *plain, size_t len, int level, const uint8_t *nonce, uint8_t *dst,
+    size_t dstcap, size_t *outlen);
+
 /* Opens a sealed chunk whose ID is id: authenticates it first, then
  * decompresses it (at most VC_CHUNK_MAX bytes) into *out (malloc'ed, the
  * caller frees it; *outlen bytes). Returns VC_OK, VC_E_CORRUPT (too short,

@@ -177,9 +177,19 @@ buf_reserve(struct vc_pack_writer *w, size_t need)
 	return VC_OK;
 }
 
+uint8_t *
+vc_pack_reserve(struct vc_pack_writer *w, size_t max)
+{
+	size_t at = vc_pack_size(w);
+
+	if (max > VC_PACK_SIZE_MAX || buf_reserve(w, at + max) != VC_OK)
+		return NULL;
+	return &w->buf[at];
+}
+
 int
-vc_pack_add(struct vc_pack_writer *w, uint8_t type, const uint8_t id[VC_ID_LEN],
-    const uint8_t *sealed, size_t sealed_len, uint32_t plain_len)
+vc_pack_commit(struct vc_pack_writer *w, uint8_t type, const uint8_t id[VC_ID_LEN],
+    size_t sealed_len, uint32_t plain_len)
 {
 	struct vc_pack_entry e;
 	size_t at = vc_pack_size(w);
@@ -188,7 +198,7 @@ vc_pack_add(struct vc_pack_writer *w, uint8_t type, const uint8_t id[VC_ID_LEN],
 	if (plain_len > VC_CHUNK_MAX)
 		return VC_E_TOOBIG;
 	if ((type != VC_CHUNK_TYPE_DATA && type != VC_CHUNK_TYPE_TREE) ||
-	    sealed_len < VC_CHUNK_OVERHEAD)
+	    sealed_len < VC_CHUNK_OVERHEAD || w->buf == NULL || w->cap - at < sealed_len)
 		return VC_E_CORRUPT;
 	/* The finished pack, with one more entry in its map, must fit. */
 	if (w->n + 1 > VC_PACK_CHUNKS_MAX)
@@ -204,9 +214,6 @@ vc_pack_add(struct vc_pack_writer *w, uint8_t type, const uint8_t id[VC_ID_LEN],
 		w->entries = ne;
 		w->ncap = ncap;
 	}
-	if (buf_reserve(w, at + sealed_len) != VC_OK)
-		return VC_E_NOMEM;
-	memcpy(&w->buf[w->len], sealed, sealed_len);
 	e.type = type;
 	memcpy(e.id, id, VC_ID_LEN);
 	e.offset = (uint32_t)w->len;
@@ -214,6 +221,41 @@ vc_pack_add(struct vc_pack_writer *w, uint8_t type, const uint8_t id[VC_ID_LEN],
 	e.plain_len = plain_len;
 	w->entries[w->n++] = e;
 	w->len += sealed_len;
+	return VC_OK;
+}
+
+int
+vc_pack_add(struct vc_pack_writer *w, uint8_t type, const uint8_t id[VC_ID_LEN],
+    const uint8_t *sealed, size_t sealed_len, uint32_t plain_len)
+{
+	uint8_t *at;
+
+	/* The same checks as vc_pack_commit, before anything is copied. */
+	if (plain_len > VC_CHUNK_MAX)
+		return VC_E_TOOBIG;
+	if ((type != VC_CHUNK_TYPE_DATA && type != VC_CHUNK_TYPE_TREE) ||
+	    sealed_len < VC_CHUNK_OVERHEAD)
+		return VC_E_CORRUPT;
+	if (w->n + 1 > VC_PACK_CHUNKS_MAX ||
+	    (uint64_t)vc_pack_size(w) + MAP_SEALED_LEN(w->n + 1) + VC_PACK_TRAILER_LEN +
+	    sealed_len > VC_PACK_SIZE_MAX)
+		return VC_E_TOOBIG;
+	if ((at = vc_pack_reserve(w, sealed_len)) == NULL)
+		return VC_E_NOMEM;
+	memcpy(at, sealed, sealed_len);
+	return vc_pack_commit(w, type, id, sealed_len, plain_len);
+}
+
+int
+vc_pack_writer_adopt(struct vc_pack_writer *w, uint8_t *buf, size_t cap)
+{
+	if (w->buf != NULL || w->n != 0 || cap < VC_PACK_HEADER_LEN)
+		return VC_E_CORRUPT;
+	memcpy(buf, VC_PACK_MAGIC, VC_PACK_MAGIC_LEN);
+	buf[VC_PACK_MAGIC_LEN] = VC_PACK_VERSION;
+	w->buf = buf;
+	w->cap = cap;
+	w->len = VC_PACK_HEADER_LEN;
 	return VC_OK;
 }
 

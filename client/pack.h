@@ -68,6 +68,23 @@ struct vc_pack_writer *vc_pack_writer_new(void);
 int vc_pack_add(struct vc_pack_writer *w, uint8_t type, const uint8_t id[VC_ID_LEN],
     const uint8_t *sealed, size_t sealed_len, uint32_t plain_len);
 
+/*
+ * Sealing straight into the pack, without a copy: vc_pack_reserve makes
+ * room for max more bytes and returns where the next blob goes (valid
+ * until the next call on w; NULL on ENOMEM or past VC_PACK_SIZE_MAX); the
+ * caller writes a sealed blob there (vc_seal_into) and vc_pack_commit
+ * records it, with the same checks and results as vc_pack_add.
+ */
+uint8_t *vc_pack_reserve(struct vc_pack_writer *w, size_t max);
+int vc_pack_commit(struct vc_pack_writer *w, uint8_t type, const uint8_t id[VC_ID_LEN],
+    size_t sealed_len, uint32_t plain_len);
+
+/* Starts an empty writer on buf (cap bytes, malloc'ed; the writer owns it
+ * from now on and vc_pack_finish hands it out as the pack), so that the
+ * caller can recycle the buffers of uploaded packs. Returns 0, or
+ * VC_E_CORRUPT if w is not empty or cap is under VC_PACK_HEADER_LEN. */
+int vc_pack_writer_adopt(struct vc_pack_writer *w, uint8_t *buf, size_t cap);
+
 /* Bytes the pack would have if finished now, without map and trailer, and
  * the number of blobs in it. */
 size_t vc_pack_size(const struct vc_pack_writer *w);

@@ -1,18 +1,22 @@
 /*
  * The write side of a backup (packer.h).
  *
- * Locking: one mutex guards the current pack writer, the sets and the list
- * of new packs. Sealing (zstd + AEAD), finishing a pack (SHA-256) and
- * queueing uploads happen outside it, so workers only serialise on the
- * cheap steps. The remote's queue blocks when full, which is what bounds
- * the memory a fast reader can fill with packs a slow network has not
- * taken yet.
+ * Locking: one mutex guards the idle pack writers, the sets, the list of
+ * new packs and the buffer pool. A worker takes a writer of its own for
+ * each chunk and seals straight into it (no copy), so sealing (zstd +
+ * AEAD), finishing a pack (SHA-256) and queueing uploads all happen
+ * outside the lock; with N workers up to N packs fill at once. Uploaded
+ * packs' buffers come back to a small pool, so a backup does not fault in
+ * fresh memory for every pack. The remote's queue blocks when full, which
+ * bounds the memory a fast reader can fill with packs a slow network has
+ * not taken yet.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "chunker.h"
 #include "envelope.h"
 #include "idset.h"
 #include "packer.h"
@@ -25,11 +29,22 @@ struct newpack {
 	size_t n;
 };
 
+struct vc_packer;
+
+/* What pack_uploaded needs to recycle a buffer. */
+struct pool_ret {
+	struct vc_packer *p;
+	uint8_t *buf;
+};
+
 struct vc_packer {
 	struct vc_repo *r;
 	size_t target;
 	pthread_mutex_t mu;
-	struct vc_pack_writer *cur;
+	struct vc_pack_writer *idle[VC_PACKER_WRITERS_MAX]; /* writers no worker holds */
+	size_t nidle, nwriters;
+	uint8_t *pool[VC_PACKER_POOL_MAX];     /* buffers of uploaded packs */
+	size_t npool;
 	struct vc_idset *seen;    /* chunks stored this run or found in the cache */
 	struct vc_idset *packs;   /* packs the snapshot needs */
 	struct vc_idset *indexes; /* index segments the snapshot needs */
@@ -51,11 +66,10 @@ vc_packer_new(struct vc_repo *r, size_t pack_target)
 	p->r = r;
 	p->target = pack_target ? pack_target : VC_PACK_TARGET_DEFAULT;
 	pthread_mutex_init(&p->mu, NULL);
-	p->cur = vc_pack_writer_new();
 	p->seen = vc_idset_new();
 	p->packs = vc_idset_new();
 	p->indexes = vc_idset_new();
-	if (p->cur == NULL || p->seen == NULL || p->packs == NULL || p->indexes == NULL) {
+	if (p->seen == NULL || p->packs == NULL || p->indexes == NULL) {
 		vc_packer_free(p);
 		return NULL;
 	}
@@ -67,7 +81,12 @@ vc_packer_free(struct vc_packer *p)
 {
 	if (p == NULL)
 		return;
-	vc_pack_writer_free(p->cur);
+	/* Uploads still queued call back into p (their buffers come home). */
+	vc_remote_flush(p->r->remote);
+	for (size_t i = 0; i < p->nidle; i++)
+		vc_pack_writer_free(p->idle[i]);
+	for (size_t i = 0; i < p->npool; i++)
+		free(p->pool[i]);
 	vc_idset_free(p->seen);
 	vc_idset_free(p->packs);
 	vc_idset_free(p->indexes);
@@ -93,6 +112,82 @@ fail(struct vc_packer *p, char *err, size_t errlen, const char *msg)
 		snprintf(err, errlen, "%s", p->err);
 	pthread_mutex_unlock(&p->mu);
 	return -1;
+}
+
+/* A pack's buffer: the target, the largest blob that may still go in, and
+ * room for a map of small chunks, so that a pack rarely reallocates. */
+#define PACK_BUF_CAP(target) \
+	((target) + VC_CHUNK_OVERHEAD + VC_CHUNKER_MAX_DEFAULT + ((size_t)1 << 20))
+
+/* A new empty writer on a pooled buffer if there is one. Unlocked. */
+static struct vc_pack_writer *
+writer_new(struct vc_packer *p)
+{
+	struct vc_pack_writer *w = vc_pack_writer_new();
+	uint8_t *buf = NULL;
+
+	if (w == NULL)
+		return NULL;
+	pthread_mutex_lock(&p->mu);
+	if (p->npool > 0)
+		buf = p->pool[--p->npool];
+	pthread_mutex_unlock(&p->mu);
+	if (buf == NULL)
+		buf = malloc(PACK_BUF_CAP(p->target));
+	if (buf != NULL && vc_pack_writer_adopt(w, buf, PACK_BUF_CAP(p->target)) != 0) {
+		free(buf);
+		buf = NULL;
+	}
+	/* Without a buffer the writer grows its own. */
+	return w;
+}
+
+/* Takes an idle writer, or makes one. */
+static struct vc_pack_writer *
+writer_take(struct vc_packer *p)
+{
+	struct vc_pack_writer *w = NULL;
+
+	pthread_mutex_lock(&p->mu);
+	if (p->nidle > 0)
+		w = p->idle[--p->nidle];
+	pthread_mutex_unlock(&p->mu);
+	return w != NULL ? w : writer_new(p);
+}
+
+/* Gives a writer back; one more than the array holds is finished by the
+ * caller (returns it), which happens only with more workers than
+ * VC_PACKER_WRITERS_MAX. */
+static struct vc_pack_writer *
+writer_give(struct vc_packer *p, struct vc_pack_writer *w)
+{
+	pthread_mutex_lock(&p->mu);
+	if (p->nidle < VC_PACKER_WRITERS_MAX) {
+		p->idle[p->nidle++] = w;
+		w = NULL;
+	}
+	pthread_mutex_unlock(&p->mu);
+	return w;
+}
+
+/* Runs on the remote's thread when a pack's upload ends: its buffer goes
+ * back to the pool (the upload's own failure is reported by the flush). */
+static void
+pack_uploaded(void *arg, int rc, const char *err)
+{
+	struct pool_ret *r = arg;
+	struct vc_packer *p = r->p;
+
+	(void)rc;
+	(void)err;
+	pthread_mutex_lock(&p->mu);
+	if (p->npool < VC_PACKER_POOL_MAX) {
+		p->pool[p->npool++] = r->buf;
+		r->buf = NULL;
+	}
+	pthread_mutex_unlock(&p->mu);
+	free(r->buf);
+	free(r);
 }
 
 /* Seals the packs np[from..to) into one index segment and queues it. */
@@ -191,8 +286,22 @@ flush_pack(struct vc_packer *p, struct vc_pack_writer *w, char *err, size_t errl
 		free(buf);
 		return fail(p, err, errlen, "out of memory");
 	}
-	if (vc_remote_put_async(p->r->remote, VSP_KIND_PACK, np->id, buf, len, NULL, NULL) != 0)
-		return fail(p, err, errlen, vc_remote_error(p->r->remote));
+	{
+		struct pool_ret *ret = malloc(sizeof(*ret));
+
+		if (ret == NULL) {
+			free(buf);
+			return fail(p, err, errlen, "out of memory");
+		}
+		ret->p = p;
+		ret->buf = buf;
+		if (vc_remote_put_async_borrowed(p->r->remote, VSP_KIND_PACK, np->id, buf, len,
+		    pack_uploaded, ret) != 0) {
+			free(buf);
+			free(ret);
+			return fail(p, err, errlen, vc_remote_error(p->r->remote));
+		}
+	}
 	return write_index(p, from, to, err, errlen);
 }
 
@@ -234,8 +343,8 @@ int
 vc_packer_add(struct vc_packer *p, uint8_t type, const uint8_t id[VC_ID_LEN],
     const uint8_t *plain, size_t len, char *err, size_t errlen)
 {
-	struct vc_pack_writer *full = NULL;
-	uint8_t *sealed;
+	struct vc_pack_writer *full = NULL, *w, *extra;
+	uint8_t *at;
 	size_t slen;
 	int rc, added;
 
@@ -264,30 +373,39 @@ vc_packer_add(struct vc_packer *p, uint8_t type, const uint8_t id[VC_ID_LEN],
 	pthread_mutex_unlock(&p->mu);
 	if (added <= 0)
 		return added < 0 ? fail(p, err, errlen, "out of memory") : 0;
-	rc = vc_seal(&p->r->keys, id, plain, len, p->r->zstd_level, NULL, &sealed, &slen);
-	if (rc != 0)
-		return fail(p, err, errlen, vc_strerror(rc));
-	pthread_mutex_lock(&p->mu);
-	if (vc_pack_count(p->cur) > 0 && vc_pack_size(p->cur) + slen > p->target) {
-		struct vc_pack_writer *w = vc_pack_writer_new();
-
-		if (w != NULL) {
-			full = p->cur;
-			p->cur = w;
+	w = writer_take(p);
+	if (w == NULL)
+		return fail(p, err, errlen, "out of memory");
+	/* This worker holds w alone: seal straight into it. */
+	if (vc_pack_count(w) > 0 &&
+	    vc_pack_size(w) + VC_CHUNK_OVERHEAD + len > p->target) {
+		full = w;
+		if ((w = writer_new(p)) == NULL) {
+			w = full;
+			full = NULL;
 		}
 	}
-	rc = vc_pack_add(p->cur, type, id, sealed, slen, (uint32_t)len);
-	if (rc == 0) {
+	at = vc_pack_reserve(w, VC_CHUNK_OVERHEAD + len);
+	rc = at == NULL ? VC_E_NOMEM : vc_seal_into(&p->r->keys, id, plain, len,
+	    p->r->zstd_level, NULL, at, VC_CHUNK_OVERHEAD + len, &slen);
+	if (rc == VC_OK)
+		rc = vc_pack_commit(w, type, id, slen, (uint32_t)len);
+	if (rc == VC_OK) {
+		pthread_mutex_lock(&p->mu);
 		p->st.chunks_new++;
 		p->st.plain_new += len;
 		p->st.sealed_new += slen;
+		pthread_mutex_unlock(&p->mu);
 	}
-	pthread_mutex_unlock(&p->mu);
-	free(sealed);
-	if (rc != 0) {
-		if (full != NULL)
-			vc_pack_writer_free(full);
-		return fail(p, err, errlen, "cannot add a chunk to a pack");
+	extra = writer_give(p, w);
+	if (rc != VC_OK) {
+		vc_pack_writer_free(full);
+		vc_pack_writer_free(extra);
+		return fail(p, err, errlen, rc == VC_E_NOMEM ? "out of memory" : vc_strerror(rc));
+	}
+	if (extra != NULL && flush_pack(p, extra, err, errlen) != 0) {
+		vc_pack_writer_free(full);
+		return -1;
 	}
 	return full != NULL ? flush_pack(p, full, err, errlen) : 0;
 }
@@ -349,18 +467,26 @@ put_ref(const uint8_t id[VC_IDSET_ID_LEN], uint32_t val, void *arg)
 int
 vc_packer_finish(struct vc_packer *p, uint8_t **refs, size_t *nrefs, char *err, size_t errlen)
 {
-	struct vc_pack_writer *last = NULL;
 	struct refs rf = { 0 };
 	size_t from, to, total;
 
-	pthread_mutex_lock(&p->mu);
-	if (vc_pack_count(p->cur) > 0) {
-		last = p->cur;
-		p->cur = vc_pack_writer_new();
+	/* Every worker is done: all writers are idle. */
+	for (;;) {
+		struct vc_pack_writer *w = NULL;
+
+		pthread_mutex_lock(&p->mu);
+		if (p->nidle > 0)
+			w = p->idle[--p->nidle];
+		pthread_mutex_unlock(&p->mu);
+		if (w == NULL)
+			break;
+		if (vc_pack_count(w) == 0) {
+			vc_pack_writer_free(w);
+			continue;
+		}
+		if (flush_pack(p, w, err, errlen) != 0)
+			return -1;
 	}
-	pthread_mutex_unlock(&p->mu);
-	if (last != NULL && flush_pack(p, last, err, errlen) != 0)
-		return -1;
 	pthread_mutex_lock(&p->mu);
 	from = p->unindexed;
 	to = p->nnp;

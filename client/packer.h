@@ -15,6 +15,11 @@
 #include "repo.h"
 
 #define VC_PACKER_INDEX_EVERY 32
+/* Packs filling at once (one per sealing thread), and buffers of uploaded
+ * packs kept for the next ones: enough for the steady state, few enough
+ * that a burst's buffers go back to the system. */
+#define VC_PACKER_WRITERS_MAX 16
+#define VC_PACKER_POOL_MAX 4
 
 struct vc_packer;
 

@@ -618,33 +618,51 @@ put_complete(struct vc_job *j)
 	free(j);
 }
 
-int
-vc_remote_put_async(struct vc_remote *r, enum vsp_kind kind, const uint8_t id[VSP_ID_LEN],
-    uint8_t *buf, size_t len, vc_remote_done_fn *done, void *arg)
+/* Queues a PUT of buf; the job frees it when done if owned. */
+static int
+put_async(struct vc_remote *r, enum vsp_kind kind, const uint8_t id[VSP_ID_LEN],
+    uint8_t *buf, size_t len, int owned, vc_remote_done_fn *done, void *arg)
 {
 	struct vc_job *j;
 
 	if (kind_check(r, kind) != 0)
-		goto fail;
+		return -1;
 	if ((j = malloc(sizeof(*j))) == NULL) {
 		vc_remote__set_error(0, "%s vault %s: out of memory", r->url, r->vault);
-		goto fail;
+		return -1;
 	}
 	job_init(j, VC_PUT, ERR_BODY_MAX);
 	object_job(r, j, "PUT", kind, id);
-	j->body = j->owned = buf;
+	j->body = buf;
+	j->owned = owned ? buf : NULL;
 	j->body_len = len;
 	j->complete = put_complete;
 	j->done_fn = done;
 	j->arg = arg;
 	if (vc_remote__submit(r, j) != 0) {
 		free(j);
-		goto fail;
+		return -1;
 	}
 	return 0;
-fail:
-	free(buf);
-	return -1;
+}
+
+int
+vc_remote_put_async(struct vc_remote *r, enum vsp_kind kind, const uint8_t id[VSP_ID_LEN],
+    uint8_t *buf, size_t len, vc_remote_done_fn *done, void *arg)
+{
+	if (put_async(r, kind, id, buf, len, 1, done, arg) != 0) {
+		free(buf);
+		return -1;
+	}
+	return 0;
+}
+
+int
+vc_remote_put_async_borrowed(struct vc_remote *r, enum vsp_kind kind,
+    const uint8_t id[VSP_ID_LEN], const uint8_t *buf, size_t len, vc_remote_done_fn *done,
+    void *arg)
+{
+	return put_async(r, kind, id, (uint8_t *)buf, len, 0, done, arg);
 }
 
 static void

@@ -109,6 +109,14 @@ typedef void vc_remote_done_fn(void *arg, int rc, const char *err);
 int vc_remote_put_async(struct vc_remote *r, enum vsp_kind kind, const uint8_t id[VSP_ID_LEN],
     uint8_t *buf, size_t len, vc_remote_done_fn *done, void *arg);
 
+/* As vc_remote_put_async, but buf stays the caller's: it must stay valid
+ * and unchanged until done (required here) runs, which it always does once
+ * this returned 0, and then the caller may reuse or free it. On -1 done is
+ * not called. Lets a writer recycle its big upload buffers. */
+int vc_remote_put_async_borrowed(struct vc_remote *r, enum vsp_kind kind,
+    const uint8_t id[VSP_ID_LEN], const uint8_t *buf, size_t len, vc_remote_done_fn *done,
+    void *arg);
+
 /*
  * Queues a download of the range [off, off+len) of an object (len ==
  * UINT64_MAX: whole, and checked against the ID). got runs on the remote's

@@ -21,9 +21,9 @@
 #include "progress.h"
 #include "restore.h"
 
-#define RANGE_MAX ((uint64_t)16 << 20)     /* one request reads at most this */
+#define RANGE_MAX ((uint64_t)8 << 20)      /* one request reads at most this */
 #define RANGE_GAP ((uint64_t)256 << 10)    /* unwanted bytes worth reading over */
-#define REQS_IN_FLIGHT 8
+#define REQS_IN_FLIGHT 4
 
 /* A restored entry that needs metadata at the end. */
 struct rent {
