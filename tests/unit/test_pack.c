@@ -487,6 +487,70 @@ test_roundtrip(void **state)
 	vc_keys_wipe(&k);
 }
 
+/* Sealing in place: a writer on an adopted buffer, blobs sealed straight
+ * into it with vc_seal_into and recorded with vc_pack_commit, gives the
+ * same pack bytes as vc_seal + vc_pack_add with the same nonces. */
+static void
+test_in_place(void **state)
+{
+	static const uint8_t nonce[VC_NONCE_LEN] = { 7 };
+	struct vc_pack_writer *a = vc_pack_writer_new(), *b = vc_pack_writer_new();
+	struct vc_pack_entry *ea, *eb;
+	uint8_t plain[3000], id[VC_ID_LEN], *pa, *pb, ida[VC_ID_LEN], idb[VC_ID_LEN], *at;
+	uint8_t small[VC_CHUNK_OVERHEAD + 10];
+	size_t la, lb, na, nb, slen;
+	struct vc_keys k;
+
+	(void)state;
+	random_keys(&k);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(vc_pack_writer_adopt(b, malloc(1 << 16), 1 << 16), VC_OK);
+	for (int i = 0; i < 5; i++) {
+		uint8_t *sealed;
+
+		memset(plain, 'a' + i, sizeof(plain));
+		plain[0] = (uint8_t)i;
+		vc_chunk_id(&k, plain, sizeof(plain) - (size_t)i * 500, id);
+		assert_int_equal(vc_seal(&k, id, plain, sizeof(plain) - (size_t)i * 500, 3, nonce,
+		    &sealed, &slen), VC_OK);
+		assert_int_equal(vc_pack_add(a, VC_CHUNK_TYPE_DATA, id, sealed, slen,
+		    (uint32_t)(sizeof(plain) - (size_t)i * 500)), VC_OK);
+		free(sealed);
+		at = vc_pack_reserve(b, VC_CHUNK_OVERHEAD + sizeof(plain));
+		assert_non_null(at);
+		assert_int_equal(vc_seal_into(&k, id, plain, sizeof(plain) - (size_t)i * 500, 3,
+		    nonce, at, VC_CHUNK_OVERHEAD + sizeof(plain), &slen), VC_OK);
+		assert_int_equal(vc_pack_commit(b, VC_CHUNK_TYPE_DATA, id, slen,
+		    (uint32_t)(sizeof(plain) - (size_t)i * 500)), VC_OK);
+	}
+	assert_int_equal(vc_pack_size(a), vc_pack_size(b));
+	assert_int_equal(vc_pack_finish(a, &k, nonce, &pa, &la, ida, &ea, &na), VC_OK);
+	assert_int_equal(vc_pack_finish(b, &k, nonce, &pb, &lb, idb, &eb, &nb), VC_OK);
+	assert_int_equal(la, lb);
+	assert_memory_equal(pa, pb, la);
+	assert_memory_equal(ida, idb, VC_ID_LEN);
+	check_pack(&k, pb, lb, eb, nb);
+	/* A buffer too small for the worst case is refused before any write. */
+	assert_int_equal(vc_seal_into(&k, id, plain, 11, 3, NULL, small, sizeof(small), &slen),
+	    VC_E_TOOBIG);
+	/* A commit past what was reserved, or before any reserve, is refused. */
+	assert_int_equal(vc_pack_commit(a, VC_CHUNK_TYPE_DATA, id, 100, 59), VC_E_CORRUPT);
+	/* Adopting needs an empty writer. */
+	at = vc_pack_reserve(b, 100);
+	assert_non_null(at);
+	memset(at, 0, 100);
+	assert_int_equal(vc_pack_commit(b, VC_CHUNK_TYPE_DATA, id, 100, 59), VC_OK);
+	assert_int_equal(vc_pack_writer_adopt(b, small, sizeof(small)), VC_E_CORRUPT);
+	free(pa);
+	free(pb);
+	free(ea);
+	free(eb);
+	vc_pack_writer_free(a);
+	vc_pack_writer_free(b);
+	vc_keys_wipe(&k);
+}
+
 /* Every byte of a small pack flipped: the map and its framing fail as
  * damage; a flip inside a blob leaves the map intact (it does not cover
  * the blobs), and that blob then fails to open. Never other entries. */
@@ -757,6 +821,7 @@ main(void)
 		cmocka_unit_test(test_segment_vectors),
 		cmocka_unit_test(test_bad_vectors),
 		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_in_place),
 		cmocka_unit_test(test_pack_damage),
 		cmocka_unit_test(test_segment_damage),
 		cmocka_unit_test(test_writer_limits),
