@@ -9,6 +9,7 @@
  * several threads and a read transaction must not be tied to one.
  */
 #include "cache_internal.h"
+#include "le.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -40,20 +41,6 @@
 
 _Static_assert(CV_PLAIN + 4 == VC_CACHE__CHUNK_VAL_LEN, "chunks value layout");
 _Static_assert(ME_PLAIN + 4 == VC_PACK_ENTRY_LEN, "map entry layout");
-
-static void
-store_le32(uint8_t *p, uint32_t v)
-{
-	for (size_t i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t
-load_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	    (uint32_t)p[3] << 24;
-}
 
 int
 vc_cache__fail(const struct vc_cache *c, const char *op, int mdb_rc)

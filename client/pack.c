@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "pack.h"
+#include "le.h"
 #include "sha256.h"
 
 /* Sizes from spec/pack.md, each derived from the ones before. */
@@ -57,20 +58,6 @@ struct vc_pack_writer {
 	struct vc_pack_entry *entries;
 	size_t n, ncap;
 };
-
-static void
-store_le32(uint8_t *p, uint32_t v)
-{
-	for (size_t i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t
-load_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	    (uint32_t)p[3] << 24;
-}
 
 /* The fields of one entry every reader checks on its own (spec/pack.md,
  * "Entries"); the layout checks need its neighbours. */

@@ -68,30 +68,32 @@ static const char usage_text[] =
 "\n"
 "Exit codes: 0 done, 1 failed, 2 bad usage, 3 done but some files could not be read.\n";
 
+/* Prints "vault: MESSAGE" and a hint if any, then exits with code. */
+static void __attribute__((noreturn))
+die_v(int code, const char *hint, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "vault: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n%s", hint);
+	exit(code);
+}
+
 void
 cli_die(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "vault: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(VAULT_EXIT_ERROR);
+	die_v(VAULT_EXIT_ERROR, "", fmt, ap);
 }
 
-static void
+static void __attribute__((noreturn, format(printf, 1, 2)))
 usage_die(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "vault: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n(vault --help lists the commands and options)\n");
-	exit(VAULT_EXIT_USAGE);
+	die_v(VAULT_EXIT_USAGE, "(vault --help lists the commands and options)\n", fmt, ap);
 }
 
 static void
@@ -631,8 +633,6 @@ parse_args(struct cli *c, int argc, char **argv)
 	c->cmd = argv[optind++];
 	for (; optind < argc; optind++)
 		strv_push(&c->args, argv[optind]);
-	if (c->url == NULL)
-		parse_repo(c, getenv("VAULT_REPOSITORY"));
 	if (!c->quiet && !c->json && isatty(STDERR_FILENO))
 		c->progress = 1;
 }
@@ -666,7 +666,11 @@ main(int argc, char **argv)
 	parse_args(&c, argc, argv);
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		if (strcmp(c.cmd, cmds[i].name) == 0) {
-			int rc = cmds[i].fn(&c);
+			int rc;
+
+			if (c.url == NULL)
+				parse_repo(&c, getenv("VAULT_REPOSITORY"));
+			rc = cmds[i].fn(&c);
 
 			if (fflush(stdout) != 0 || ferror(stdout))
 				cli_die("cannot write to standard output: %s", strerror(errno));

@@ -44,7 +44,7 @@ struct cli {
 };
 
 /* vault.c */
-void cli_die(const char *fmt, ...);
+void cli_die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 int cli_open(struct cli *c, struct vc_repo **out);
 int cli_snapshot(struct cli *c, struct vc_repo *r, const char *spec, struct vc_snapinfo *out);
 void cli_json_str(FILE *f, const char *s);
