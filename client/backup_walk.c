@@ -448,6 +448,7 @@ int
 bk_walk(struct bk *b, char **abs_paths, size_t n)
 {
 	char *path = malloc(PATH_MAX_BK);
+	size_t found = 0;
 	int rc = 0;
 
 	if (path == NULL)
@@ -465,9 +466,13 @@ bk_walk(struct bk *b, char **abs_paths, size_t n)
 			report(b, path, "cannot stat", errno);
 			continue;
 		}
+		found++;
 		rc = walk_entry(b, path, len, path + 1, 0, st.st_dev);
 	}
 	free(path);
+	/* A snapshot of nothing would look like a backup that worked. */
+	if (rc == 0 && found == 0)
+		return bk_set_error(b, "none of the paths to back up exists; no snapshot was made");
 	return rc;
 }
 

@@ -404,6 +404,7 @@ struct check {
 	struct vc_repo *r;
 	struct vc_idset *packs;     /* packs the vault holds */
 	struct vc_idset *refs;      /* packs the current snapshot references */
+	struct vc_idset *indexes;   /* index segments the vault holds */
 	uint64_t errors, chunks, reported;
 	const char *snap;
 };
@@ -507,6 +508,36 @@ read_pack(const uint8_t id[VSP_ID_LEN], uint32_t val, void *arg)
 	return 0;
 }
 
+/* The tree's own chunks must be referenced too, and every index segment
+ * the snapshot names must be one the vault holds. */
+static void
+check_tree_chunks(struct check *k, const struct vc_snapinfo *s)
+{
+	for (size_t i = 0; i < s->body.ntree; i++) {
+		struct vc_cache_loc loc;
+		char hex[65];
+
+		vc_hex(s->body.tree[i].id, 1, hex);
+		if (vc_cache_lookup(k->r->cache, s->body.tree[i].id, &loc) != 0)
+			check_error(k, "snapshot %.8s: tree chunk %s is in no index segment",
+			    k->snap, hex);
+		else if (!vc_idset_get(k->refs, loc.pack_id, NULL))
+			check_error(k, "snapshot %.8s: tree chunk %s is in a pack the snapshot "
+			    "does not reference", k->snap, hex);
+	}
+	for (size_t i = 0; i < s->nrefs; i++) {
+		const uint8_t *ref = s->refs + i * ENVELOPE_REF_LEN;
+		char hex[65];
+
+		if (ref[0] != ENVELOPE_KIND_INDEX || vc_idset_get(k->indexes,
+		    ref + ENVELOPE_KIND_LEN, NULL))
+			continue;
+		vc_hex(ref + ENVELOPE_KIND_LEN, 1, hex);
+		check_error(k, "snapshot %.8s: it references index segment %s, which the vault "
+		    "does not hold", k->snap, hex);
+	}
+}
+
 static void
 load_refs(struct check *k, const struct vc_snapinfo *s)
 {
@@ -535,6 +566,10 @@ cmd_check(struct cli *c)
 		cli_die("out of memory");
 	if (vc_remote_list(k.r->remote, VSP_KIND_PACK, add_pack, k.packs) != 0)
 		cli_die("cannot list packs: %s", vc_remote_error(k.r->remote));
+	if ((k.indexes = vc_idset_new()) == NULL)
+		cli_die("out of memory");
+	if (vc_remote_list(k.r->remote, VSP_KIND_INDEX, add_pack, k.indexes) != 0)
+		cli_die("cannot list index segments: %s", vc_remote_error(k.r->remote));
 	if (vc_repo_snapshots(k.r, &s, &n, err, sizeof(err)) != 0)
 		cli_die("%s", err);
 	for (size_t i = 0; i < n; i++) {
@@ -545,6 +580,7 @@ cmd_check(struct cli *c)
 		if ((k.refs = vc_idset_new()) == NULL)
 			cli_die("out of memory");
 		load_refs(&k, &s[i]);
+		check_tree_chunks(&k, &s[i]);
 		if (vc_repo_tree_walk(k.r, &s[i].body, check_node, &k, err, sizeof(err)) != 0)
 			check_error(&k, "snapshot %.8s: %s", hex, err);
 		vc_idset_free(k.refs);
@@ -564,6 +600,7 @@ cmd_check(struct cli *c)
 		    k.errors ? "ERRORS FOUND" : "no errors");
 	vc_snapinfo_free_all(s, n);
 	vc_idset_free(k.packs);
+	vc_idset_free(k.indexes);
 	vc_repo_close(k.r);
 	return k.errors ? VAULT_EXIT_ERROR : VAULT_EXIT_OK;
 }

@@ -214,6 +214,10 @@ else
 	fail "the unreadable-file check needs root to switch to another user"
 fi
 
+v backup "$W/does-not-exist"
+assert_eq "a backup of nothing that exists fails" 1 "$RC"
+assert_match "and says so" "none of the paths" "$ERR"
+
 # ---- quota: 507 is named ----
 note "quota"
 VAULT_REPOSITORY=$URL/tiny v init "${KDF[@]}"
