@@ -53,6 +53,7 @@ resp_clear(struct store *s, struct resp *r)
 	free(r->body);
 	if (r->reader != NULL)
 		backend_close(s->backend, r->reader);
+	sha256_free(r->verify);
 	memset(r, 0, sizeof(*r));
 }
 
