@@ -24,6 +24,10 @@
 #define SOCK_NAME "vaultd.sock"
 #define DEFAULT_SOCK "./var/" SOCK_NAME
 #define IO_TIMEOUT_S 60
+/* A scrub answers when it has read everything at scrub-rate: hours, maybe. */
+#define SCRUB_TIMEOUT_S (7L * 24 * 3600)
+
+static long io_timeout_s = IO_TIMEOUT_S;
 #define RESP_MAX (64u << 20) /* a listing of very many vaults still fits */
 #define READ_CHUNK 4096
 #define CELL_MAX 96
@@ -96,7 +100,7 @@ static int
 admin_connect(const char *path)
 {
 	struct sockaddr_un sun;
-	struct timeval tv = {.tv_sec = IO_TIMEOUT_S};
+	struct timeval tv = {.tv_sec = io_timeout_s};
 	int fd;
 
 	if (strlen(path) >= sizeof(sun.sun_path)) {
@@ -818,6 +822,8 @@ main(int argc, char **argv)
 	}
 	if ((rc = build_request(n, argv + argi, &cmd, &req)) != 0)
 		goto done;
+	if (strcmp(cmd->op, "scrub") == 0)
+		io_timeout_s = SCRUB_TIMEOUT_S;
 	resp = roundtrip(o.sock, req);
 	json_decref(req);
 	rc = 1;
