@@ -241,6 +241,28 @@ resp_verify_feed(struct store *s, struct resp *r, const void *buf, size_t len, i
 	return -1;
 }
 
+int
+handlers__blob_check(struct store *s, uint64_t vault_id, uint8_t kind,
+    const uint8_t id[VSP_ID_LEN], const void *buf, size_t len, struct resp *resp)
+{
+	struct meta_scrub_bad bad = { .vault_id = vault_id, .kind = kind, .backend = 0,
+	    .time = (uint64_t)time(NULL), .reason = "SHA-256 mismatch found while serving a GET" };
+	uint8_t digest[SHA256_LEN];
+	uint32_t mask = 0;
+
+	if (meta_scrub_bad_mask(s->meta, vault_id, kind, id, &mask) == META_OK && !(mask & 1u) &&
+	    sha256_buf(buf, len, digest) == 0 && sodium_memcmp(digest, id, VSP_ID_LEN) == 0)
+		return 0;
+	if (!(mask & 1u)) {
+		memcpy(bad.id, id, VSP_ID_LEN);
+		(void)meta_scrub_bad_put(s->meta, &bad);
+	}
+	resp_error(resp, VSP_E_UNAVAILABLE, "the stored copy failed verification and is not "
+	    "served until it is repaired (vaultctl scrub); try again later");
+	resp_header(resp, "Retry-After: 60");
+	return -1;
+}
+
 void
 handlers__object_get(struct store *s, const struct request *req, struct resp *resp)
 {

@@ -9,7 +9,8 @@
 #     the copy is known bad and GET answers 503;
 #   - `vaultctl scrub` reports each bad copy, repairs main's from the
 #     replica (target dr), and leaves solo's unrepaired; then GET serves
-#     the right bytes, the file on disk hashes to its ID again, the last
+#     the right bytes, the file on disk hashes to its ID again (the config
+#     blob too: 503 while bad, repaired from the replica), the last
 #     full scrub time is recorded, and solo's object still answers 503;
 #   - a second scrub finds nothing new (only the unrepaired copy).
 . "$(dirname "$0")/lib.sh"
@@ -114,6 +115,9 @@ whole_get() {
 upload main 6 5000 small
 upload main 1 $((3 << 20)) big
 upload solo 2 4000 solo
+head -c 300 /dev/urandom >"$W/config"
+expect_status 201 -X PUT "${AUTH[@]}" --data-binary @"$W/config" "$URL/v1/vaults/main/config" \
+	>/dev/null
 for ((i = 0; i < 240; i++)); do
 	[ "$(queue_of dr)" == 0 ] && break
 	sleep 0.25
@@ -126,13 +130,15 @@ C=$(sed -n 1p "$W/solo.ids")
 fa=$(file_of "$A")
 fb=$(file_of "$B")
 fc=$(file_of "$C")
-assert_true "the stored files are found" [ -f "$fa" -a -f "$fb" -a -f "$fc" ]
+fconf=$(find "$S_DATA/objects" -type f -path '*/config' | head -1)
+assert_true "the stored files are found" [ -f "$fa" -a -f "$fb" -a -f "$fc" -a -f "$fconf" ]
 
 # ---- corruption, then GETs ----------------------------------------------
 note "flip a byte of three stored objects"
 flip "$fa" 100
 flip "$fb" $(((3 << 20) - 10))   # in the last of three stream chunks
 flip "$fc" 0
+flip "$fconf" 299
 assert_ne "the flipped file no longer hashes to its ID" "$A" "$(sha256 "$fa")"
 
 for v_id in "main $A small.0" "main $B big.0" "solo $C solo.0"; do
@@ -153,11 +159,13 @@ assert_match "with a clear message" "failed verification" "$(cat "$BODY")"
 assert_match "and a retry hint" "Retry-After" "$(cat "$HDRS")"
 code=$(http "${AUTH[@]}" -o /dev/null -r 0-9 "$URL/v1/vaults/main/objects/pack/$A")
 assert_eq "nor a range of it" 503 "$code"
+code=$(http "${AUTH[@]}" "$URL/v1/vaults/main/config")
+assert_eq "a corrupt config blob is not served: 503" 503 "$code"
 code=$(http "${AUTH[@]}" "$URL/v1/vaults/main/objects/pack/$(sed -n 2p "$W/small.ids")")
 assert_eq "a healthy neighbour is still served" 200 "$code"
 
 posture=$(vctl --json posture acme main)
-assert_match "posture: main has bad copies before the scrub" '"bad_copies":2' "$posture"
+assert_match "posture: main has bad copies before the scrub" '"bad_copies":3' "$posture"
 
 # ---- scrub ----------------------------------------------------------------
 note "vaultctl scrub"
@@ -166,9 +174,9 @@ out=$(vctl --json scrub acme)
 assert_eq "scrub answers ok" 0 $?
 assert_eq "scrub: vaults" 2 "$(json_num vaults "$out")"
 assert_eq "scrub: vaults read in full" 2 "$(json_num vaults_full "$out")"
-assert_eq "scrub: objects" 9 "$(json_num objects "$out")"
-assert_eq "scrub: bad copies" 3 "$(json_num bad "$out")"
-assert_eq "scrub: repaired" 2 "$(json_num repaired "$out")"
+assert_eq "scrub: objects (and the config)" 10 "$(json_num objects "$out")"
+assert_eq "scrub: bad copies" 4 "$(json_num bad "$out")"
+assert_eq "scrub: repaired" 3 "$(json_num repaired "$out")"
 assert_eq "scrub: unrepaired" 1 "$(json_num unrepaired "$out")"
 assert_match "the repair of A came from the replica" \
 	"\"id\":\"$A\",\"backend\":0,\"reason\":\"SHA-256 mismatch[^\"]*\",\"repaired\":true,\"source\":\"target dr\"" \
@@ -176,6 +184,11 @@ assert_match "the repair of A came from the replica" \
 assert_match "C is reported unrepaired, with the reason" \
 	"\"id\":\"$C\",[^}]*\"repaired\":false,\"source\":\"\",\"repair_error\":\"no good copy" "$out"
 
+assert_match "the config was repaired from the replica" \
+	'"kind":"config",[^}]*"repaired":true,"source":"target dr"' "$out"
+assert_same_file "the config file on disk is correct again" "$W/config" "$fconf"
+assert_eq "GET of the config" 200 "$(http "${AUTH[@]}" "$URL/v1/vaults/main/config")"
+assert_same_file "serves the right bytes" "$W/config" "$BODY"
 assert_eq "the file of A on disk is correct again" "$A" "$(sha256 "$fa")"
 assert_eq "the file of B on disk is correct again" "$B" "$(sha256 "$fb")"
 assert_ne "the file of C is still bad" "$C" "$(sha256 "$fc")"
