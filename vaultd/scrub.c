@@ -317,6 +317,14 @@ commit_repair(struct vpass *vp, struct backend *dst, struct backend_put *put, ui
 	return rc;
 }
 
+static int
+put_failed(struct scrub_problem *p)
+{
+	snprintf(p->repair_error, sizeof(p->repair_error), "cannot start writing the copy: %s",
+	    strerror(errno));
+	return -1;
+}
+
 /* Tries the other local backends, then the replicas; 0 once one wrote a
  * copy into backend bit. p->source names it; p->repair_error says why not. */
 static int
@@ -341,7 +349,7 @@ rewrite(struct vpass *vp, uint8_t kind, const uint8_t id[VSP_ID_LEN], uint64_t s
 		    verify_copy(s, src, key, id, size, &read, why, sizeof(why)) != 0)
 			continue;
 		if (backend_put_begin(dst, key, &put) != 0)
-			return -1;
+			return put_failed(p);
 		if (copy_local(s, src, dst, put, key, id, size, p->repair_error,
 		    sizeof(p->repair_error)) != 0) {
 			backend_put_abort(dst, put);
@@ -355,7 +363,7 @@ rewrite(struct vpass *vp, uint8_t kind, const uint8_t id[VSP_ID_LEN], uint64_t s
 		if (s->cfg.target == NULL || !s->cfg.target(s->cfg.arg, vp->targets[i], &t))
 			continue;
 		if (backend_put_begin(dst, key, &put) != 0)
-			return -1;
+			return put_failed(p);
 		if (scrub_fetch_replica(&t, vp->tenant, vp->v->name, kind, id, size, dst, put,
 		    p->repair_error, sizeof(p->repair_error)) != 0) {
 			backend_put_abort(dst, put);

@@ -4,7 +4,8 @@
  * put, replaced, masked, listed per vault and cleared; the vault scrub
  * record; the healthy-copies count (locations without a bad record plus
  * done replicas); one vault's replication figures (meta_repl_vault_stats);
- * the stored bytes; and a corrupt record.
+ * the stored bytes, against spec/vectors/scrub-records.json too; and a
+ * corrupt record.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,6 +24,7 @@
 #include "meta.h"
 #include "meta_repl.h"
 #include "meta_scrub.h"
+#include "vectors.h"
 
 #define NOW 1700000000u
 
@@ -288,6 +290,57 @@ test_scrub_layouts(void **state)
 	assert_int_equal(meta_scrub_bad_list(f->m, f->vault_id, NULL, NULL, NULL), META_ERROR);
 }
 
+/* spec/vectors/scrub-records.json (spec/vectors/gen/scrub_records.py): each
+ * record stored through the API has exactly the vector's key and value. */
+static void
+test_scrub_vectors(void **state)
+{
+	struct fx *f = *state;
+	json_t *doc = vectors_load("scrub-records.json", 0), *v;
+	uint8_t buf[256], *key, *val, *id;
+	size_t i, klen, vlen, idlen, len;
+
+	assert_true(json_array_size(doc) >= 5);
+	json_array_foreach(doc, i, v) {
+		key = vectors_hex(vectors_str(v, "key"), &klen);
+		val = vectors_hex(vectors_str(v, "value"), &vlen);
+		if (strcmp(vectors_str(v, "type"), "bad") == 0) {
+			struct meta_scrub_bad b = { .vault_id = vectors_u64(v, "vault"),
+			    .kind = (uint8_t)vectors_u64(v, "kind"),
+			    .backend = (uint8_t)vectors_u64(v, "backend"),
+			    .time = strtoull(vectors_str(v, "time"), NULL, 10) };
+			struct seen s = {0};
+
+			id = vectors_hex(vectors_str(v, "id"), &idlen);
+			assert_int_equal(idlen, VSP_ID_LEN);
+			memcpy(b.id, id, VSP_ID_LEN);
+			snprintf(b.reason, sizeof(b.reason), "%s", vectors_str(v, "reason"));
+			assert_int_equal(meta_scrub_bad_put(f->m, &b), META_OK);
+			/* And it reads back as the vector's fields. */
+			assert_int_equal(meta_scrub_bad_list(f->m, b.vault_id, seen_cb, &s, NULL),
+			    META_OK);
+			assert_int_equal(s.n, 1);
+			assert_int_equal(s.b[0].time, b.time);
+			assert_int_equal(s.b[0].backend, b.backend);
+			assert_string_equal(s.b[0].reason, b.reason);
+			free(id);
+		} else {
+			struct meta_scrub_vault r = { vectors_u64(v, "last_full"),
+			    vectors_u64(v, "last_run"), vectors_u64(v, "copies"),
+			    vectors_u64(v, "bytes"), vectors_u64(v, "bad"),
+			    vectors_u64(v, "repaired") };
+			assert_int_equal(meta_scrub_vault_put(f->m, vectors_u64(v, "vault"), &r),
+			    META_OK);
+		}
+		len = raw(f, key, klen, buf, sizeof(buf), NULL, 0);
+		assert_int_equal(len, vlen);
+		assert_memory_equal(buf, val, vlen);
+		free(key);
+		free(val);
+	}
+	json_decref(doc);
+}
+
 static void
 test_copies(void **state)
 {
@@ -362,6 +415,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_long_reason, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vault_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scrub_layouts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scrub_vectors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_copies, setup, teardown),
 	};
 
