@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "admin.h"
 #include "conf.h"
 #include "handlers_internal.h"
 #include "meta_scrub.h"
@@ -489,6 +490,66 @@ test_posture(void **state)
 	assert_non_null(strstr(err, "no vault named"));
 }
 
+/* ---- the admin ops -------------------------------------------------------------- */
+
+static json_t *
+call(const struct admin_ctx *ctx, const char *line)
+{
+	json_t *req = json_loads(line, 0, NULL), *r;
+
+	assert_non_null(req);
+	r = admin_handle(ctx, req);
+	json_decref(req);
+	assert_non_null(r);
+	return r;
+}
+
+static void
+expect_error(const struct admin_ctx *ctx, const char *line, const char *part)
+{
+	json_t *r = call(ctx, line);
+	const char *e = json_string_value(json_object_get(r, "error"));
+
+	assert_true(json_is_false(json_object_get(r, "ok")));
+	assert_non_null(e);
+	if (strstr(e, part) == NULL)
+		fail_msg("error \"%s\" lacks \"%s\"", e, part);
+	json_decref(r);
+}
+
+static void
+test_admin_ops(void **state)
+{
+	struct fx *f = *state;
+	struct posture_config pc = { .meta = f->m };
+	struct admin_ctx ctx = { .meta = f->m, .scrub = f->s, .posture = &pc };
+	struct admin_ctx none = { .meta = f->m };
+	uint8_t id[VSP_ID_LEN];
+	json_t *r;
+
+	object(f, 'k', 100, 0x1, id);
+	corrupt(f, f->b0, id, 'K', 100);
+	r = call(&ctx, "{\"op\":\"scrub\",\"tenant\":\"acme\"}");
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	assert_int_equal(json_integer_value(json_object_get(r, "vaults")), 1);
+	assert_int_equal(json_integer_value(json_object_get(r, "bad")), 1);
+	assert_int_equal(json_integer_value(json_object_get(r, "unrepaired")), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    json_object_get(r, "problems"), 0), "kind")), "pack");
+	json_decref(r);
+	r = call(&ctx, "{\"op\":\"posture\",\"tenant\":\"acme\",\"vault\":\"v\"}");
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(json_array_get(
+	    json_object_get(r, "vaults"), 0), "scrub"), "bad_copies")), 1);
+	json_decref(r);
+	expect_error(&ctx, "{\"op\":\"posture\",\"vault\":\"v\"}", "give \"tenant\" too");
+	expect_error(&ctx, "{\"op\":\"scrub\",\"dry_run\":true}", "takes no field");
+	expect_error(&ctx, "{\"op\":\"scrub\",\"tenant\":\"Bad Name\"}", "not a valid");
+	expect_error(&ctx, "{\"op\":\"scrub\",\"tenant\":\"nobody\"}", "no tenant named");
+	expect_error(&none, "{\"op\":\"scrub\"}", "scrub is not available");
+	expect_error(&none, "{\"op\":\"posture\"}", "posture is not available");
+}
+
 int
 main(void)
 {
@@ -502,6 +563,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_schedule_and_busy, setup, teardown),
 		cmocka_unit_test(test_conf),
 		cmocka_unit_test_setup_teardown(test_posture, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_admin_ops, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
