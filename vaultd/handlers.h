@@ -82,6 +82,7 @@ struct resp {
 	struct sha256 *verify;
 	uint64_t verify_vault;
 	uint8_t verify_kind;
+	uint8_t verify_backend; /* location bit of the copy being read */
 	uint8_t verify_id[VSP_ID_LEN];
 };
 

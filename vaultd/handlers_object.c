@@ -182,11 +182,12 @@ object_headers(struct resp *resp, const uint8_t id[VSP_ID_LEN], uint64_t size)
 	resp_header(resp, "X-Vault-Object-Size: %" PRIu64, size);
 }
 
-/* 503 when the copy this server reads (backend bit 0) is known to be bad
- * (spec/scrub.md): its bytes are never served. */
+/* 503 when the copy this server would read (location bit `bit`; the store
+ * reads backend 0) is known to be bad (spec/scrub.md): its bytes are never
+ * served. */
 static int
 known_bad(struct store *s, const struct meta_vault *v, const struct route *rt,
-    const struct meta_object *o, struct resp *resp)
+    const struct meta_object *o, unsigned bit, struct resp *resp)
 {
 	uint32_t bad;
 
@@ -194,7 +195,7 @@ known_bad(struct store *s, const struct meta_vault *v, const struct route *rt,
 		resp_error(resp, VSP_E_INTERNAL, "metadata error while looking up the object");
 		return -1;
 	}
-	if (!(bad & 1u))
+	if (!(bad & (UINT32_C(1) << bit)))
 		return 0;
 	resp_error(resp, VSP_E_UNAVAILABLE, "the stored copy of this %s failed verification "
 	    "and is not served until it is repaired from a good copy%s (vaultctl scrub); try "
@@ -206,13 +207,15 @@ known_bad(struct store *s, const struct meta_vault *v, const struct route *rt,
 
 /* Hashes the body as it streams, when the whole object is asked for. */
 static void
-verify_start(struct resp *resp, const struct meta_vault *v, const struct route *rt)
+verify_start(struct resp *resp, const struct meta_vault *v, const struct route *rt,
+    unsigned bit)
 {
 	/* Out of memory: the body goes unchecked, as a ranged one does. */
 	if ((resp->verify = sha256_new()) == NULL)
 		return;
 	resp->verify_vault = v->id;
 	resp->verify_kind = (uint8_t)rt->kind;
+	resp->verify_backend = (uint8_t)bit;
 	memcpy(resp->verify_id, rt->oid, VSP_ID_LEN);
 }
 
@@ -220,7 +223,7 @@ int
 resp_verify_feed(struct store *s, struct resp *r, const void *buf, size_t len, int last)
 {
 	struct meta_scrub_bad bad = { .vault_id = r->verify_vault, .kind = r->verify_kind,
-	    .backend = 0, .time = (uint64_t)time(NULL),
+	    .backend = r->verify_backend, .time = (uint64_t)time(NULL),
 	    .reason = "SHA-256 mismatch found while serving a GET" };
 	uint8_t digest[SHA256_LEN];
 	char hex[VSP_ID_HEX_LEN + 1];
@@ -294,7 +297,7 @@ handlers__object_get(struct store *s, const struct request *req, struct resp *re
 		object_headers(resp, rt->oid, o.size);
 		return;
 	}
-	if (known_bad(s, &v, rt, &o, resp) != 0)
+	if (known_bad(s, &v, rt, &o, 0, resp) != 0)
 		return;
 	handlers__object_key(key, v.id, rt->kind, rt->oid);
 	if (backend_open(s->backend, key, &resp->reader, &size) != 0 || size != o.size) {
@@ -323,7 +326,7 @@ handlers__object_get(struct store *s, const struct request *req, struct resp *re
 	resp->content_type = "application/octet-stream";
 	object_headers(resp, rt->oid, size);
 	if (!req->has_range && size > 0)
-		verify_start(resp, &v, rt);
+		verify_start(resp, &v, rt, 0);
 }
 
 void
