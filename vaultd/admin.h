@@ -21,6 +21,9 @@
 #include "meta.h"
 #include "vsp.h"
 
+struct scrub;
+struct posture_config;
+
 /* Longest request line accepted, not counting its '\n'. A longer line gets
  * an error response and the connection is closed. */
 #define ADMIN_LINE_MAX 65536
@@ -45,6 +48,8 @@ struct admin_ctx {
 	    char (*names)[VSP_NAME_MAX + 1], size_t max);
 	int (*repl_has_target)(void *arg, const char *name);
 	void *repl_arg;
+	struct scrub *scrub; /* op "scrub" (scrub.h); NULL: unavailable */
+	const struct posture_config *posture; /* op "posture" (posture.h); NULL: unavailable */
 };
 
 /*

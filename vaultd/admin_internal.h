@@ -10,4 +10,9 @@ json_t *admin__handle(const struct admin_ctx *ctx, const json_t *req, int with_s
 /* Returns a new {"ok": false, "error": <sentence>} object, or NULL. */
 json_t *admin__error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The ops "scrub" and "posture" (admin_scrub.c), with the fields checked:
+ * tenant and vault NULL or valid names, vault only with a tenant. */
+json_t *admin__op_scrub(const struct admin_ctx *ctx, const char *tenant, const char *vault);
+json_t *admin__op_posture(const struct admin_ctx *ctx, const char *tenant, const char *vault);
+
 #endif

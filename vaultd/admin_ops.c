@@ -730,6 +730,39 @@ op_gc(const struct admin_ctx *ctx, const json_t *req)
 	    "seconds", r.seconds);
 }
 
+/* "scrub" and "posture" take the same optional [tenant [vault]]. */
+static json_t *
+scope_fields(const json_t *req, const char *op, const char **tenant, const char **vault)
+{
+	json_t *err;
+
+	if (field_name(req, op, "tenant", "tenant", 0, tenant, &err) != 0 ||
+	    field_name(req, op, "vault", "vault", 0, vault, &err) != 0)
+		return err;
+	if (*vault != NULL && *tenant == NULL)
+		return admin__error("%s: a vault is named within its tenant; give \"tenant\" too",
+		    op);
+	return NULL;
+}
+
+static json_t *
+op_scrub(const struct admin_ctx *ctx, const json_t *req)
+{
+	const char *tenant, *vault;
+	json_t *err = scope_fields(req, "scrub", &tenant, &vault);
+
+	return err != NULL ? err : admin__op_scrub(ctx, tenant, vault);
+}
+
+static json_t *
+op_posture(const struct admin_ctx *ctx, const json_t *req)
+{
+	const char *tenant, *vault;
+	json_t *err = scope_fields(req, "posture", &tenant, &vault);
+
+	return err != NULL ? err : admin__op_posture(ctx, tenant, vault);
+}
+
 #define FIELDS_MAX 3
 
 static const struct admin_op {
@@ -738,7 +771,9 @@ static const struct admin_op {
 	json_t *(*fn)(const struct admin_ctx *ctx, const json_t *req);
 } ops[] = {
 	{"gc", {"tenant", "vault", "dry_run", NULL}, op_gc},
+	{"posture", {"tenant", "vault", NULL}, op_posture},
 	{"replicate", {"tenant", "vault", "target", NULL}, op_replicate},
+	{"scrub", {"tenant", "vault", NULL}, op_scrub},
 	{"status", {NULL}, op_status},
 	{"tenant.add", {"name", NULL}, op_tenant_add},
 	{"tenant.list", {NULL}, op_tenant_list},
@@ -789,8 +824,8 @@ admin__handle(const struct admin_ctx *ctx, const json_t *req, int with_status)
 		if (strcmp(name, ops[i].name) == 0)
 			break;
 	if (i == NOPS)
-		return admin__error("unknown op \"%s\"; the ops are gc, replicate, status, tenant.add, "
-		    "tenant.list, tenant.remove, token.issue, token.list, token.revoke and "
+		return admin__error("unknown op \"%s\"; the ops are gc, posture, replicate, scrub, status, "
+		    "tenant.add, tenant.list, tenant.remove, token.issue, token.list, token.revoke and "
 		    "vault.list", quote(name, q));
 	if ((r = check_fields(&ops[i], req)) != NULL)
 		return r;

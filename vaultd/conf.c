@@ -41,6 +41,7 @@ enum kind {
 	K_BLOCK, K_LISTEN, K_PATH, K_TYPE, K_SIZE, K_OBJSIZE, K_TIMEOUT,
 	K_CONNS, K_COUNT, K_DURATION, K_GRACE, K_POLICY,
 	K_TTYPE, K_URL, K_NAME, K_PREFIX, K_BOOL, K_TARGETS, K_WORKERS,
+	K_PLISTEN, K_COPIES,
 };
 
 struct directive {
@@ -69,6 +70,8 @@ static const struct directive directives[] = {
 	DB("target", TOP, TARGET),
 	DV("replicate-bandwidth", TOP, K_SIZE, struct conf, replicate_bandwidth),
 	DV("replicate-workers", TOP, K_WORKERS, struct conf, replicate_workers),
+	DV("scrub-rate", TOP, K_SIZE, struct conf, scrub_rate),
+	DV("posture-listen", TOP, K_PLISTEN, struct conf, posture_listen),
 	DV("type", TARGET, K_TTYPE, struct conf_target, type),
 	DV("url", TARGET, K_URL, struct conf_target, url),
 	DV("vault", TARGET, K_NAME, struct conf_target, vault),
@@ -91,6 +94,9 @@ static const struct directive directives[] = {
 	DV("lock", POLICY, K_DURATION, struct conf_policy, lock),
 	DV("gc-grace", POLICY, K_GRACE, struct conf_policy, gc_grace),
 	DV("gc-every", POLICY, K_DURATION, struct conf_policy, gc_every),
+	DV("scrub-every", POLICY, K_DURATION, struct conf_policy, scrub_every),
+	DV("rpo", POLICY, K_DURATION, struct conf_policy, rpo),
+	DV("copies", POLICY, K_COPIES, struct conf_policy, copies),
 	DV("quota", POLICY, K_SIZE, struct conf_policy, quota),
 	DV("replicate-to", POLICY, K_TARGETS, struct conf_policy, replicate_to),
 	{ "policy", TENANT, K_POLICY, 0, TOP },
@@ -482,6 +488,18 @@ add_listen(struct parser *p, const char *v)
 	return 0;
 }
 
+/* "posture-listen ADDR:PORT": the posture page's address (spec/posture.md). */
+static int
+set_posture_listen(struct parser *p, const char *v)
+{
+	const char *why;
+
+	if (conf__parse_listen(v, &p->c->posture_listen, &why) != 0)
+		return perr(p, "posture-listen address " Q " %s", v, why);
+	p->c->has_posture_listen = 1;
+	return 0;
+}
+
 static int
 add_ref(struct parser *p, const char *name)
 {
@@ -610,6 +628,9 @@ number_value(struct parser *p, const struct directive *d, const char *v,
 	if (d->kind == K_CONNS && (*n == 0 || *n > CONF_CONNECTIONS_MAX))
 		return perr(p, "'%s' must be between 1 and %d, not " Q, d->word,
 		    CONF_CONNECTIONS_MAX, v);
+	if (d->kind == K_COPIES && (*n == 0 || *n > CONF_COPIES_MAX))
+		return perr(p, "'%s' must be between 1 and %d, not " Q, d->word, CONF_COPIES_MAX,
+		    v);
 	if (d->kind == K_COUNT && *n > CONF_KEEP_MAX)
 		return perr(p, "'%s' must be at most %d, not " Q, d->word, CONF_KEEP_MAX, v);
 	return 0;
@@ -626,6 +647,8 @@ set_value(struct parser *p, const struct directive *d, const char *v)
 		return add_listen(p, v);
 	case K_POLICY:
 		return add_ref(p, v);
+	case K_PLISTEN:
+		return set_posture_listen(p, v);
 	case K_TYPE:
 		return set_type(p, f, v);
 	case K_PATH:
@@ -647,7 +670,7 @@ set_value(struct parser *p, const struct directive *d, const char *v)
 		return -1;
 	if (d->kind == K_TIMEOUT)
 		*(unsigned *)(void *)f = (unsigned)(n * 1000);
-	else if (d->kind == K_CONNS || d->kind == K_COUNT)
+	else if (d->kind == K_CONNS || d->kind == K_COUNT || d->kind == K_COPIES)
 		*(unsigned *)(void *)f = (unsigned)n;
 	else
 		*(uint64_t *)(void *)f = n;

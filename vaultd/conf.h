@@ -46,6 +46,8 @@
 #define CONF_DEFAULT_MAX_CONNECTIONS 1024u
 #define CONF_DEFAULT_GC_GRACE (24 * 3600ULL) /* seconds */
 #define CONF_DEFAULT_REPLICATE_WORKERS 4u
+#define CONF_DEFAULT_SCRUB_RATE (50ULL * 1024 * 1024) /* bytes per second */
+#define CONF_COPIES_MAX 33            /* largest copies: 32 backends and a replica */
 
 struct conf_listen {
 	char host[CONF_HOST_MAX];     /* without the brackets of an IPv6 address */
@@ -73,6 +75,9 @@ struct conf_policy {
 	/* Replication targets (names of target blocks, checked to exist). */
 	char replicate_to[CONF_REPLICATE_MAX][VSP_NAME_MAX + 1];
 	unsigned nreplicate;
+	/* Scrub and posture (spec/scrub.md, spec/posture.md); 0 = not set. */
+	uint64_t scrub_every, rpo;        /* seconds */
+	unsigned copies;                  /* healthy copies each object should have */
 };
 
 /*
@@ -127,6 +132,9 @@ struct conf {
 	size_t ntargets;
 	uint64_t replicate_bandwidth;      /* bytes per second, 0 = no cap */
 	unsigned replicate_workers;        /* parallel transfers */
+	uint64_t scrub_rate;               /* bytes per second scrub reads, 0 = no cap */
+	int has_posture_listen;            /* posture-listen given: serve the page */
+	struct conf_listen posture_listen;
 };
 
 /* The target named name, or NULL. */

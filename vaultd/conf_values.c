@@ -206,6 +206,7 @@ conf__new(void)
 	c->body_timeout_ms = CONF_DEFAULT_BODY_TIMEOUT_MS;
 	c->max_connections = CONF_DEFAULT_MAX_CONNECTIONS;
 	c->replicate_workers = CONF_DEFAULT_REPLICATE_WORKERS;
+	c->scrub_rate = CONF_DEFAULT_SCRUB_RATE;
 	return c;
 }
 

@@ -168,6 +168,13 @@ work_read(struct conn *c, struct store *s)
 		}
 		got += (size_t)n;
 	}
+	if (c->resp.verify != NULL && resp_verify_feed(s, &c->resp, c->sbuf[i], got,
+	    c->stream_off + got == c->stream_end) != 0) {
+		/* A bad copy: the last bytes never go out (spec/vsp.md). */
+		c->work_errno = EIO;
+		c->work_result = -1;
+		return;
+	}
 	c->slen[i] = got;
 	c->work_result = (ssize_t)got;
 }

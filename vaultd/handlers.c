@@ -13,6 +13,7 @@
 
 #include <sodium.h>
 
+#include "meta_scrub.h"
 #include "sha256.h"
 
 void
@@ -53,6 +54,7 @@ resp_clear(struct store *s, struct resp *r)
 	free(r->body);
 	if (r->reader != NULL)
 		backend_close(s->backend, r->reader);
+	sha256_free(r->verify);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -354,6 +356,9 @@ handlers__config_get(struct store *s, const struct request *req, struct resp *re
 		resp_error(resp, VSP_E_INTERNAL, "the config of vault '%s' cannot be read", v.name);
 		return;
 	}
+	if (handlers__blob_check(s, v.id, META_SCRUB_CONFIG, v.config_id, resp->body,
+	    resp->body_len, resp) != 0)
+		return; /* resp holds the 503 (the blob's bytes were dropped) */
 	resp->status = 200;
 	resp->content_type = "application/octet-stream";
 }

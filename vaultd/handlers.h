@@ -15,6 +15,8 @@
 #include "meta.h"
 #include "router.h"
 
+struct sha256; /* sha256.h */
+
 #define VAULTD_VERSION "0.1.0"
 #define CONFIG_SIZE_MAX (64 * 1024)          /* vault config blob */
 #define EXISTS_BODY_MAX (1024 * 1024)        /* batch existence query */
@@ -75,6 +77,13 @@ struct resp {
 	uint64_t offset;
 	uint64_t length;
 	int no_body;                   /* HEAD: announce length, send nothing */
+	/* A whole-object GET is hashed as it streams (spec/vsp.md, "Integrity
+	 * of downloads"); NULL when the body is not checked. */
+	struct sha256 *verify;
+	uint64_t verify_vault;
+	uint8_t verify_kind;
+	uint8_t verify_backend; /* location bit of the copy being read */
+	uint8_t verify_id[VSP_ID_LEN];
 };
 
 /* A streaming object upload in progress. */
@@ -101,6 +110,14 @@ void resp_error(struct resp *r, enum vsp_err err, const char *fmt, ...)
  * line is dropped and an error is logged, which never happens with the
  * fixed header set we use). */
 void resp_header(struct resp *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * Hashes len more bytes of a checked download (r->verify); last says they
+ * end the body. Returns 0, or -1 when the body does not hash to its ID: the
+ * copy is then recorded as bad (meta_scrub.h) and the caller must cut the
+ * connection instead of ending the body cleanly.
+ */
+int resp_verify_feed(struct store *s, struct resp *r, const void *buf, size_t len, int last);
 
 /* Frees what r owns (body, reader) and resets it. */
 void resp_clear(struct store *s, struct resp *r);

@@ -34,6 +34,12 @@ void handlers__unlock(uint64_t vault_id, const uint8_t id[VSP_ID_LEN]);
 void handlers__lock_many(uint64_t vault_id, const uint8_t (*ids)[VSP_ID_LEN], size_t n);
 void handlers__unlock_many(uint64_t vault_id, const uint8_t (*ids)[VSP_ID_LEN], size_t n);
 
+/* For a blob served whole from memory (the config): 0 if its bytes hash to
+ * id and no bad copy is recorded; else records the bad copy, sets resp to
+ * 503 and returns -1 (spec/vsp.md, "Integrity of downloads"). */
+int handlers__blob_check(struct store *s, uint64_t vault_id, uint8_t kind,
+    const uint8_t id[VSP_ID_LEN], const void *buf, size_t len, struct resp *resp);
+
 void handlers__object_get(struct store *s, const struct request *req, struct resp *resp);
 void handlers__config_get(struct store *s, const struct request *req, struct resp *resp);
 void handlers__config_put(struct store *s, const struct request *req, struct resp *resp);

@@ -11,6 +11,7 @@
 
 #include <sodium.h>
 
+#include "meta_scrub.h"
 #include "sha256.h"
 
 struct usage_sum {
@@ -181,6 +182,90 @@ object_headers(struct resp *resp, const uint8_t id[VSP_ID_LEN], uint64_t size)
 	resp_header(resp, "X-Vault-Object-Size: %" PRIu64, size);
 }
 
+/* 503 when the copy this server would read (location bit `bit`; the store
+ * reads backend 0) is known to be bad (spec/scrub.md): its bytes are never
+ * served. */
+static int
+known_bad(struct store *s, const struct meta_vault *v, const struct route *rt,
+    const struct meta_object *o, unsigned bit, struct resp *resp)
+{
+	uint32_t bad;
+
+	if (meta_scrub_bad_mask(s->meta, v->id, (uint8_t)rt->kind, rt->oid, &bad) != META_OK) {
+		resp_error(resp, VSP_E_INTERNAL, "metadata error while looking up the object");
+		return -1;
+	}
+	if (!(bad & (UINT32_C(1) << bit)))
+		return 0;
+	resp_error(resp, VSP_E_UNAVAILABLE, "the stored copy of this %s failed verification "
+	    "and is not served until it is repaired from a good copy%s (vaultctl scrub); try "
+	    "again later", vsp_kind_name(rt->kind), (o->locations & ~bad) != 0 ?
+	    " on another backend" : " or a replica");
+	resp_header(resp, "Retry-After: 60");
+	return -1;
+}
+
+/* Hashes the body as it streams, when the whole object is asked for. */
+static void
+verify_start(struct resp *resp, const struct meta_vault *v, const struct route *rt,
+    unsigned bit)
+{
+	/* Out of memory: the body goes unchecked, as a ranged one does. */
+	if ((resp->verify = sha256_new()) == NULL)
+		return;
+	resp->verify_vault = v->id;
+	resp->verify_kind = (uint8_t)rt->kind;
+	resp->verify_backend = (uint8_t)bit;
+	memcpy(resp->verify_id, rt->oid, VSP_ID_LEN);
+}
+
+int
+resp_verify_feed(struct store *s, struct resp *r, const void *buf, size_t len, int last)
+{
+	struct meta_scrub_bad bad = { .vault_id = r->verify_vault, .kind = r->verify_kind,
+	    .backend = r->verify_backend, .time = (uint64_t)time(NULL),
+	    .reason = "SHA-256 mismatch found while serving a GET" };
+	uint8_t digest[SHA256_LEN];
+	char hex[VSP_ID_HEX_LEN + 1];
+
+	if (sha256_update(r->verify, buf, len) != 0)
+		return -1;
+	if (!last)
+		return 0;
+	if (sha256_final(r->verify, digest) == 0 &&
+	    sodium_memcmp(digest, r->verify_id, VSP_ID_LEN) == 0)
+		return 0;
+	vsp_id_format(r->verify_id, hex);
+	fprintf(stderr, "vaultd: GET: the stored copy of %s (vault %" PRIu64 ") does not hash "
+	    "to its ID; the answer is cut short and the copy is recorded as bad\n", hex,
+	    r->verify_vault);
+	memcpy(bad.id, r->verify_id, VSP_ID_LEN);
+	(void)meta_scrub_bad_put(s->meta, &bad);
+	return -1;
+}
+
+int
+handlers__blob_check(struct store *s, uint64_t vault_id, uint8_t kind,
+    const uint8_t id[VSP_ID_LEN], const void *buf, size_t len, struct resp *resp)
+{
+	struct meta_scrub_bad bad = { .vault_id = vault_id, .kind = kind, .backend = 0,
+	    .time = (uint64_t)time(NULL), .reason = "SHA-256 mismatch found while serving a GET" };
+	uint8_t digest[SHA256_LEN];
+	uint32_t mask = 0;
+
+	if (meta_scrub_bad_mask(s->meta, vault_id, kind, id, &mask) == META_OK && !(mask & 1u) &&
+	    sha256_buf(buf, len, digest) == 0 && sodium_memcmp(digest, id, VSP_ID_LEN) == 0)
+		return 0;
+	if (!(mask & 1u)) {
+		memcpy(bad.id, id, VSP_ID_LEN);
+		(void)meta_scrub_bad_put(s->meta, &bad);
+	}
+	resp_error(resp, VSP_E_UNAVAILABLE, "the stored copy failed verification and is not "
+	    "served until it is repaired (vaultctl scrub); try again later");
+	resp_header(resp, "Retry-After: 60");
+	return -1;
+}
+
 void
 handlers__object_get(struct store *s, const struct request *req, struct resp *resp)
 {
@@ -212,6 +297,8 @@ handlers__object_get(struct store *s, const struct request *req, struct resp *re
 		object_headers(resp, rt->oid, o.size);
 		return;
 	}
+	if (known_bad(s, &v, rt, &o, 0, resp) != 0)
+		return;
 	handlers__object_key(key, v.id, rt->kind, rt->oid);
 	if (backend_open(s->backend, key, &resp->reader, &size) != 0 || size != o.size) {
 		fprintf(stderr, "vaultd: object %s is listed but its data is %s\n", key,
@@ -238,6 +325,8 @@ handlers__object_get(struct store *s, const struct request *req, struct resp *re
 	}
 	resp->content_type = "application/octet-stream";
 	object_headers(resp, rt->oid, size);
+	if (!req->has_range && size > 0)
+		verify_start(resp, &v, rt, 0);
 }
 
 void

@@ -29,7 +29,9 @@
 #include "options.h"
 #include "meta_repl.h"
 #include "policy.h"
+#include "posture.h"
 #include "repl.h"
+#include "scrub.h"
 #include "server.h"
 
 #define DEFAULT_THREADS "16"
@@ -58,6 +60,15 @@ struct daemon {
 	struct repl_settings *next_repl;
 	/* Replication (replicator/repl.h). */
 	struct repl *repl;
+	/* Scrub (scrub.h; scheduled with GC's timer) and posture (posture.h). */
+	struct scrub *scrub;
+	uv_work_t scrub_work;
+	int scrub_running;
+	uint64_t scrub_rate;
+	struct posture_config posture;
+	struct posture_http *posture_http;
+	int has_posture_listen;
+	struct conf_listen posture_listen;
 	/* What the file said at start-up, to tell whether a reload changes
 	 * what only a restart applies. */
 	char started_data_dir[PATH_MAX];
@@ -126,8 +137,8 @@ static void
 on_stopped(void *arg)
 {
 	struct daemon *d = arg;
-	/* A scheduled GC still running stops the loop when it is done. */
-	if (--d->pending_stops == 0 && !d->gc_running)
+	/* A scheduled GC or scrub still running stops the loop when done. */
+	if (--d->pending_stops == 0 && !d->gc_running && !d->scrub_running)
 		uv_stop(d->loop);
 }
 
@@ -143,9 +154,11 @@ on_signal(uv_signal_t *s, int signum)
 	fprintf(stderr, "vaultd: %s: finishing requests in progress, then exiting\n",
 	    strsignal(signum));
 	d->stopping = 1;
-	d->pending_stops = (int)d->nservers + 2;
+	d->pending_stops = (int)d->nservers + 3;
 	uv_timer_stop(&d->gc_timer);
 	uv_close((uv_handle_t *)&d->gc_timer, NULL);
+	if (d->scrub != NULL)
+		scrub_cancel(d->scrub);
 	uv_signal_stop(&d->sigint);
 	uv_signal_stop(&d->sigterm);
 	uv_signal_stop(&d->sighup);
@@ -154,6 +167,8 @@ on_signal(uv_signal_t *s, int signum)
 	admin_stop(d->admin, on_stopped, d);
 	repl_stop(d->repl, on_stopped, d);
 	d->repl = NULL;
+	posture_http_stop(d->posture_http, on_stopped, d);
+	d->posture_http = NULL;
 }
 
 static void
@@ -198,6 +213,8 @@ reload_done(uv_work_t *w, int status)
 	fprintf(stderr, "vaultd: reloaded %s: %zu policies, %zu tenants\n", d->opts->conf_path,
 	    d->next_conf->npolicies, d->next_conf->ntenants);
 	fprintf(stderr, "vaultd: reload: %zu replication target(s)\n", d->next_conf->ntargets);
+	if (d->scrub != NULL)
+		scrub_set_rate(d->scrub, d->next_conf->scrub_rate);
 	policy_src_swap(d->policies, d->next_conf);
 	d->next_conf = NULL;
 	if (d->repl != NULL)
@@ -245,7 +262,32 @@ gc_work_done(uv_work_t *w, int status)
 
 	(void)status;
 	d->gc_running = 0;
-	if (d->stopping && d->pending_stops == 0)
+	if (d->stopping && d->pending_stops == 0 && !d->scrub_running)
+		uv_stop(d->loop);
+}
+
+static void
+scrub_work(uv_work_t *w)
+{
+	struct daemon *d = w->data;
+	struct scrub_report *r = malloc(sizeof(*r));
+
+	if (r != NULL && scrub_run_due(d->scrub, (uint64_t)time(NULL), r) == SCRUB_OK &&
+	    r->vaults > 0)
+		fprintf(stderr, "vaultd: scheduled scrub of %" PRIu64 " vault(s): %" PRIu64
+		    " copies, %" PRIu64 " bytes, %" PRIu64 " bad, %" PRIu64 " repaired, %.1f s\n",
+		    r->vaults, r->copies, r->bytes, r->bad, r->repaired, r->seconds);
+	free(r);
+}
+
+static void
+scrub_work_done(uv_work_t *w, int status)
+{
+	struct daemon *d = w->data;
+
+	(void)status;
+	d->scrub_running = 0;
+	if (d->stopping && d->pending_stops == 0 && !d->gc_running)
 		uv_stop(d->loop);
 }
 
@@ -255,11 +297,17 @@ on_gc_timer(uv_timer_t *t)
 	struct daemon *d = t->data;
 
 	if (d->gc_running || d->stopping)
-		return;
+		return; /* a scrub still running is let be too */
 	d->gc_running = 1;
 	d->gc_work.data = d;
 	if (uv_queue_work(d->loop, &d->gc_work, gc_work, gc_work_done) != 0)
 		d->gc_running = 0;
+	if (d->scrub_running || d->scrub == NULL)
+		return;
+	d->scrub_running = 1;
+	d->scrub_work.data = d;
+	if (uv_queue_work(d->loop, &d->scrub_work, scrub_work, scrub_work_done) != 0)
+		d->scrub_running = 0;
 }
 
 static void
@@ -358,6 +406,30 @@ start_repl(struct daemon *d, struct conf *c, struct store *store)
 	return 0;
 }
 
+/* The scrubber and the posture report; the page if posture-listen is set. */
+static int
+start_scrub(struct daemon *d, struct store *store)
+{
+	struct scrub_config sc = {.meta = store->meta, .rate = d->scrub_rate,
+	    .policy = policy_src_policy, .targets = policy_src_targets,
+	    .target = policy_src_target, .arg = d->policies};
+
+	sc.backends[0] = store->backend;
+	if ((d->scrub = scrub_new(&sc)) == NULL)
+		return -1;
+	d->posture = (struct posture_config){.meta = store->meta, .policy = policy_src_policy,
+	    .limits = policy_src_lookup, .targets = policy_src_targets, .arg = d->policies};
+	if (!d->has_posture_listen)
+		return 0;
+	if ((d->posture_http = posture_http_start(d->loop, d->posture_listen.host,
+	    d->posture_listen.port, &d->posture)) == NULL)
+		return -1;
+	fprintf(stderr, "vaultd: posture page on http://%s%s%s:%d/posture (no auth)\n",
+	    strchr(d->posture_listen.host, ':') ? "[" : "", d->posture_listen.host,
+	    strchr(d->posture_listen.host, ':') ? "]" : "", posture_http_port(d->posture_http));
+	return 0;
+}
+
 static int
 start_services(struct daemon *d, struct options *o, struct store *store)
 {
@@ -372,6 +444,10 @@ start_services(struct daemon *d, struct options *o, struct store *store)
 	    (d->gc = gc_new(&gcc)) == NULL)
 		return -1;
 	actx.gc = d->gc;
+	if (start_scrub(d, store) != 0)
+		return -1;
+	actx.scrub = d->scrub;
+	actx.posture = &d->posture;
 	if (start_servers(d, o, store) != 0)
 		return -1;
 	if (path_join(sock, sizeof(sock), o->data_dir, "vaultd.sock") != 0 ||
@@ -406,6 +482,9 @@ start_policies(struct daemon *d, struct options *o, struct store *store)
 	d->started_nlistens = o->conf->nlistens;
 	if (start_repl(d, o->conf, store) != 0)
 		return -1;
+	d->scrub_rate = o->conf->scrub_rate;
+	d->has_posture_listen = o->conf->has_posture_listen;
+	d->posture_listen = o->conf->posture_listen;
 	d->policies = policy_src_new(o->conf);
 	o->conf = NULL;
 	if (d->policies == NULL) {
@@ -454,6 +533,7 @@ main(int argc, char **argv)
 out:
 	uv_loop_close(d.loop);
 	gc_free(d.gc);
+	scrub_free(d.scrub);
 	backend_free(store.backend);
 	meta_close(store.meta);
 	policy_src_free(d.policies);

@@ -116,6 +116,7 @@ dbs_open(struct meta *m)
 		{ "repl_queue", &m->repl_queue },
 		{ "repl_done", &m->repl_done },
 		{ "repl_targets", &m->repl_targets },
+		{ "scrub", &m->scrub },
 	};
 	MDB_txn *txn;
 	int rc;

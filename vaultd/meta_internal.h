@@ -30,6 +30,8 @@ struct meta {
 	MDB_dbi repl_queue;   /* what is still to be done at a target */
 	MDB_dbi repl_done;    /* what a target holds, verified */
 	MDB_dbi repl_targets; /* target name -> counters and last error */
+	/* Scrub (meta_scrub.c): bad copies and per-vault scrub records. */
+	MDB_dbi scrub;
 	/* The vault -> targets look-up (meta_repl_set_targets); NULL: none. */
 	size_t (*repl_fn)(void *arg, const char *tenant, const char *vault,
 	    char (*names)[VSP_NAME_MAX + 1], size_t max);

@@ -902,3 +902,61 @@ out:
 	free(s);
 	return rc;
 }
+
+/* ---- one vault at one target (posture, spec/posture.md) ------------- */
+
+int
+meta_repl_vault_stats(struct meta *m, const char *target, uint64_t vault_id,
+    struct meta_repl_stats *out)
+{
+	const char *op = "repl_vault_stats";
+	uint8_t prefix[RK_MAX];
+	struct meta_repl_item it;
+	struct target_rec t;
+	MDB_cursor_op how = MDB_SET_RANGE;
+	MDB_cursor *cur;
+	MDB_txn *txn;
+	MDB_val key, val;
+	size_t plen;
+	int rc, lrc;
+
+	memset(out, 0, sizeof(*out));
+	if (target == NULL || strnlen(target, VSP_NAME_MAX + 1) > VSP_NAME_MAX || !target[0])
+		return META_ERROR;
+	memcpy(out->target, target, strlen(target) + 1);
+	/* The key up to the kind byte: every record of (target, vault). */
+	plen = rkey(prefix, target, vault_id, 0, (const uint8_t[VSP_ID_LEN]){0}) -
+	    META__U8_LEN - VSP_ID_LEN;
+	if ((rc = meta__txn_begin(m, MDB_RDONLY, op, &txn)) != META_OK)
+		return rc;
+	rc = meta__get(txn, m->repl_targets, target, strlen(target), &val, op);
+	if (rc == META_OK && target_dec(&val, &t) == 0) {
+		out->last_error_time = t.err_time;
+		memcpy(out->last_error, t.err, sizeof(t.err));
+	} else if (rc != META_NOTFOUND && rc != META_OK) {
+		goto out;
+	}
+	if ((lrc = mdb_cursor_open(txn, m->repl_queue, &cur)) != 0) {
+		rc = meta__lmdb_fail(op, lrc);
+		goto out;
+	}
+	while ((rc = meta__cursor_prefix(cur, how, prefix, plen, &key, &val, op)) == META_OK) {
+		how = MDB_NEXT;
+		if (rkey_dec(&key, &it) != 0 || queue_dec(&val, &it) != 0) {
+			rc = meta__corrupt(op, "replication queue");
+			break;
+		}
+		stats_add(out, 1, &it);
+		/* The error of this vault's own oldest failing record, if any. */
+		if (it.error[0] != '\0' && it.next_try >= out->last_error_time) {
+			out->last_error_time = it.next_try;
+			memcpy(out->last_error, it.error, sizeof(it.error));
+		}
+	}
+	mdb_cursor_close(cur);
+	if (rc == META_NOTFOUND)
+		rc = META_OK;
+out:
+	mdb_txn_abort(txn);
+	return rc;
+}

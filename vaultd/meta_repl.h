@@ -136,4 +136,15 @@ struct meta_repl_stats {
 int meta_repl_stats(struct meta *m, int (*cb)(const struct meta_repl_stats *s, void *arg),
     void *arg);
 
+/*
+ * The figures of one (target, vault) pair for posture: *out's queued,
+ * failed, bytes_pending and oldest count only the vault's queue records;
+ * last_error is the target's last error, or the newest error of one of
+ * the vault's records if that is more recent (its time is then the
+ * record's next try). done, done_bytes and deleted stay 0. One read
+ * transaction (a prefix scan of the queue).
+ */
+int meta_repl_vault_stats(struct meta *m, const char *target, uint64_t vault_id,
+    struct meta_repl_stats *out);
+
 #endif

@@ -106,3 +106,16 @@ policy_src_has_target(struct policy_src *p, const char *name)
 	pthread_rwlock_unlock(&p->lock);
 	return found;
 }
+
+int
+policy_src_target(void *arg, const char *name, struct conf_target *out)
+{
+	struct policy_src *p = arg;
+	const struct conf_target *t;
+
+	pthread_rwlock_rdlock(&p->lock);
+	if ((t = conf_target_find(p->conf, name)) != NULL)
+		*out = *t;
+	pthread_rwlock_unlock(&p->lock);
+	return t != NULL;
+}

@@ -41,4 +41,9 @@ size_t policy_src_targets(void *arg, const char *tenant, const char *vault,
  * Thread-safe. */
 int policy_src_has_target(struct policy_src *p, const char *name);
 
+/* Copies the definition of the target named name into *out and returns 1,
+ * or returns 0 if the configuration in force has none (scrub.h's
+ * struct scrub_config.target; arg is the policy_src). Thread-safe. */
+int policy_src_target(void *arg, const char *name, struct conf_target *out);
+
 #endif

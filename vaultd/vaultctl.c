@@ -24,6 +24,10 @@
 #define SOCK_NAME "vaultd.sock"
 #define DEFAULT_SOCK "./var/" SOCK_NAME
 #define IO_TIMEOUT_S 60
+/* A scrub answers when it has read everything at scrub-rate: hours, maybe. */
+#define SCRUB_TIMEOUT_S (7L * 24 * 3600)
+
+static long io_timeout_s = IO_TIMEOUT_S;
 #define RESP_MAX (64u << 20) /* a listing of very many vaults still fits */
 #define READ_CHUNK 4096
 #define CELL_MAX 96
@@ -44,9 +48,13 @@ usage(FILE *f)
 	    "commands:\n"
 	    "  gc [TENANT [VAULT]] [--dry-run]\n"
 	    "                                 collect garbage now and report what was freed\n"
+	    "  posture [TENANT [VAULT]]       backup posture per vault: RPO, replication lag,\n"
+	    "                                 last full scrub, under-copied objects, policy\n"
 	    "  replicate TENANT VAULT [TARGET]\n"
 	    "                                 queue every object of the vault its target(s)\n"
 	    "                                 lack (seed or re-sync); says how many\n"
+	    "  scrub [TENANT [VAULT]]         re-read and verify every stored copy now,\n"
+	    "                                 repair bad ones, and report\n"
 	    "  status                         daemon status, totals and replication\n"
 	    "  tenant add NAME                create a tenant\n"
 	    "  tenant list                    list tenants\n"
@@ -92,7 +100,7 @@ static int
 admin_connect(const char *path)
 {
 	struct sockaddr_un sun;
-	struct timeval tv = {.tv_sec = IO_TIMEOUT_S};
+	struct timeval tv = {.tv_sec = io_timeout_s};
 	int fd;
 
 	if (strlen(path) >= sizeof(sun.sun_path)) {
@@ -420,10 +428,87 @@ print_status(const json_t *r)
 	}
 }
 
+static void
+print_scrub(const json_t *r)
+{
+	char size[CELL_MAX];
+	size_t i;
+	json_t *p;
+
+	fmt_size(num(r, "bytes"), size);
+	printf("scrubbed %lld vault(s) (%lld fully): %lld object(s), %lld copies, %s; %lld bad, "
+	    "%lld repaired, %lld unrepaired; %.1f s\n", (long long)num(r, "vaults"),
+	    (long long)num(r, "vaults_full"), (long long)num(r, "objects"),
+	    (long long)num(r, "copies"), size, (long long)num(r, "bad"),
+	    (long long)num(r, "repaired"), (long long)num(r, "unrepaired"),
+	    json_number_value(json_object_get(r, "seconds")));
+	json_array_foreach(json_object_get(r, "problems"), i, p) {
+		printf("bad copy: %s/%s %s %s on backend %lld: %s; ", str(p, "tenant", "?"),
+		    str(p, "vault", "?"), str(p, "kind", "?"), str(p, "id", "?"),
+		    (long long)num(p, "backend"), str(p, "reason", "?"));
+		if (json_is_true(json_object_get(p, "repaired")))
+			printf("repaired from %s\n", str(p, "source", "?"));
+		else
+			printf("NOT repaired: %s\n", str(p, "repair_error", "?"));
+	}
+}
+
+static void
+print_posture_vault(const json_t *v)
+{
+	const json_t *sc = json_object_get(v, "scrub"), *cp = json_object_get(v, "copies");
+	const json_t *last = json_object_get(v, "last_snapshot");
+	char a[CELL_MAX], b[CELL_MAX];
+	size_t i;
+	json_t *t;
+
+	printf("%s/%s: %s\n", str(v, "tenant", "?"), str(v, "vault", "?"),
+	    strcmp(str(v, "state", ""), "ok") == 0 ? "OK" : "ATTENTION");
+	if (json_is_integer(last)) {
+		fmt_time(json_integer_value(last), a);
+		fmt_age(num(v, "last_snapshot_age"), b);
+		printf("  last snapshot   %s (%s ago); %s\n", a, b, str(v, "rpo_text", "?"));
+	} else {
+		printf("  last snapshot   none; %s\n", str(v, "rpo_text", "?"));
+	}
+	fmt_size(num(v, "bytes"), a);
+	printf("  contents        %lld snapshot(s), %lld object(s), %s\n",
+	    (long long)num(v, "snapshots"), (long long)num(v, "objects"), a);
+	json_array_foreach(json_object_get(v, "replication"), i, t) {
+		fmt_age(num(t, "oldest_pending_age"), a);
+		printf("  replication     %s: queue %lld, failed %lld, lag %s, last error: %s\n",
+		    str(t, "target", "?"), (long long)num(t, "queue"), (long long)num(t, "failed"),
+		    a, str(t, "last_error", "-"));
+	}
+	if (json_is_integer(json_object_get(sc, "last_full")))
+		fmt_time(num(sc, "last_full"), a);
+	else
+		snprintf(a, CELL_MAX, "never");
+	printf("  last full scrub %s; %lld bad cop%s unrepaired\n", a,
+	    (long long)num(sc, "bad_copies"), num(sc, "bad_copies") == 1 ? "y" : "ies");
+	if (json_is_integer(json_object_get(cp, "want")))
+		printf("  copies          %lld of %lld object(s) below %lld healthy copies\n",
+		    (long long)num(cp, "under"), (long long)num(cp, "objects"),
+		    (long long)num(cp, "want"));
+	printf("  policy          %s\n", str(v, "policy", "?"));
+	json_array_foreach(json_object_get(v, "problems"), i, t)
+		printf("  problem         %s\n", json_string_value(t));
+}
+
 /* Prints a successful answer to op for a person. */
 static void
 print_human(const char *op, const json_t *r)
 {
+	if (strcmp(op, "scrub") == 0)
+		print_scrub(r);
+	if (strcmp(op, "posture") == 0) {
+		size_t i;
+		json_t *v;
+		json_array_foreach(json_object_get(r, "vaults"), i, v)
+			print_posture_vault(v);
+		if (json_array_size(json_object_get(r, "vaults")) == 0)
+			printf("no vaults\n");
+	}
 	if (strcmp(op, "status") == 0 || strcmp(op, "gc") == 0)
 		print_status(r);
 	if (strcmp(op, "status") == 0 && json_array_size(json_object_get(r, "replication")) > 0) {
@@ -520,6 +605,21 @@ parse_gc(int argc, char **argv, json_t *req)
 	return 0;
 }
 
+/* Builds a scrub or posture request from [TENANT [VAULT]]. */
+static int
+parse_scope(const char *op, int argc, char **argv, json_t *req)
+{
+	if (argc > 2)
+		return usage_error("usage: vaultctl %s [TENANT [VAULT]]", op);
+	for (int i = 0; i < argc; i++)
+		if (argv[i][0] == '-')
+			return usage_error("%s: unknown option %s", op, argv[i]);
+	if ((argc > 0 && json_object_set_new(req, "tenant", json_string(argv[0])) != 0) ||
+	    (argc > 1 && json_object_set_new(req, "vault", json_string(argv[1])) != 0))
+		return usage_error("arguments must be valid UTF-8");
+	return 0;
+}
+
 /* Builds the replicate request from TENANT VAULT [TARGET]. */
 static int
 parse_replicate(int argc, char **argv, json_t *req)
@@ -550,7 +650,9 @@ static const struct command {
 	const char *synopsis;
 } commands[] = {
 	{"gc", NULL, "gc", NULL, 0, "gc [TENANT [VAULT]] [--dry-run]"},
+	{"posture", NULL, "posture", NULL, 0, "posture [TENANT [VAULT]]"},
 	{"replicate", NULL, "replicate", NULL, 0, "replicate TENANT VAULT [TARGET]"},
+	{"scrub", NULL, "scrub", NULL, 0, "scrub [TENANT [VAULT]]"},
 	{"status", NULL, "status", NULL, 0, "status"},
 	{"tenant", "add", "tenant.add", "name", 1, "tenant add NAME"},
 	{"tenant", "list", "tenant.list", NULL, 0, "tenant list"},
@@ -618,6 +720,8 @@ build_request(int argc, char **argv, const struct command **cmdp, json_t **out)
 		rc = parse_token_issue(argc, argv, req);
 	} else if (strcmp(cmd->op, "gc") == 0) {
 		rc = parse_gc(argc, argv, req);
+	} else if (strcmp(cmd->op, "scrub") == 0 || strcmp(cmd->op, "posture") == 0) {
+		rc = parse_scope(cmd->op, argc, argv, req);
 	} else if (strcmp(cmd->op, "replicate") == 0) {
 		rc = parse_replicate(argc, argv, req);
 	} else if (argc > (cmd->arg != NULL) || (cmd->arg_required && argc == 0)) {
@@ -718,6 +822,8 @@ main(int argc, char **argv)
 	}
 	if ((rc = build_request(n, argv + argi, &cmd, &req)) != 0)
 		goto done;
+	if (strcmp(cmd->op, "scrub") == 0)
+		io_timeout_s = SCRUB_TIMEOUT_S;
 	resp = roundtrip(o.sock, req);
 	json_decref(req);
 	rc = 1;
