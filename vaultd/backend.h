@@ -96,6 +96,19 @@ struct backend *backend_mem_open(void);
  */
 struct backend *backend_archive_open(const char *dir, uint64_t cartridge_size);
 
+struct s3_conf; /* replicator/s3.h */
+
+/*
+ * Opens an S3 backend on the bucket conf describes (endpoint, region,
+ * bucket, prefix, path style and the keys; copied): key K is the S3 object
+ * conf->prefix + K. Uploads are spooled in spool_dir (created if missing;
+ * its leftovers removed) and sent on commit as one PUT signed with their
+ * SHA-256; reads fetch ranges with GET Range (spec/tiering.md). Needs no
+ * network at open. Returns NULL with errno set (EINVAL: an endpoint or
+ * bucket s3_target refuses, the reason on stderr).
+ */
+struct backend *backend_s3_open(const struct s3_conf *conf, const char *spool_dir);
+
 /* One cartridge of an archive backend, for reports and reclaim decisions. */
 struct archive_cartridge {
 	uint32_t number;
