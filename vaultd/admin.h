@@ -29,6 +29,7 @@
 #define ADMIN_MAX_CLIENTS 64
 
 struct admin;
+struct tier;
 
 struct admin_ctx {
 	struct meta *meta;
@@ -45,6 +46,7 @@ struct admin_ctx {
 	    char (*names)[VSP_NAME_MAX + 1], size_t max);
 	int (*repl_has_target)(void *arg, const char *name);
 	void *repl_arg;
+	struct tier *tier; /* for the ops "tier" and "tier.locations"; NULL: unavailable */
 };
 
 /*

@@ -740,6 +740,8 @@ static const struct admin_op {
 	{"gc", {"tenant", "vault", "dry_run", NULL}, op_gc},
 	{"replicate", {"tenant", "vault", "target", NULL}, op_replicate},
 	{"status", {NULL}, op_status},
+	{"tier", {"tenant", "vault", NULL}, admin__op_tier},
+	{"tier.locations", {"tenant", "vault", NULL}, admin__op_tier_locations},
 	{"tenant.add", {"name", NULL}, op_tenant_add},
 	{"tenant.list", {NULL}, op_tenant_list},
 	{"tenant.remove", {"name", NULL}, op_tenant_remove},
@@ -789,9 +791,9 @@ admin__handle(const struct admin_ctx *ctx, const json_t *req, int with_status)
 		if (strcmp(name, ops[i].name) == 0)
 			break;
 	if (i == NOPS)
-		return admin__error("unknown op \"%s\"; the ops are gc, replicate, status, tenant.add, "
-		    "tenant.list, tenant.remove, token.issue, token.list, token.revoke and "
-		    "vault.list", quote(name, q));
+		return admin__error("unknown op \"%s\"; the ops are gc, replicate, status, tier, "
+		    "tier.locations, tenant.add, tenant.list, tenant.remove, token.issue, "
+		    "token.list, token.revoke and vault.list", quote(name, q));
 	if ((r = check_fields(&ops[i], req)) != NULL)
 		return r;
 	r = ops[i].fn(ctx, req);
@@ -812,3 +814,10 @@ admin_handle(const struct admin_ctx *ctx, const json_t *req)
 	return admin__handle(ctx, req, 1);
 }
 
+
+int
+admin__field_name(const json_t *req, const char *op, const char *field, const char *what,
+    int required, const char **out, json_t **err)
+{
+	return field_name(req, op, field, what, required, out, err);
+}

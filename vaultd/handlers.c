@@ -52,7 +52,7 @@ resp_clear(struct store *s, struct resp *r)
 {
 	free(r->body);
 	if (r->reader != NULL)
-		backend_close(s->backend, r->reader);
+		backend_close(r->reader_backend != NULL ? r->reader_backend : s->backend, r->reader);
 	memset(r, 0, sizeof(*r));
 }
 

@@ -62,6 +62,12 @@ now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+const char *
+tier_backend_name(const struct tier *t, unsigned i)
+{
+	return t != NULL && i < t->cfg.nbackends ? t->cfg.names[i] : NULL;
+}
+
 int
 tier_backend_is_archive(const struct backend *b)
 {

@@ -120,6 +120,9 @@ int tier_recall(struct tier *t, uint64_t vault_id, enum vsp_kind kind,
 /* Recalls queued or in progress. */
 size_t tier_recalls_pending(struct tier *t);
 
+/* The name of backend i, or NULL when there is no such backend. */
+const char *tier_backend_name(const struct tier *t, unsigned i);
+
 /* 1 if b is an archive backend, whose objects are recalled before a read. */
 int tier_backend_is_archive(const struct backend *b);
 
