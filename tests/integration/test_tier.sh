@@ -45,7 +45,7 @@ policy to-cloud {
 }
 policy to-tape {
     tier-to tape
-    tier-idle 1s
+    tier-idle 6s
 }
 tenant acme {
     vault sv {
@@ -95,8 +95,15 @@ check_reads() {
 	done
 }
 
-put_packs sv 100000 5000000 1
+# tv's packs must sit unread for 6 s (tier-idle) before they move; a pack
+# recalled (which counts as a read) then stays hot for 6 s, long enough to
+# check that it does even under the sanitizers.
 put_packs tv 70000 2000000
+tv_time=$SECONDS
+out=$(vctl --json tier acme tv)
+assert_eq "tier acme tv too early: moved" 0 "$(json_num moved "$out")"
+assert_eq "tier acme tv too early: examined" 2 "$(json_num examined "$out")"
+put_packs sv 100000 5000000 1
 sleep 2
 
 # --- to S3 -----------------------------------------------------------
@@ -121,6 +128,9 @@ assert_eq "HEAD of a cold pack: its size" 5000000 "$(header Content-Length)"
 assert_eq "no S3 request refused" 0 "$(s3_rejected_count)"
 
 # --- to the archive, and the recall ----------------------------------
+while [ $((SECONDS - tv_time)) -lt 7 ]; do
+	sleep 0.5
+done
 out=$(vctl --json tier acme tv)
 assert_eq "tier acme tv: moved" 2 "$(json_num moved "$out")"
 for i in 0 1; do
