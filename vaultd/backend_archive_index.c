@@ -253,6 +253,7 @@ cart_replay(struct arc_backend *a, struct arc_cart *c)
 			goto out;
 		len = ARC_HDR_LEN;
 	} else if (memcmp(buf, hdr, ARC_HDR_LEN) != 0) {
+		cart_name(name, c->num, "idx");
 		fprintf(stderr, "vaultd: archive: %s has a bad header\n", name);
 		errno = EIO;
 		goto out;
