@@ -39,6 +39,7 @@ struct admin_ctx {
 	void (*status)(json_t *obj, void *arg);
 	void *status_arg;
 	struct gc *gc; /* for the op "gc"; NULL: the op says GC is unavailable */
+	struct tier *tier; /* for the ops "tier" and "tier.locations"; NULL: unavailable */
 	/* Replication (op "replicate"): the targets a vault's policy names, and
 	 * whether the configuration defines a target; arg is repl_arg. Both
 	 * thread-safe. NULL: the op says replication is unavailable. */
@@ -46,7 +47,6 @@ struct admin_ctx {
 	    char (*names)[VSP_NAME_MAX + 1], size_t max);
 	int (*repl_has_target)(void *arg, const char *name);
 	void *repl_arg;
-	struct tier *tier; /* for the ops "tier" and "tier.locations"; NULL: unavailable */
 };
 
 /*

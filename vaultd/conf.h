@@ -86,14 +86,14 @@ struct conf_policy {
 	    keep_yearly;
 	uint64_t keep_within, lock, gc_grace, gc_every; /* seconds */
 	uint64_t quota;                                  /* bytes, 0 = none */
-	/* Replication targets (names of target blocks, checked to exist). */
-	char replicate_to[CONF_REPLICATE_MAX][VSP_NAME_MAX + 1];
-	unsigned nreplicate;
 	/* Tiering (spec/tiering.md): packs move to the backend tier_to ("" =
 	 * none; never the first backend) once every condition set holds. */
 	char tier_to[VSP_NAME_MAX + 1];
 	uint64_t tier_after;  /* seconds since receipt (or recall); 0 = not set */
 	uint64_t tier_idle;   /* seconds since the last read; 0 = not set */
+	/* Replication targets (names of target blocks, checked to exist). */
+	char replicate_to[CONF_REPLICATE_MAX][VSP_NAME_MAX + 1];
+	unsigned nreplicate;
 };
 
 /*

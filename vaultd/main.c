@@ -45,6 +45,11 @@ struct daemon {
 	struct server *servers[OPTIONS_LISTEN_MAX];
 	size_t nservers;
 	struct admin *admin;
+	/* Tiering (tier.h): every backend, index = location bit. */
+	struct tier *tier;
+	struct backend *backends[TIER_BACKENDS_MAX];
+	char backend_names[TIER_BACKENDS_MAX][VSP_NAME_MAX + 1];
+	size_t nbackends;
 	/* Scheduled GC (policies with gc-every): checked every minute. */
 	struct gc *gc;
 	uv_timer_t gc_timer;
@@ -60,11 +65,6 @@ struct daemon {
 	struct repl_settings *next_repl;
 	/* Replication (replicator/repl.h). */
 	struct repl *repl;
-	/* Tiering (tier.h): every backend, index = location bit. */
-	struct tier *tier;
-	struct backend *backends[TIER_BACKENDS_MAX];
-	char backend_names[TIER_BACKENDS_MAX][VSP_NAME_MAX + 1];
-	size_t nbackends;
 	/* What the file said at start-up, to tell whether a reload changes
 	 * what only a restart applies. */
 	char started_data_dir[PATH_MAX];
@@ -475,13 +475,13 @@ start_services(struct daemon *d, struct options *o, struct store *store)
 	    .backends = d->backends, .nbackends = d->nbackends,
 	    .tmp_dir = sock, .policy = policy_src_policy, .policy_arg = d->policies};
 
+	if (start_tier(d, o, store) != 0)
+		return -1;
+	actx.tier = d->tier;
 	if (path_join(sock, sizeof(sock), o->data_dir, "gc-tmp") != 0 ||
 	    (d->gc = gc_new(&gcc)) == NULL)
 		return -1;
 	actx.gc = d->gc;
-	if (start_tier(d, o, store) != 0)
-		return -1;
-	actx.tier = d->tier;
 	if (start_servers(d, o, store) != 0)
 		return -1;
 	if (path_join(sock, sizeof(sock), o->data_dir, "vaultd.sock") != 0 ||
@@ -564,10 +564,10 @@ main(int argc, char **argv)
 	rc = 0;
 out:
 	uv_loop_close(d.loop);
-	gc_free(d.gc);
 	tier_free(d.tier);
 	for (size_t i = 1; i < d.nbackends; i++)
 		backend_free(d.backends[i]);
+	gc_free(d.gc);
 	backend_free(store.backend);
 	meta_close(store.meta);
 	policy_src_free(d.policies);

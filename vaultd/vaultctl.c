@@ -426,7 +426,9 @@ print_status(const json_t *r)
 static void
 print_human(const char *op, const json_t *r)
 {
-	if (strcmp(op, "status") == 0 || strcmp(op, "gc") == 0 || strcmp(op, "tier") == 0)
+	if (strcmp(op, "status") == 0 || strcmp(op, "gc") == 0)
+		print_status(r);
+	if (strcmp(op, "tier") == 0)
 		print_status(r);
 	if (strcmp(op, "tier.locations") == 0) {
 		size_t i, j;
