@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "admin.h"
 #include "backend.h"
 #include "conf.h"
 #include "handlers_internal.h"
@@ -399,6 +400,76 @@ test_recall(void **state)
 	assert_int_equal(tier_backend_is_archive(f->b[HOT]), 0);
 }
 
+/* The admin ops "tier" and "tier.locations" (admin_tier.c, spec/admin.md). */
+static json_t *
+admin_op(struct fx *f, const char *text)
+{
+	struct admin_ctx ctx = {.meta = f->meta, .tier = f->tier};
+	json_t *req = json_loads(text, 0, NULL), *r;
+
+	assert_non_null(req);
+	r = admin_handle(&ctx, req);
+	json_decref(req);
+	assert_non_null(r);
+	return r;
+}
+
+static void
+test_admin_ops(void **state)
+{
+	struct fx *f = *state;
+	uint8_t a[VSP_ID_LEN], b[VSP_ID_LEN];
+	char hex[VSP_ID_HEX_LEN + 1];
+	json_t *r, *objs;
+
+	add_pack(f, 30, 5000, 1, a);
+	add_pack(f, 31, 6000, (uint64_t)time(NULL), b);
+	memset(&f->pol, 0, sizeof(f->pol));
+	snprintf(f->pol.tier_to, sizeof(f->pol.tier_to), "tape");
+	f->pol.tier_after = 30 * DAY;
+	r = admin_op(f, "{\"op\":\"tier\",\"tenant\":\"acme\",\"vault\":\"v\"}");
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	assert_int_equal(json_integer_value(json_object_get(r, "moved")), 1);
+	assert_int_equal(json_integer_value(json_object_get(r, "bytes_moved")), 5000);
+	assert_int_equal(json_integer_value(json_object_get(r, "examined")), 2);
+	json_decref(r);
+	r = admin_op(f, "{\"op\":\"tier.locations\",\"tenant\":\"acme\",\"vault\":\"v\"}");
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	objs = json_object_get(r, "objects");
+	assert_int_equal(json_array_size(objs), 2);
+	for (size_t i = 0; i < 2; i++) {
+		json_t *o = json_array_get(objs, i), *l = json_object_get(o, "locations");
+		const char *id = json_string_value(json_object_get(o, "id"));
+		vsp_id_format(a, hex);
+		assert_int_equal(json_array_size(l), 1);
+		assert_string_equal(json_string_value(json_array_get(l, 0)),
+		    strcmp(id, hex) == 0 ? "tape" : "hot");
+	}
+	json_decref(r);
+	/* Errors: a vault without its tenant, a missing vault, an unknown one. */
+	r = admin_op(f, "{\"op\":\"tier\",\"vault\":\"v\"}");
+	assert_true(json_is_false(json_object_get(r, "ok")));
+	json_decref(r);
+	r = admin_op(f, "{\"op\":\"tier.locations\",\"tenant\":\"acme\"}");
+	assert_true(json_is_false(json_object_get(r, "ok")));
+	json_decref(r);
+	r = admin_op(f, "{\"op\":\"tier\",\"tenant\":\"acme\",\"vault\":\"nope\"}");
+	assert_true(json_is_false(json_object_get(r, "ok")));
+	assert_non_null(strstr(json_string_value(json_object_get(r, "error")), "nope"));
+	json_decref(r);
+	/* Without a tierer the op says so. */
+	{
+		struct admin_ctx ctx = {.meta = f->meta};
+		json_t *req = json_pack("{s:s}", "op", "tier");
+		r = admin_handle(&ctx, req);
+		json_decref(req);
+		assert_true(json_is_false(json_object_get(r, "ok")));
+		assert_non_null(strstr(json_string_value(json_object_get(r, "error")),
+		    "not available"));
+		json_decref(r);
+	}
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -411,6 +482,7 @@ main(void)
 		T(test_corrupt_source),
 		T(test_run_rules),
 		T(test_recall),
+		T(test_admin_ops),
 	};
 
 	return cmocka_run_group_tests_name("tier", tests, NULL, NULL);
