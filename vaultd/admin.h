@@ -32,6 +32,7 @@ struct posture_config;
 #define ADMIN_MAX_CLIENTS 64
 
 struct admin;
+struct tier;
 
 struct admin_ctx {
 	struct meta *meta;
@@ -41,6 +42,7 @@ struct admin_ctx {
 	void (*status)(json_t *obj, void *arg);
 	void *status_arg;
 	struct gc *gc; /* for the op "gc"; NULL: the op says GC is unavailable */
+	struct tier *tier; /* for the ops "tier" and "tier.locations"; NULL: unavailable */
 	/* Replication (op "replicate"): the targets a vault's policy names, and
 	 * whether the configuration defines a target; arg is repl_arg. Both
 	 * thread-safe. NULL: the op says replication is unavailable. */

@@ -7,6 +7,15 @@
  * daemon fields of "status", which the server adds on the loop thread. */
 json_t *admin__handle(const struct admin_ctx *ctx, const json_t *req, int with_status);
 
+/* The optional or required name field of req (a tenant or vault name, per
+ * what), checked: returns 0 and *out (NULL if absent), or -1 and *err. */
+int admin__field_name(const json_t *req, const char *op, const char *field, const char *what,
+    int required, const char **out, json_t **err);
+
+/* The tiering ops (admin_tier.c): "tier" and "tier.locations". */
+json_t *admin__op_tier(const struct admin_ctx *ctx, const json_t *req);
+json_t *admin__op_tier_locations(const struct admin_ctx *ctx, const json_t *req);
+
 /* Returns a new {"ok": false, "error": <sentence>} object, or NULL. */
 json_t *admin__error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

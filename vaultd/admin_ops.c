@@ -775,6 +775,8 @@ static const struct admin_op {
 	{"replicate", {"tenant", "vault", "target", NULL}, op_replicate},
 	{"scrub", {"tenant", "vault", NULL}, op_scrub},
 	{"status", {NULL}, op_status},
+	{"tier", {"tenant", "vault", NULL}, admin__op_tier},
+	{"tier.locations", {"tenant", "vault", NULL}, admin__op_tier_locations},
 	{"tenant.add", {"name", NULL}, op_tenant_add},
 	{"tenant.list", {NULL}, op_tenant_list},
 	{"tenant.remove", {"name", NULL}, op_tenant_remove},
@@ -824,9 +826,9 @@ admin__handle(const struct admin_ctx *ctx, const json_t *req, int with_status)
 		if (strcmp(name, ops[i].name) == 0)
 			break;
 	if (i == NOPS)
-		return admin__error("unknown op \"%s\"; the ops are gc, posture, replicate, scrub, status, "
-		    "tenant.add, tenant.list, tenant.remove, token.issue, token.list, token.revoke and "
-		    "vault.list", quote(name, q));
+		return admin__error("unknown op \"%s\"; the ops are gc, posture, replicate, scrub, "
+		    "status, tier, tier.locations, tenant.add, tenant.list, tenant.remove, "
+		    "token.issue, token.list, token.revoke and vault.list", quote(name, q));
 	if ((r = check_fields(&ops[i], req)) != NULL)
 		return r;
 	r = ops[i].fn(ctx, req);
@@ -847,3 +849,10 @@ admin_handle(const struct admin_ctx *ctx, const json_t *req)
 	return admin__handle(ctx, req, 1);
 }
 
+
+int
+admin__field_name(const json_t *req, const char *op, const char *field, const char *what,
+    int required, const char **out, json_t **err)
+{
+	return field_name(req, op, field, what, required, out, err);
+}

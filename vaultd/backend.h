@@ -26,7 +26,7 @@ struct backend_put;    /* an upload in progress */
 struct backend_reader; /* an open object */
 
 struct backend_ops {
-	const char *name; /* "fs", "mem" */
+	const char *name; /* "fs", "mem", "archive", "s3" */
 
 	/* Starts writing a new object under key. Nothing is visible under key
 	 * until put_commit returns 0. */
@@ -84,6 +84,57 @@ struct backend *backend_fs_open(const char *root);
 
 /* Opens an empty in-memory backend (for tests). Returns NULL on ENOMEM. */
 struct backend *backend_mem_open(void);
+
+/*
+ * Opens the archive backend in directory dir (created if missing): objects
+ * appended to segment files ("cartridges") of at most cartridge_size bytes
+ * each (an object larger than that gets a cartridge of its own), with one
+ * append-only index log per cartridge (spec/tiering.md). Opening replays the
+ * logs, cuts off what a crash left half-written and removes spooled uploads.
+ * Puts are serialised: one writer at a time appends. Returns NULL with errno
+ * set on failure (EIO for a log with a bad header).
+ */
+struct backend *backend_archive_open(const char *dir, uint64_t cartridge_size);
+
+struct s3_conf; /* replicator/s3.h */
+
+/*
+ * Opens an S3 backend on the bucket conf describes (endpoint, region,
+ * bucket, prefix, path style and the keys; copied): key K is the S3 object
+ * conf->prefix + K. Uploads are spooled in spool_dir (created if missing;
+ * its leftovers removed) and sent on commit as one PUT signed with their
+ * SHA-256; reads fetch ranges with GET Range (spec/tiering.md). Needs no
+ * network at open. Returns NULL with errno set (EINVAL: an endpoint or
+ * bucket s3_target refuses, the reason on stderr).
+ */
+struct backend *backend_s3_open(const struct s3_conf *conf, const char *spool_dir);
+
+/* One cartridge of an archive backend, for reports and reclaim decisions. */
+struct archive_cartridge {
+	uint32_t number;
+	uint64_t bytes;        /* data bytes written to it */
+	uint64_t live_bytes;   /* of which still live */
+	uint64_t live_objects;
+	int current;           /* the one being appended to */
+};
+
+/*
+ * Fills out with up to max cartridges in ascending order; *n gets how many
+ * there are. Returns 0, or -1 with EINVAL if b is not an archive backend.
+ */
+int backend_archive_cartridges(struct backend *b, struct archive_cartridge *out, size_t max,
+    size_t *n);
+
+/*
+ * Reclaims cartridge number: appends each of its live objects to the
+ * current cartridge, then deletes its two files. *objects and *bytes get
+ * what was copied. A crash midway leaves objects mapped to whichever copy
+ * was logged last, never lost. Returns 0, or -1 with errno: EINVAL (not an
+ * archive backend), ENOENT (no such cartridge), EBUSY (it is the current
+ * one), or an I/O error.
+ */
+int backend_archive_reclaim(struct backend *b, uint32_t number, uint64_t *objects,
+    uint64_t *bytes);
 
 /* Convenience wrappers that call through b->ops. */
 int backend_put_begin(struct backend *b, const char *key, struct backend_put **out);

@@ -84,6 +84,13 @@ static const struct directive directives[] = {
 	DV("credentials-file", TARGET, K_PATH, struct conf_target, credentials_file),
 	DV("type", BACKEND, K_TYPE, struct conf_backend, type),
 	DV("path", BACKEND, K_PATH, struct conf_backend, path),
+	DV("cartridge-size", BACKEND, K_OBJSIZE, struct conf_backend, cartridge_size),
+	DV("endpoint", BACKEND, K_URL, struct conf_backend, endpoint),
+	DV("region", BACKEND, K_NAME, struct conf_backend, region),
+	DV("bucket", BACKEND, K_NAME, struct conf_backend, bucket),
+	DV("prefix", BACKEND, K_PREFIX, struct conf_backend, prefix),
+	DV("path-style", BACKEND, K_BOOL, struct conf_backend, path_style),
+	DV("credentials-file", BACKEND, K_PATH, struct conf_backend, credentials_file),
 	DV("keep-last", POLICY, K_COUNT, struct conf_policy, keep_last),
 	DV("keep-hourly", POLICY, K_COUNT, struct conf_policy, keep_hourly),
 	DV("keep-daily", POLICY, K_COUNT, struct conf_policy, keep_daily),
@@ -99,6 +106,9 @@ static const struct directive directives[] = {
 	DV("copies", POLICY, K_COPIES, struct conf_policy, copies),
 	DV("quota", POLICY, K_SIZE, struct conf_policy, quota),
 	DV("replicate-to", POLICY, K_TARGETS, struct conf_policy, replicate_to),
+	DV("tier-to", POLICY, K_NAME, struct conf_policy, tier_to),
+	DV("tier-after", POLICY, K_DURATION, struct conf_policy, tier_after),
+	DV("tier-idle", POLICY, K_DURATION, struct conf_policy, tier_idle),
 	{ "policy", TENANT, K_POLICY, 0, TOP },
 	DV("quota", TENANT, K_SIZE, struct conf_tenant, quota),
 	DB("vault", TENANT, VAULT),
@@ -136,6 +146,8 @@ struct parser {
 	size_t nrefs, cap_refs;
 	struct tref *trefs;
 	size_t ntrefs, cap_trefs;
+	struct tref *tiers;                     /* tier-to lines */
+	size_t ntiers, cap_tiers;
 	char *words[MAX_WORDS];
 	size_t nwords;
 	char buf[CONF_LINE_MAX + 1];
@@ -443,7 +455,8 @@ check_target(struct parser *p, const struct conf_target *t)
 static int
 close_block(struct parser *p)
 {
-	const struct conf_backend *b;
+	struct conf_backend *b;
+	char why[256];
 
 	if (p->nwords > 1)
 		return perr(p, "'}' must stand alone on its line, not before " Q,
@@ -457,10 +470,12 @@ close_block(struct parser *p)
 		if (b->type[0] == '\0')
 			return perr_at(p, p->opened[p->depth],
 			    "backend '%s' has no 'type'", b->name);
-		if (b->path[0] == '\0')
-			return perr_at(p, p->opened[p->depth],
-			    "backend '%s' of type %s has no 'path'", b->name, b->type);
+		if (conf__backend_problem(b, p->c->nbackends == 1, why, sizeof(why)) != 0)
+			return perr_at(p, p->opened[p->depth], "%s", why);
 	}
+	if (p->scope[p->depth] == POLICY &&
+	    conf__tier_problem(block_base(p), why, sizeof(why)) != 0)
+		return perr_at(p, p->opened[p->depth], "%s", why);
 	p->depth--;
 	return 0;
 }
@@ -588,10 +603,10 @@ set_targets(struct parser *p)
 static int
 set_type(struct parser *p, char *type, const char *v)
 {
-	if (strcmp(v, "fs") == 0)
+	if (strcmp(v, "fs") == 0 || strcmp(v, "s3") == 0 || strcmp(v, "archive") == 0)
 		return conf__copy(type, sizeof(((struct conf_backend *)0)->type), v);
-	if (strcmp(v, "s3") == 0 || strcmp(v, "vault") == 0 || strcmp(v, "archive") == 0)
-		return perr(p, "backend type " Q " is not supported yet (only fs)", v);
+	if (strcmp(v, "vault") == 0)
+		return perr(p, "backend type " Q " is not supported yet (fs, s3 or archive)", v);
 	return perr(p, "unknown backend type " Q " (fs, s3, vault or archive)", v);
 }
 
@@ -677,6 +692,20 @@ set_value(struct parser *p, const struct directive *d, const char *v)
 	return 0;
 }
 
+/* A tier-to line, checked against the backends once the file is read. */
+static int
+add_tier_ref(struct parser *p)
+{
+	struct tref *grown;
+
+	if ((grown = conf__grow(p->tiers, &p->cap_tiers, p->ntiers, sizeof(*grown))) == NULL)
+		return oom(p);
+	p->tiers = grown;
+	p->tiers[p->ntiers].policy = p->c->npolicies - 1;
+	p->tiers[p->ntiers++].line = p->line;
+	return 0;
+}
+
 static int
 do_directive(struct parser *p, const struct directive *d)
 {
@@ -702,6 +731,8 @@ do_directive(struct parser *p, const struct directive *d)
 	if (set_value(p, d, p->words[1]) != 0)
 		return -1;
 	*seen = p->line;
+	if (d->off == offsetof(struct conf_policy, tier_to) && d->scope == POLICY)
+		return add_tier_ref(p);
 	return 0;
 }
 
@@ -782,6 +813,23 @@ resolve_targets(struct parser *p)
 	return 0;
 }
 
+/* Every tier-to names a backend other than the first (the hot one). */
+static int
+resolve_tiers(struct parser *p)
+{
+	for (size_t i = 0; i < p->ntiers; i++) {
+		const char *name = p->c->policies[p->tiers[i].policy].tier_to;
+		int idx = conf_backend_index(p->c, name);
+
+		if (idx < 0)
+			return perr_at(p, p->tiers[i].line, "backend '%s' is not defined", name);
+		if (idx == 0)
+			return perr_at(p, p->tiers[i].line, "'tier-to' names backend '%s', the "
+			    "first one, where uploads go; name a colder one", name);
+	}
+	return 0;
+}
+
 static int
 finish(struct parser *p)
 {
@@ -791,6 +839,8 @@ finish(struct parser *p)
 	if (p->c->nlistens == 0 && conf__add_default_listen(p->c) != 0)
 		return oom(p);
 	if (resolve_targets(p) != 0)
+		return -1;
+	if (resolve_tiers(p) != 0)
 		return -1;
 	return resolve_refs(p);
 }
@@ -825,6 +875,7 @@ conf_parse(const char *path, const char *text, size_t len, struct conf **out,
 out:
 	free(p->refs);
 	free(p->trefs);
+	free(p->tiers);
 	free(p);
 	return rc;
 }

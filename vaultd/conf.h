@@ -54,10 +54,26 @@ struct conf_listen {
 	int port;                     /* 0..65535; 0 = any free port */
 };
 
+#define CONF_DEFAULT_CARTRIDGE_SIZE (1024ULL * 1024 * 1024) /* archive */
+
+/*
+ * A storage backend. The first one in the file is the hot one (type fs):
+ * uploads go there. A backend's index in conf.backends is its bit in an
+ * object's locations (spec/storage.md), so backends are only ever added
+ * at the end of the list. type "fs" and "archive" use path; "archive" also
+ * cartridge_size; "s3" the S3 fields, as a target of type s3 does.
+ */
 struct conf_backend {
 	char name[VSP_NAME_MAX + 1];
-	char type[16];                /* "fs" (the only type so far) */
+	char type[16];                /* "fs", "archive" or "s3" */
 	char path[CONF_PATH_MAX];
+	uint64_t cartridge_size;      /* archive: bytes per cartridge */
+	char endpoint[CONF_URL_MAX];   /* s3: http(s)://HOST[:PORT] */
+	char region[VSP_NAME_MAX + 1]; /* s3 */
+	char bucket[VSP_NAME_MAX + 1]; /* s3 */
+	char prefix[CONF_PREFIX_MAX];  /* s3, may be "" */
+	int path_style;                /* s3 */
+	char credentials_file[CONF_PATH_MAX]; /* s3 */
 };
 
 /*
@@ -72,6 +88,11 @@ struct conf_policy {
 	    keep_yearly;
 	uint64_t keep_within, lock, gc_grace, gc_every; /* seconds */
 	uint64_t quota;                                  /* bytes, 0 = none */
+	/* Tiering (spec/tiering.md): packs move to the backend tier_to ("" =
+	 * none; never the first backend) once every condition set holds. */
+	char tier_to[VSP_NAME_MAX + 1];
+	uint64_t tier_after;  /* seconds since receipt (or recall); 0 = not set */
+	uint64_t tier_idle;   /* seconds since the last read; 0 = not set */
 	/* Replication targets (names of target blocks, checked to exist). */
 	char replicate_to[CONF_REPLICATE_MAX][VSP_NAME_MAX + 1];
 	unsigned nreplicate;
@@ -136,6 +157,9 @@ struct conf {
 	int has_posture_listen;            /* posture-listen given: serve the page */
 	struct conf_listen posture_listen;
 };
+
+/* The index of the backend named name in c->backends, or -1. */
+int conf_backend_index(const struct conf *c, const char *name);
 
 /* The target named name, or NULL. */
 const struct conf_target *conf_target_find(const struct conf *c, const char *name);

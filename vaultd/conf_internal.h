@@ -57,4 +57,16 @@ int conf__parse_listen(const char *s, struct conf_listen *out, const char **why)
  */
 int conf__check_url(const char *s, const char **why);
 
+/*
+ * At a backend block's '}' (conf_tier.c): what its type needs and what it
+ * must not hold; first says it is the file's first backend, which must be
+ * of type fs. Returns 0, or -1 with a sentence in why. Fills in defaults
+ * (cartridge-size).
+ */
+int conf__backend_problem(struct conf_backend *b, int first, char *why, size_t len);
+
+/* At a policy block's '}': tier-to needs tier-after or tier-idle, and
+ * those need tier-to. Returns 0, or -1 with a sentence in why. */
+int conf__tier_problem(const struct conf_policy *pol, char *why, size_t len);
+
 #endif

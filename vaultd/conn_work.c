@@ -159,7 +159,8 @@ work_read(struct conn *c, struct store *s)
 	size_t want = left < STREAM_CHUNK ? (size_t)left : STREAM_CHUNK, got = 0;
 
 	while (got < want) {
-		ssize_t n = backend_read(s->backend, c->resp.reader, c->stream_off + got,
+		ssize_t n = backend_read(c->resp.reader_backend != NULL ? c->resp.reader_backend :
+		    s->backend, c->resp.reader, c->stream_off + got,
 		    c->sbuf[i] + got, want - got);
 		if (n <= 0) {
 			c->work_errno = n < 0 ? errno : EIO;

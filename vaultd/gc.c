@@ -588,6 +588,9 @@ purge_batch(struct vrun *vr, enum vsp_kind kind, const struct batch *b, uint64_t
 		handlers__object_key(key, vr->v->id, kind, ids[i]);
 		if (backend_remove(vr->g->cfg.backend, key) != 0 && errno != ENOENT)
 			fprintf(stderr, "vaultd: gc: remove %s: %s\n", key, strerror(errno));
+		for (size_t j = 1; kind == VSP_KIND_PACK && j < vr->g->cfg.nbackends; j++)
+			if (backend_remove(vr->g->cfg.backends[j], key) != 0 && errno != ENOENT)
+				fprintf(stderr, "vaultd: gc: remove %s: %s\n", key, strerror(errno));
 		vr->r->objects_deleted++;
 		vr->r->bytes_deleted += size[i];
 	}

@@ -51,6 +51,11 @@ struct gc_config {
 	int (*policy)(void *arg, const char *tenant, const char *vault,
 	    struct conf_policy *out);
 	void *policy_arg;
+	/* All backends (index = location bit, 0 = backend); a purged pack is
+	 * removed from each cold one too, since it may have been tiered
+	 * (spec/tiering.md). NULL/0: only backend. */
+	struct backend *const *backends;
+	size_t nbackends;
 };
 
 struct gc;

@@ -52,6 +52,11 @@ void
 resp_clear(struct store *s, struct resp *r)
 {
 	free(r->body);
+	/* A reader of a cold backend (spec/tiering.md) is closed by its own. */
+	if (r->reader != NULL && r->reader_backend != NULL && r->reader_backend != s->backend) {
+		backend_close(r->reader_backend, r->reader);
+		r->reader = NULL;
+	}
 	if (r->reader != NULL)
 		backend_close(s->backend, r->reader);
 	sha256_free(r->verify);

@@ -37,9 +37,16 @@ struct policy_limits {
 };
 
 /* What every handler works on; shared by all threads. */
+struct tier;
+
 struct store {
 	struct meta *meta;
 	struct backend *backend;
+	/* Every configured backend, index = location bit (spec/tiering.md);
+	 * backends[0] == backend, the hot one. NULL/0: only backend. */
+	struct backend *const *backends;
+	size_t nbackends;
+	struct tier *tier; /* recalls and read times; NULL: no tiering */
 	uint8_t server_key[AUTH_SERVER_KEY_LEN];
 	struct store_limits limits;
 	/* Looks up the policy limits of (tenant, vault); NULL when the daemon
@@ -74,6 +81,7 @@ struct resp {
 	int close;                     /* send Connection: close and close */
 	/* A body streamed from the backend: length bytes from offset. */
 	struct backend_reader *reader;
+	struct backend *reader_backend; /* the reader's backend; NULL = store.backend */
 	uint64_t offset;
 	uint64_t length;
 	int no_body;                   /* HEAD: announce length, send nothing */

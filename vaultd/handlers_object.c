@@ -13,6 +13,7 @@
 
 #include "meta_scrub.h"
 #include "sha256.h"
+#include "tier.h"
 
 struct usage_sum {
 	uint64_t bytes;
@@ -266,6 +267,88 @@ handlers__blob_check(struct store *s, uint64_t vault_id, uint8_t kind,
 	return -1;
 }
 
+/* The backend that serves reads of an object at locations: the hot one if
+ * it has a copy, else the lowest-numbered one that does. */
+static unsigned
+read_location(uint32_t locations)
+{
+	for (unsigned i = 0; i < 32; i++)
+		if (locations & (1u << i))
+			return i;
+	return 0;
+}
+
+static struct backend *
+backend_at(struct store *s, unsigned i)
+{
+	if (s->nbackends == 0)
+		return i == 0 ? s->backend : NULL;
+	return i < s->nbackends ? s->backends[i] : NULL;
+}
+
+/* 202 while an archived object comes back (spec/vsp.md, spec/tiering.md). */
+static void
+recall_answer(struct store *s, const struct route *rt, uint64_t vault_id, unsigned from,
+    struct resp *resp)
+{
+	char hex[VSP_ID_HEX_LEN + 1];
+	int rc = tier_recall(s->tier, vault_id, rt->kind, rt->oid, from);
+
+	if (rc == TIER_ERROR) {
+		resp_error(resp, VSP_E_INTERNAL, "the object is archived and cannot be recalled");
+		return;
+	}
+	vsp_id_format(rt->oid, hex);
+	handlers__json(resp, 202, json_pack("{s:s, s:s, s:s, s:i}", "code", "recalling",
+	    "message", rc == TIER_BUSY ? "the object is archived and the recall queue is full; "
+	    "ask again later" : "the object is archived; it is being recalled, ask again later",
+	    "id", hex, "retry_after", TIER_RETRY_AFTER_S));
+	resp_header(resp, "Retry-After: %d", TIER_RETRY_AFTER_S);
+}
+
+/*
+ * Opens the object's data where it lies into resp->reader. Returns 0, or
+ * -1 with resp set: a 202 for an archived object (its recall queued), or
+ * the error. A move may take the copy away between the metadata read and
+ * the open; then the metadata is read once more.
+ */
+static int
+open_copy(struct store *s, const struct route *rt, uint64_t vault_id, struct meta_object *o,
+    const char *key, struct resp *resp, uint64_t *size)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		unsigned i = read_location(o->locations);
+		struct backend *b = backend_at(s, i);
+
+		if (b == NULL) {
+			fprintf(stderr, "vaultd: object %s is on backend %u, which is not "
+			    "configured\n", key, i);
+			break;
+		}
+		if (i != 0 && tier_backend_is_archive(b)) {
+			recall_answer(s, rt, vault_id, i, resp);
+			return -1;
+		}
+		if (backend_open(b, key, &resp->reader, size) == 0) {
+			resp->reader_backend = b;
+			if (*size == o->size)
+				return 0;
+			fprintf(stderr, "vaultd: object %s is listed but its data is the wrong "
+			    "size\n", key);
+			break;
+		}
+		if (errno != ENOENT || meta_object_get(s->meta, vault_id, rt->kind, rt->oid, o) !=
+		    META_OK || read_location(o->locations) == i) {
+			fprintf(stderr, "vaultd: object %s is listed but its data is %s\n", key,
+			    strerror(errno));
+			break;
+		}
+	}
+	resp_clear(s, resp);
+	resp_error(resp, VSP_E_INTERNAL, "the object's data cannot be read");
+	return -1;
+}
+
 void
 handlers__object_get(struct store *s, const struct request *req, struct resp *resp)
 {
@@ -297,16 +380,13 @@ handlers__object_get(struct store *s, const struct request *req, struct resp *re
 		object_headers(resp, rt->oid, o.size);
 		return;
 	}
-	if (known_bad(s, &v, rt, &o, 0, resp) != 0)
+	if (known_bad(s, &v, rt, &o, read_location(o.locations), resp) != 0)
 		return;
 	handlers__object_key(key, v.id, rt->kind, rt->oid);
-	if (backend_open(s->backend, key, &resp->reader, &size) != 0 || size != o.size) {
-		fprintf(stderr, "vaultd: object %s is listed but its data is %s\n", key,
-		    resp->reader != NULL ? "the wrong size" : strerror(errno));
-		resp_clear(s, resp);
-		resp_error(resp, VSP_E_INTERNAL, "the object's data cannot be read");
-		return;
-	}
+	if (open_copy(s, rt, v.id, &o, key, resp, &size) != 0)
+		return; /* resp holds a 202 (a recall) or the error */
+	if (s->tier != NULL && rt->kind == VSP_KIND_PACK)
+		tier_note_read(s->tier, v.id, rt->kind, rt->oid, (uint64_t)time(NULL));
 	resp->status = 200;
 	resp->length = size;
 	if (req->has_range) {
@@ -325,8 +405,10 @@ handlers__object_get(struct store *s, const struct request *req, struct resp *re
 	}
 	resp->content_type = "application/octet-stream";
 	object_headers(resp, rt->oid, size);
+	/* open_copy may have read the record again after a move: the copy it
+	 * opened is the one read_location picks now. */
 	if (!req->has_range && size > 0)
-		verify_start(resp, &v, rt, 0);
+		verify_start(resp, &v, rt, read_location(o.locations));
 }
 
 void
@@ -336,6 +418,7 @@ handlers__object_delete(struct store *s, const struct request *req, struct resp 
 	char key[OBJECT_KEY_MAX + 1];
 	struct meta_token tok;
 	struct meta_vault v;
+	struct meta_object old;
 	int rc;
 
 	/* restic must release its locks even with an append-only token. */
@@ -349,9 +432,14 @@ handlers__object_delete(struct store *s, const struct request *req, struct resp 
 	handlers__lock(v.id, rt->oid);
 	/* Metadata first: once it is gone the object is never served, and a
 	 * crash before the file goes only leaves an unlisted file behind. */
-	rc = meta_object_delete(s->meta, v.id, rt->kind, rt->oid, NULL);
-	if (rc == META_OK && backend_remove(s->backend, key) != 0 && errno != ENOENT)
-		fprintf(stderr, "vaultd: remove %s: %s\n", key, strerror(errno));
+	rc = meta_object_delete(s->meta, v.id, rt->kind, rt->oid, &old);
+	/* Every copy goes: the hot one and any a move made (spec/tiering.md). */
+	for (unsigned i = 0; rc == META_OK && i < 32; i++) {
+		struct backend *b = backend_at(s, i);
+		if ((old.locations & (1u << i)) && b != NULL && backend_remove(b, key) != 0 &&
+		    errno != ENOENT)
+			fprintf(stderr, "vaultd: remove %s: %s\n", key, strerror(errno));
+	}
 	handlers__unlock(v.id, rt->oid);
 	if (rc == META_NOTFOUND)
 		resp_error(resp, VSP_E_NOT_FOUND, "no such %s in vault '%s'", vsp_kind_name(rt->kind),

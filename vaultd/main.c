@@ -33,6 +33,8 @@
 #include "repl.h"
 #include "scrub.h"
 #include "server.h"
+#include "s3.h"
+#include "tier.h"
 
 #define DEFAULT_THREADS "16"
 #define GC_CHECK_MS (60 * 1000) /* how often scheduled GC looks for due vaults */
@@ -45,6 +47,11 @@ struct daemon {
 	struct server *servers[OPTIONS_LISTEN_MAX];
 	size_t nservers;
 	struct admin *admin;
+	/* Tiering (tier.h): every backend, index = location bit. */
+	struct tier *tier;
+	struct backend *backends[TIER_BACKENDS_MAX];
+	char backend_names[TIER_BACKENDS_MAX][VSP_NAME_MAX + 1];
+	size_t nbackends;
 	/* Scheduled GC (policies with gc-every): checked every minute. */
 	struct gc *gc;
 	uv_timer_t gc_timer;
@@ -248,11 +255,19 @@ gc_work(uv_work_t *w)
 	struct daemon *d = w->data;
 	struct gc_report r;
 
+	struct tier_report tr;
+
 	if (gc_run_due(d->gc, (uint64_t)time(NULL), &r) == GC_OK && r.vaults > 0)
 		fprintf(stderr, "vaultd: scheduled gc of %" PRIu64 " vault(s): %" PRIu64
 		    " snapshots forgotten, %" PRIu64 " objects tombstoned, %" PRIu64
 		    " deleted (%" PRIu64 " bytes), %.1f s\n", r.vaults, r.snapshots_forgotten,
 		    r.objects_tombstoned, r.objects_deleted, r.bytes_deleted, r.seconds);
+	/* Tiering is scheduled on the same timer (spec/tiering.md, "Runs"). */
+	if (d->tier != NULL && tier_run_due(d->tier, (uint64_t)time(NULL), &tr) == TIER_OK &&
+	    tr.moved + tr.failed > 0)
+		fprintf(stderr, "vaultd: scheduled tiering: %" PRIu64 " pack(s) moved (%" PRIu64
+		    " bytes), %" PRIu64 " failed, %.1f s\n", tr.moved, tr.bytes_moved, tr.failed,
+		    tr.seconds);
 }
 
 static void
@@ -319,6 +334,9 @@ status_cb(json_t *obj, void *arg)
 		server_status(d->servers[0], obj);
 	if (!d->stopping)
 		repl_status(d->repl, obj);
+	if (d->tier != NULL)
+		json_object_set_new(obj, "tier_recalls_pending",
+		    json_integer((json_int_t)tier_recalls_pending(d->tier)));
 }
 
 static int
@@ -334,6 +352,94 @@ write_port_file(const char *path, int port)
 		fprintf(stderr, "vaultd: write %s: %s\n", path, strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+/* Opens cold backend i of the configuration (spec/tiering.md). */
+static struct backend *
+open_cold(const struct options *o, const struct conf_backend *cb)
+{
+	char spool[PATH_MAX], err[512];
+	struct s3_conf sc;
+	struct backend *b;
+
+	if (strcmp(cb->type, "archive") == 0)
+		b = backend_archive_open(cb->path, cb->cartridge_size);
+	else if (strcmp(cb->type, "fs") == 0)
+		b = backend_fs_open(cb->path);
+	else {
+		memset(&sc, 0, sizeof(sc));
+		if (snprintf(sc.endpoint, sizeof(sc.endpoint), "%s", cb->endpoint) >=
+		    (int)sizeof(sc.endpoint) ||
+		    snprintf(spool, sizeof(spool), "%s/s3-spool", o->data_dir) >= (int)sizeof(spool) ||
+		    (mkdir(spool, 0700) != 0 && errno != EEXIST) ||
+		    snprintf(spool, sizeof(spool), "%s/s3-spool/%s", o->data_dir, cb->name) >=
+		    (int)sizeof(spool)) {
+			fprintf(stderr, "vaultd: backend %s: endpoint or spool path too long, or the "
+			    "spool cannot be made\n", cb->name);
+			return NULL;
+		}
+		snprintf(sc.region, sizeof(sc.region), "%s", cb->region);
+		snprintf(sc.bucket, sizeof(sc.bucket), "%s", cb->bucket);
+		snprintf(sc.prefix, sizeof(sc.prefix), "%s", cb->prefix);
+		sc.path_style = cb->path_style;
+		if (s3_credentials_load(&sc, cb->credentials_file, NULL, err, sizeof(err)) != 0) {
+			fprintf(stderr, "vaultd: backend %s: %s\n", cb->name, err);
+			return NULL;
+		}
+		b = backend_s3_open(&sc, spool);
+		sodium_memzero(sc.secret_key, sizeof(sc.secret_key));
+	}
+	if (b == NULL)
+		fprintf(stderr, "vaultd: cannot open backend %s (%s): %s\n", cb->name, cb->type,
+		    strerror(errno));
+	return b;
+}
+
+/* The hot backend is index 0; the file's other backends follow. */
+static int
+open_backends(struct daemon *d, const struct options *o, struct store *store)
+{
+	const struct conf *c = o->conf;
+
+	d->backends[0] = store->backend;
+	snprintf(d->backend_names[0], sizeof(d->backend_names[0]), "%s",
+	    c->nbackends > 0 ? c->backends[0].name : "objects");
+	d->nbackends = 1;
+	for (size_t i = 1; i < c->nbackends && i < TIER_BACKENDS_MAX; i++) {
+		if ((d->backends[i] = open_cold(o, &c->backends[i])) == NULL)
+			return -1;
+		snprintf(d->backend_names[i], sizeof(d->backend_names[i]), "%s",
+		    c->backends[i].name);
+		d->nbackends = i + 1;
+	}
+	store->backends = d->backends;
+	store->nbackends = d->nbackends;
+	return 0;
+}
+
+/* The tierer, when there is a cold backend. */
+static int
+start_tier(struct daemon *d, const struct options *o, struct store *store)
+{
+	char dir[PATH_MAX];
+	const char *pause = getenv("VAULTD_TIER_PAUSE_MS");
+	struct tier_config tc = {.meta = store->meta, .backends = d->backends,
+	    .names = (const char (*)[VSP_NAME_MAX + 1])d->backend_names,
+	    .nbackends = d->nbackends, .state_dir = dir, .policy = policy_src_policy,
+	    .policy_arg = d->policies, .recall_thread = 1};
+
+	if (d->nbackends < 2)
+		return 0;
+	if (pause != NULL && *pause != '\0') {
+		tc.pause_ms = (unsigned)strtoul(pause, NULL, 10);
+		fprintf(stderr, "vaultd: VAULTD_TIER_PAUSE_MS: every move pauses %u ms (a test "
+		    "hook)\n", tc.pause_ms);
+	}
+	if (path_join(dir, sizeof(dir), o->data_dir, "tier") != 0 ||
+	    (d->tier = tier_new(&tc)) == NULL)
+		return -1;
+	store->tier = d->tier;
 	return 0;
 }
 
@@ -414,7 +520,11 @@ start_scrub(struct daemon *d, struct store *store)
 	    .policy = policy_src_policy, .targets = policy_src_targets,
 	    .target = policy_src_target, .arg = d->policies};
 
+	/* Location bit i is backend i: the hot one first, then the cold ones
+	 * (open_backends), so scrub re-reads cold copies too. */
 	sc.backends[0] = store->backend;
+	for (size_t i = 1; i < d->nbackends && i < META_SCRUB_BACKENDS_MAX; i++)
+		sc.backends[i] = d->backends[i];
 	if ((d->scrub = scrub_new(&sc)) == NULL)
 		return -1;
 	d->posture = (struct posture_config){.meta = store->meta, .policy = policy_src_policy,
@@ -438,8 +548,12 @@ start_services(struct daemon *d, struct options *o, struct store *store)
 	    .status = status_cb, .status_arg = d, .repl_targets = policy_src_targets,
 	    .repl_has_target = has_target, .repl_arg = d->policies};
 	struct gc_config gcc = {.meta = store->meta, .backend = store->backend,
+	    .backends = d->backends, .nbackends = d->nbackends,
 	    .tmp_dir = sock, .policy = policy_src_policy, .policy_arg = d->policies};
 
+	if (start_tier(d, o, store) != 0)
+		return -1;
+	actx.tier = d->tier;
 	if (path_join(sock, sizeof(sock), o->data_dir, "gc-tmp") != 0 ||
 	    (d->gc = gc_new(&gcc)) == NULL)
 		return -1;
@@ -525,13 +639,17 @@ main(int argc, char **argv)
 	d.loop = uv_default_loop();
 	d.opts = &opts;
 	d.store = &store;
-	if (open_store(&opts, &store) != 0 || start_policies(&d, &opts, &store) != 0 ||
+	if (open_store(&opts, &store) != 0 || open_backends(&d, &opts, &store) != 0 ||
+	    start_policies(&d, &opts, &store) != 0 ||
 	    start_services(&d, &opts, &store) != 0)
 		goto out;
 	uv_run(d.loop, UV_RUN_DEFAULT);
 	rc = 0;
 out:
 	uv_loop_close(d.loop);
+	tier_free(d.tier);
+	for (size_t i = 1; i < d.nbackends; i++)
+		backend_free(d.backends[i]);
 	gc_free(d.gc);
 	scrub_free(d.scrub);
 	backend_free(store.backend);

@@ -129,12 +129,13 @@ from_conf(struct options *o)
 	o->server.header_timeout_ms = c->header_timeout_ms;
 	o->server.idle_timeout_ms = c->idle_timeout_ms;
 	o->server.body_timeout_ms = c->body_timeout_ms;
-	if (c->nbackends > 1) {
-		fprintf(stderr, "vaultd: several backends are declared; this release keeps "
-		    "objects on one (tiering comes later)\n");
+	/* The first backend is the hot one; the others are cold tiers that
+	 * main.c opens (spec/tiering.md). A location is one bit of 32. */
+	if (c->nbackends > 32) {
+		fprintf(stderr, "vaultd: at most 32 backends can be declared\n");
 		return -1;
 	}
-	if (c->nbackends == 1)
+	if (c->nbackends >= 1)
 		snprintf(o->objects_dir, sizeof(o->objects_dir), "%s", c->backends[0].path);
 	return 0;
 }

@@ -119,8 +119,19 @@ summary(const struct conf_policy *p, int has, const struct policy_limits *lim,
 	for (unsigned i = 0; has && i < p->nreplicate; i++)
 		add(out, &len, "%s %s", i ? "," : "", p->replicate_to[i]);
 	add(out, &len, "%s", has && p->nreplicate > 0 ? "" : " none");
-	/* Tiering rules are not part of this policy model yet (spec/posture.md). */
-	add(out, &len, "; tier none");
+	if (has && p->tier_to[0] != '\0') {
+		add(out, &len, "; tier to %s", p->tier_to);
+		if (p->tier_after != 0) {
+			dur(p->tier_after, a);
+			add(out, &len, " after %s", a);
+		}
+		if (p->tier_idle != 0) {
+			dur(p->tier_idle, a);
+			add(out, &len, " idle %s", a);
+		}
+	} else {
+		add(out, &len, "; tier none");
+	}
 	dur(has ? p->rpo : 0, a);
 	add(out, &len, "; rpo %s", has && p->rpo != 0 ? a : "none");
 	if (has && p->copies != 0)

@@ -56,6 +56,8 @@ usage(FILE *f)
 	    "  scrub [TENANT [VAULT]]         re-read and verify every stored copy now,\n"
 	    "                                 repair bad ones, and report\n"
 	    "  status                         daemon status, totals and replication\n"
+	    "  tier [TENANT [VAULT]]          move the packs a tiering policy says are due now\n"
+	    "  tier locations TENANT VAULT    each pack of the vault and the backend(s) holding it\n"
 	    "  tenant add NAME                create a tenant\n"
 	    "  tenant list                    list tenants\n"
 	    "  tenant remove NAME             remove a tenant without vaults, and its tokens\n"
@@ -511,6 +513,18 @@ print_human(const char *op, const json_t *r)
 	}
 	if (strcmp(op, "status") == 0 || strcmp(op, "gc") == 0)
 		print_status(r);
+	if (strcmp(op, "tier") == 0)
+		print_status(r);
+	if (strcmp(op, "tier.locations") == 0) {
+		size_t i, j;
+		json_t *o, *l;
+		json_array_foreach(json_object_get(r, "objects"), i, o) {
+			printf("%s", str(o, "id", "?"));
+			json_array_foreach(json_object_get(o, "locations"), j, l)
+				printf("%c%s", j == 0 ? ' ' : ',', json_string_value(l));
+			putchar('\n');
+		}
+	}
 	if (strcmp(op, "status") == 0 && json_array_size(json_object_get(r, "replication")) > 0) {
 		printf("\nreplication:\n");
 		table_print(&repl_table, json_object_get(r, "replication"), "");
@@ -654,6 +668,8 @@ static const struct command {
 	{"replicate", NULL, "replicate", NULL, 0, "replicate TENANT VAULT [TARGET]"},
 	{"scrub", NULL, "scrub", NULL, 0, "scrub [TENANT [VAULT]]"},
 	{"status", NULL, "status", NULL, 0, "status"},
+	{"tier", "locations", "tier.locations", NULL, 0, "tier locations TENANT VAULT"},
+	{"tier", NULL, "tier", NULL, 0, "tier [TENANT [VAULT]]"},
 	{"tenant", "add", "tenant.add", "name", 1, "tenant add NAME"},
 	{"tenant", "list", "tenant.list", NULL, 0, "tenant list"},
 	{"tenant", "remove", "tenant.remove", "name", 1, "tenant remove NAME"},
@@ -718,7 +734,7 @@ build_request(int argc, char **argv, const struct command **cmdp, json_t **out)
 		return usage_error("out of memory");
 	if (strcmp(cmd->op, "token.issue") == 0) {
 		rc = parse_token_issue(argc, argv, req);
-	} else if (strcmp(cmd->op, "gc") == 0) {
+	} else if (strcmp(cmd->op, "gc") == 0 || strncmp(cmd->op, "tier", 4) == 0) {
 		rc = parse_gc(argc, argv, req);
 	} else if (strcmp(cmd->op, "scrub") == 0 || strcmp(cmd->op, "posture") == 0) {
 		rc = parse_scope(cmd->op, argc, argv, req);

@@ -62,8 +62,16 @@ check_globals(const struct conf *c)
 		const struct conf_backend *b = &c->backends[i];
 
 		FUZZ_CHECK(name_ok(b->name));
-		FUZZ_CHECK(strcmp(b->type, "fs") == 0);
-		FUZZ_CHECK(terminated(b->path, sizeof(b->path)) && b->path[0] != '\0');
+		/* The first (hot) backend is fs; cold ones fs, archive or s3
+		 * (spec/tiering.md), each with what its type needs. */
+		FUZZ_CHECK(strcmp(b->type, "fs") == 0 || (i > 0 && (strcmp(b->type, "archive") == 0 ||
+		    strcmp(b->type, "s3") == 0)));
+		if (strcmp(b->type, "s3") == 0)
+			FUZZ_CHECK(b->endpoint[0] != '\0' && b->bucket[0] != '\0' &&
+			    b->region[0] != '\0' && b->credentials_file[0] != '\0' && b->path[0] == '\0');
+		else
+			FUZZ_CHECK(terminated(b->path, sizeof(b->path)) && b->path[0] != '\0');
+		FUZZ_CHECK(strcmp(b->type, "archive") != 0 || b->cartridge_size > 0);
 		for (size_t j = 0; j < i; j++)
 			FUZZ_CHECK(strcmp(c->backends[j].name, b->name) != 0);
 	}
@@ -81,6 +89,12 @@ check_policies(const struct conf *c)
 		    p->keep_daily <= CONF_KEEP_MAX && p->keep_weekly <= CONF_KEEP_MAX &&
 		    p->keep_monthly <= CONF_KEEP_MAX && p->keep_yearly <= CONF_KEEP_MAX);
 		FUZZ_CHECK(p->gc_grace > 0);
+		/* tier-to names a cold backend and comes with a condition. */
+		if (p->tier_to[0] != '\0')
+			FUZZ_CHECK(conf_backend_index(c, p->tier_to) > 0 &&
+			    (p->tier_after != 0 || p->tier_idle != 0));
+		else
+			FUZZ_CHECK(p->tier_after == 0 && p->tier_idle == 0);
 		for (size_t j = 0; j < i; j++)
 			FUZZ_CHECK(strcmp(c->policies[j].name, p->name) != 0);
 	}

@@ -280,7 +280,20 @@ static const struct {
 	{ "listen a/b:80\n", 1, "'a/b:80'" },
 	{ "listen a:80\nlisten a:80\n", 2, "'a:80'" },
 	/* Backends. */
-	{ "backend b {\n type s3\n}\n", 2, "'s3'" },
+	{ "backend b {\n type vault\n}\n", 2, "'vault'" },
+	{ "backend b {\n type s3\n}\n", 1, "'endpoint'" },
+	{ "backend h {\ntype fs\npath /h\n}\nbackend b {\ntype s3\nendpoint http://x\n"
+	  "region r\nbucket bkt\npath /x\ncredentials-file /c\n}\n", 5, "'path'" },
+	{ "backend b {\n type archive\n path /a\n}\n", 1, "'fs'" },
+	{ "backend b {\n type fs\n path /a\n cartridge-size 1G\n}\n", 1, "'cartridge-size'" },
+	{ "backend b {\n type fs\n path /a\n bucket x\n}\n", 1, "'bucket'" },
+	{ "backend b {\n type archive\n cartridge-size 0\n}\n", 3, "'cartridge-size'" },
+	{ "policy p {\n tier-to cold\n}\n", 1, "'tier-after'" },
+	{ "policy p {\n tier-idle 1d\n}\n", 1, "'tier-to'" },
+	{ "policy p {\n tier-to cold\n tier-after 1d\n}\n", 2, "'cold'" },
+	{ "backend hot {\ntype fs\npath /h\n}\npolicy p {\n tier-to hot\n tier-after 1d\n}\n",
+	  6, "'hot'" },
+	{ "policy p {\n tier-after 1x\n}\n", 2, "'1x'" },
 	{ "backend b {\n type ftp\n}\n", 2, "'ftp'" },
 	{ "backend b {\n path /x\n}\n", 1, "'b'" },
 	{ "backend b {\n type fs\n}\n", 1, "'path'" },
@@ -579,6 +592,43 @@ test_alloc_failures(void **state)
 	assert_string_equal(err, EXAMPLE ": out of memory");
 }
 
+/* Backends of every type and a tiering policy (spec/tiering.md). */
+static void
+test_tiering(void **state)
+{
+	static const char text[] =
+	    "backend hot {\ntype fs\npath /h\n}\n"
+	    "backend tape {\ntype archive\npath /t\n}\n"
+	    "backend big {\ntype archive\npath /b\ncartridge-size 64M\n}\n"
+	    "backend cloud {\ntype s3\nendpoint http://127.0.0.1:9000\nregion us-east-1\n"
+	    "bucket cold\nprefix v/\npath-style yes\ncredentials-file /c\n}\n"
+	    "policy p {\ntier-to cloud\ntier-after 30d\ntier-idle 1w\n}\n"
+	    "policy q {\ntier-idle 2h\ntier-to tape\n}\n";
+	struct conf *c;
+
+	(void)state;
+	c = parse_ok(text);
+	assert_int_equal(c->nbackends, 4);
+	assert_int_equal(conf_backend_index(c, "hot"), 0);
+	assert_int_equal(conf_backend_index(c, "cloud"), 3);
+	assert_int_equal(conf_backend_index(c, "nope"), -1);
+	assert_string_equal(c->backends[1].type, "archive");
+	assert_int_equal(c->backends[1].cartridge_size, CONF_DEFAULT_CARTRIDGE_SIZE);
+	assert_int_equal(c->backends[2].cartridge_size, 64ULL << 20);
+	assert_string_equal(c->backends[3].endpoint, "http://127.0.0.1:9000");
+	assert_string_equal(c->backends[3].bucket, "cold");
+	assert_string_equal(c->backends[3].prefix, "v/");
+	assert_int_equal(c->backends[3].path_style, 1);
+	assert_string_equal(c->backends[3].credentials_file, "/c");
+	assert_string_equal(c->policies[0].tier_to, "cloud");
+	assert_int_equal(c->policies[0].tier_after, 30 * 86400);
+	assert_int_equal(c->policies[0].tier_idle, 7 * 86400);
+	assert_string_equal(c->policies[1].tier_to, "tape");
+	assert_int_equal(c->policies[1].tier_after, 0);
+	assert_int_equal(c->policies[1].tier_idle, 7200);
+	conf_free(c);
+}
+
 int
 main(void)
 {
@@ -587,6 +637,7 @@ main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_syntax),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_tiering),
 		cmocka_unit_test(test_bytes_and_limits),
 		cmocka_unit_test(test_many_tenants),
 		cmocka_unit_test(test_sizes),

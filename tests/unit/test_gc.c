@@ -67,7 +67,7 @@ setup(void **state)
 	assert_int_equal(meta_vault_create(f->m, t.id, "main", NOW, &v), META_OK);
 	f->vault_id = v.id;
 	f->pol.gc_grace = GRACE;
-	cfg = (struct gc_config){ f->m, f->b, f->tmp, policy_cb, f };
+	cfg = (struct gc_config){ f->m, f->b, f->tmp, policy_cb, f, NULL, 0 };
 	assert_non_null(f->g = gc_new(&cfg));
 	*state = f;
 	return 0;
