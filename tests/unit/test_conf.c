@@ -90,10 +90,14 @@ test_example(void **state)
 	assert_int_equal(c->idle_timeout_ms, 60000);
 	assert_int_equal(c->body_timeout_ms, 30000);
 	assert_int_equal(c->max_connections, 1024);
-	assert_int_equal(c->nbackends, 1);
+	assert_int_equal(c->nbackends, 3);
 	assert_string_equal(c->backends[0].name, "hot");
 	assert_string_equal(c->backends[0].type, "fs");
 	assert_string_equal(c->backends[0].path, "/var/lib/vault/objects");
+	assert_string_equal(c->backends[1].name, "tape");
+	assert_string_equal(c->backends[1].type, "archive");
+	assert_string_equal(c->backends[2].name, "cold");
+	assert_string_equal(c->backends[2].type, "s3");
 
 	assert_int_equal(c->npolicies, 2);
 	std = &c->policies[0];
@@ -117,6 +121,9 @@ test_example(void **state)
 	assert_true(comp->lock == 90 * DAY);
 	assert_true(comp->gc_grace == CONF_DEFAULT_GC_GRACE);
 	assert_true(comp->gc_every == 0 && comp->quota == 0 && comp->keep_within == 0);
+	assert_string_equal(comp->tier_to, "tape");
+	assert_true(comp->tier_idle == 30 * DAY && comp->tier_after == 0);
+	assert_string_equal(std->tier_to, "");
 
 	assert_int_equal(c->ntenants, 2);
 	t = &c->tenants[0];
