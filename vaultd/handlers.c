@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "meta_scrub.h"
+#include "scrub.h"
 #include "sha256.h"
 
 void
@@ -362,8 +363,25 @@ handlers__config_get(struct store *s, const struct request *req, struct resp *re
 		return;
 	}
 	if (handlers__blob_check(s, v.id, META_SCRUB_CONFIG, v.config_id, resp->body,
-	    resp->body_len, resp) != 0)
-		return; /* resp holds the 503 (the blob's bytes were dropped) */
+	    resp->body_len, resp) != 0) {
+		char err[256];
+
+		/* A bad blob is repaired from a replica at once if it can be; the
+		 * 503 stands otherwise. */
+		if (s->scrub == NULL || scrub_repair_now(s->scrub, v.id, META_SCRUB_CONFIG,
+		    v.config_id, 0, "SHA-256 mismatch found while serving a GET", err,
+		    sizeof(err)) != SCRUB_OK)
+			return;
+		resp_clear(s, resp);
+		if (read_small(s, config_key(key, v.id), &resp->body, &resp->body_len) != 0) {
+			resp_error(resp, VSP_E_INTERNAL, "the config of vault '%s' cannot be read",
+			    v.name);
+			return;
+		}
+		if (handlers__blob_check(s, v.id, META_SCRUB_CONFIG, v.config_id, resp->body,
+		    resp->body_len, resp) != 0)
+			return;
+	}
 	resp->status = 200;
 	resp->content_type = "application/octet-stream";
 }

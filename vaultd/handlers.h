@@ -39,6 +39,8 @@ struct policy_limits {
 /* What every handler works on; shared by all threads. */
 struct tier;
 
+struct scrub;
+
 struct store {
 	struct meta *meta;
 	struct backend *backend;
@@ -47,6 +49,7 @@ struct store {
 	struct backend *const *backends;
 	size_t nbackends;
 	struct tier *tier; /* recalls and read times; NULL: no tiering */
+	struct scrub *scrub; /* repairs a bad copy a GET finds; NULL: none */
 	uint8_t server_key[AUTH_SERVER_KEY_LEN];
 	struct store_limits limits;
 	/* Looks up the policy limits of (tenant, vault); NULL when the daemon

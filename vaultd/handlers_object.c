@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "meta_scrub.h"
+#include "scrub.h"
 #include "sha256.h"
 #include "tier.h"
 
@@ -183,25 +184,82 @@ object_headers(struct resp *resp, const uint8_t id[VSP_ID_LEN], uint64_t size)
 	resp_header(resp, "X-Vault-Object-Size: %" PRIu64, size);
 }
 
-/* 503 when the copy this server would read (location bit `bit`; the store
- * reads backend 0) is known to be bad (spec/scrub.md): its bytes are never
- * served. */
+/* Whole-object GETs of copies up to this size on the hot backend are hashed
+ * before the answer starts, so a bad copy is repaired (or refused) before a
+ * client sees a byte of it; larger ones are hashed while they stream. */
+#define PREVERIFY_MAX ((uint64_t)64 << 20)
+#define PREVERIFY_CHUNK ((size_t)1 << 20)
+
+/* 1 if the copy under key on b is not size bytes hashing to id, 0 if it
+ * is, -1 if it cannot be read (left to the open that follows). */
+static int
+copy_mismatch(struct backend *b, const char *key, const uint8_t id[VSP_ID_LEN], uint64_t size)
+{
+	struct backend_reader *rd;
+	struct sha256 *h = NULL;
+	uint8_t digest[SHA256_LEN], *buf = NULL;
+	uint64_t have, off = 0;
+	int rc = -1;
+
+	if (backend_open(b, key, &rd, &have) != 0)
+		return -1;
+	if (have != size) {
+		rc = 1;
+		goto out;
+	}
+	if ((buf = malloc(PREVERIFY_CHUNK)) == NULL || (h = sha256_new()) == NULL)
+		goto out;
+	while (off < size) {
+		size_t want = size - off < PREVERIFY_CHUNK ? (size_t)(size - off) : PREVERIFY_CHUNK;
+		ssize_t n = backend_read(b, rd, off, buf, want);
+
+		if (n <= 0)
+			goto out;
+		sha256_update(h, buf, (size_t)n);
+		off += (uint64_t)n;
+	}
+	if (sha256_final(h, digest) == 0)
+		rc = sodium_memcmp(digest, id, VSP_ID_LEN) != 0;
+out:
+	sha256_free(h);
+	free(buf);
+	backend_close(b, rd);
+	return rc;
+}
+
+/*
+ * The copy this server would read (location bit `bit`) must not be bad
+ * (spec/scrub.md): one recorded as bad, or a small hot copy that fails its
+ * hash now (checked when `check` is set), is repaired at once from another
+ * copy or a replica, and served if that worked. Otherwise 503: its bytes
+ * are never served. Returns 0 (serve it) or -1 (resp holds the answer).
+ */
 static int
 known_bad(struct store *s, const struct meta_vault *v, const struct route *rt,
-    const struct meta_object *o, unsigned bit, struct resp *resp)
+    const struct meta_object *o, unsigned bit, int check, const char *key, struct resp *resp)
 {
+	char err[256] = "";
 	uint32_t bad;
+	int rc;
 
 	if (meta_scrub_bad_mask(s->meta, v->id, (uint8_t)rt->kind, rt->oid, &bad) != META_OK) {
 		resp_error(resp, VSP_E_INTERNAL, "metadata error while looking up the object");
 		return -1;
 	}
-	if (!(bad & (UINT32_C(1) << bit)))
+	if (!(bad & (UINT32_C(1) << bit)) &&
+	    !(check && bit == 0 && o->size <= PREVERIFY_MAX &&
+	    copy_mismatch(s->backend, key, rt->oid, o->size) == 1))
 		return 0;
+	if (s->scrub != NULL) {
+		rc = scrub_repair_now(s->scrub, v->id, (uint8_t)rt->kind, rt->oid, (uint8_t)bit,
+		    "SHA-256 mismatch found while serving a GET", err, sizeof(err));
+		if (rc == SCRUB_OK)
+			return 0;
+	}
 	resp_error(resp, VSP_E_UNAVAILABLE, "the stored copy of this %s failed verification "
-	    "and is not served until it is repaired from a good copy%s (vaultctl scrub); try "
+	    "and is not served until it is repaired from a good copy%s (vaultctl scrub)%s%s; try "
 	    "again later", vsp_kind_name(rt->kind), (o->locations & ~bad) != 0 ?
-	    " on another backend" : " or a replica");
+	    " on another backend" : " or a replica", err[0] ? ": " : "", err);
 	resp_header(resp, "Retry-After: 60");
 	return -1;
 }
@@ -380,9 +438,10 @@ handlers__object_get(struct store *s, const struct request *req, struct resp *re
 		object_headers(resp, rt->oid, o.size);
 		return;
 	}
-	if (known_bad(s, &v, rt, &o, read_location(o.locations), resp) != 0)
-		return;
 	handlers__object_key(key, v.id, rt->kind, rt->oid);
+	if (known_bad(s, &v, rt, &o, read_location(o.locations), !req->has_range, key,
+	    resp) != 0)
+		return;
 	if (open_copy(s, rt, v.id, &o, key, resp, &size) != 0)
 		return; /* resp holds a 202 (a recall) or the error */
 	if (s->tier != NULL && rt->kind == VSP_KIND_PACK)

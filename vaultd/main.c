@@ -527,6 +527,7 @@ start_scrub(struct daemon *d, struct store *store)
 		sc.backends[i] = d->backends[i];
 	if ((d->scrub = scrub_new(&sc)) == NULL)
 		return -1;
+	store->scrub = d->scrub;
 	d->posture = (struct posture_config){.meta = store->meta, .policy = policy_src_policy,
 	    .limits = policy_src_lookup, .targets = policy_src_targets, .arg = d->policies};
 	if (!d->has_posture_listen)

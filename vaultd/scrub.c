@@ -692,3 +692,58 @@ scrub_run_due(struct scrub *s, uint64_t now, struct scrub_report *out)
 	out->seconds = mono() - t0;
 	return rc;
 }
+
+int
+scrub_repair_now(struct scrub *s, uint64_t vault_id, uint8_t kind,
+    const uint8_t id[VSP_ID_LEN], uint8_t bit, const char *reason, char *err, size_t errlen)
+{
+	struct scrub_report *r;
+	struct meta_vault v;
+	struct meta_tenant t;
+	struct vpass vp = { .s = s, .v = &v, .now = (uint64_t)time(NULL) };
+	uint64_t size;
+	uint32_t loc, bad = 0;
+	int rc = SCRUB_ERROR;
+
+	if ((r = malloc(sizeof(*r))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return SCRUB_ERROR;
+	}
+	/* Under the run lock (its scratch buffer and bucket), without a cap:
+	 * a client is waiting. A scrub that is running repairs it itself. */
+	if (run_begin(s, r) != 0) {
+		free(r);
+		snprintf(err, errlen, "a scrub is running and will repair it");
+		return SCRUB_BUSY;
+	}
+	scrub_bucket_init(&s->bucket, 0);
+	vp.r = r;
+	if (bit >= META_SCRUB_BACKENDS_MAX || s->cfg.backends[bit] == NULL ||
+	    meta_vault_get_by_id(s->cfg.meta, vault_id, &v) != META_OK ||
+	    meta_tenant_get_by_id(s->cfg.meta, v.tenant_id, &t) != META_OK) {
+		snprintf(err, errlen, "the vault or its backend is gone");
+		goto out;
+	}
+	memcpy(vp.tenant, t.name, sizeof(vp.tenant));
+	if (s->cfg.targets != NULL)
+		vp.ntargets = s->cfg.targets(s->cfg.arg, t.name, v.name, vp.targets,
+		    META_REPL_TARGETS_MAX);
+	if (!still_live(&vp, kind, id, &size, &loc) || !(loc & (UINT32_C(1) << bit))) {
+		rc = SCRUB_NOTFOUND;
+		snprintf(err, errlen, "the object is gone");
+		goto out;
+	}
+	if (meta_scrub_bad_mask(s->cfg.meta, vault_id, kind, id, &bad) != META_OK)
+		bad = 0;
+	bad_copy(&vp, kind, id, size, loc, bad, bit, reason);
+	if (r->nproblems > 0 && r->problems[0].repaired) {
+		rc = SCRUB_OK;
+	} else {
+		snprintf(err, errlen, "%s", r->nproblems > 0 ? r->problems[0].repair_error :
+		    "the copy could not be recorded as bad");
+	}
+out:
+	pthread_mutex_unlock(&s->run);
+	free(r);
+	return rc;
+}

@@ -121,6 +121,18 @@ int scrub_run(struct scrub *s, const char *tenant, const char *vault, uint64_t n
     struct scrub_report *out, char *err, size_t errlen);
 
 /*
+ * Records the copy of (kind, id) on location bit of the vault with ID
+ * vault_id as bad (for reason) and repairs it at once, as a scrub would
+ * (another local copy, else a replica), without the rate cap: for a GET
+ * that found the copy bad and has a client waiting. Returns SCRUB_OK
+ * (repaired and verified), SCRUB_BUSY (a scrub run holds the scrubber; it
+ * will get to it), SCRUB_NOTFOUND (the object is gone), or SCRUB_ERROR with
+ * a sentence in err (no good copy anywhere, or a failure). Blocking.
+ */
+int scrub_repair_now(struct scrub *s, uint64_t vault_id, uint8_t kind,
+    const uint8_t id[VSP_ID_LEN], uint8_t bit, const char *reason, char *err, size_t errlen);
+
+/*
  * The schedule: scrubs each vault whose policy sets scrub-every and whose
  * last pass (the vault's scrub record, so a restart does not make it due)
  * ended that long ago or more, or never ran. Returns as scrub_run.
