@@ -32,6 +32,10 @@
 #define VC_R_MISSING 3 /* vc_remote_put_snapshot: 409, references missing */
 
 #define VC_REMOTE_RETRIES 4
+/* A GET answered 202 (the object is being recalled from an archive tier,
+ * spec/vsp.md 7.9.1) asks again as Retry-After says, for up to this long
+ * (VAULT_RECALL_WAIT_MS overrides it), then fails with the server's 202. */
+#define VC_REMOTE_RECALL_WAIT_MS ((uint64_t)6 * 3600 * 1000)
 #define VC_REMOTE_PARALLEL_DEFAULT 4
 
 struct vc_remote;

@@ -86,7 +86,9 @@ struct vc_job {
 	int have_length, have_range;
 	uint64_t length;              /* Content-Length of the final answer */
 	uint64_t cr_first, cr_last, cr_size; /* its Content-Range */
+	uint64_t retry_after_s;       /* its Retry-After (202 recalls), 0 if none */
 	unsigned attempts;
+	uint64_t recall_waited_ms;    /* waited so far for an archive recall */
 
 	/* Thread-only state. */
 	uint64_t due_ms;              /* a delayed retry starts then */
@@ -111,6 +113,8 @@ struct vc_remote {
 	unsigned parallel, queue_max;
 	long connect_timeout_s, stall_timeout_s;
 	unsigned retry_base_ms;
+	uint64_t recall_wait_max_ms;  /* how long a GET waits for a recall (202) */
+	uint64_t recall_poll_ms;      /* 0: as Retry-After says */
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv_sync;       /* a sync job is done */

@@ -76,6 +76,35 @@ retryable(const struct vc_job *j)
 	return j->status == 500 || j->status == 503 || j->status == 408;
 }
 
+/*
+ * 202 to a GET: the object is in an archive tier and the server is
+ * recalling it (spec/vsp.md 7.9.1). The job waits as Retry-After says
+ * (1 to 60 s a time) and asks again while the waits add up to at most
+ * recall_wait_max_ms, and
+ * says once on stderr what it is waiting for. Returns 1 if the job was
+ * rescheduled (due_ms set, attempts not counted), else 0.
+ */
+static int
+recalling(struct vc_remote *r, struct vc_job *j)
+{
+	uint64_t wait;
+
+	if (j->method != VC_GET || j->status != 202)
+		return 0;
+	wait = r->recall_poll_ms != 0 ? r->recall_poll_ms :
+	    (j->retry_after_s == 0 ? 1 : j->retry_after_s > 60 ? 60 : j->retry_after_s) * 1000;
+	if (j->recall_waited_ms + wait > r->recall_wait_max_ms)
+		return 0;
+	if (j->recall_waited_ms == 0)
+		fprintf(stderr, "vault: %s: the object is in the archive tier and being recalled; "
+		    "waiting (up to %llu s)\n", j->what,
+		    (unsigned long long)(r->recall_wait_max_ms / 1000));
+	j->recall_waited_ms += wait;
+	j->attempts = 0;
+	j->due_ms = now_ms() + wait;
+	return 1;
+}
+
 /* ---- libcurl callbacks ---- */
 
 static int
@@ -200,6 +229,7 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	 * request that libcurl resent): only the final one counts. */
 	if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
 		j->have_length = j->have_range = 0;
+		j->retry_after_s = 0;
 		j->resp.len = 0;
 		return len;
 	}
@@ -214,6 +244,12 @@ on_header(char *p, size_t size, size_t n, void *arg)
 			j->have_length = 1;
 	} else if (v - p > 14 && strncasecmp(p, "content-range:", 14) == 0) {
 		parse_content_range(j, v, end);
+	} else if (v - p > 12 && strncasecmp(p, "retry-after:", 12) == 0) {
+		const char *s = v;
+		uint64_t secs;
+
+		if (parse_u64(&s, end, &secs) == 0 && s == end)
+			j->retry_after_s = secs;
 	}
 	return len;
 }
@@ -404,6 +440,11 @@ attempt_done(struct vc_remote *r, CURL *h, CURLcode cc)
 	j->hdrs = NULL;
 	if (retryable(j) && j->attempts <= VC_REMOTE_RETRIES) {
 		j->due_ms = now_ms() + backoff_ms(r, j->attempts);
+		j->next = r->delayed;
+		r->delayed = j;
+		return;
+	}
+	if (recalling(r, j)) {
 		j->next = r->delayed;
 		r->delayed = j;
 		return;

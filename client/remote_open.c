@@ -178,6 +178,21 @@ retry_base(void)
 	return (unsigned)v;
 }
 
+/* A number of milliseconds from the environment, or def. */
+static uint64_t
+env_ms(const char *name, uint64_t def)
+{
+	const char *s = getenv(name);
+	char *end;
+	unsigned long long v;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return def;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	return errno != 0 || *end != '\0' ? def : (uint64_t)v;
+}
+
 static int
 opts_check(struct vc_remote *r, const struct vc_remote_opts *o, char *err, size_t errlen)
 {
@@ -206,6 +221,10 @@ opts_check(struct vc_remote *r, const struct vc_remote_opts *o, char *err, size_
 	r->connect_timeout_s = o->connect_timeout_s > 0 ? o->connect_timeout_s : VC_CONNECT_TIMEOUT_S;
 	r->stall_timeout_s = o->stall_timeout_s > 0 ? o->stall_timeout_s : VC_STALL_TIMEOUT_S;
 	r->retry_base_ms = retry_base();
+	/* How long a GET waits for an archive recall (202), and (for tests) how
+	 * often it asks: VAULT_RECALL_WAIT_MS, VAULT_RECALL_POLL_MS. */
+	r->recall_wait_max_ms = env_ms("VAULT_RECALL_WAIT_MS", VC_REMOTE_RECALL_WAIT_MS);
+	r->recall_poll_ms = env_ms("VAULT_RECALL_POLL_MS", 0);
 	r->max_batch_ids = VC_BATCH_IDS_DEFAULT;
 	r->max_list_limit = VC_LIST_LIMIT_DEFAULT;
 	return 0;
