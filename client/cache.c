@@ -124,7 +124,7 @@ open_dbs(struct vc_cache *c)
 	}
 	rc = mdb_get(txn, c->meta, &key, &val);
 	if (rc == MDB_NOTFOUND) {
-		store_le32(fmt, VC_CACHE__FORMAT);
+		le32_put(fmt, VC_CACHE__FORMAT);
 		val.mv_size = sizeof(fmt);
 		val.mv_data = fmt;
 		if ((rc = mdb_put(txn, c->meta, &key, &val, 0)) != 0)
@@ -132,7 +132,7 @@ open_dbs(struct vc_cache *c)
 	} else if (rc != 0) {
 		goto fail;
 	} else if (val.mv_size != sizeof(fmt) ||
-	    load_le32(val.mv_data) != VC_CACHE__FORMAT) {
+	    le32_get(val.mv_data) != VC_CACHE__FORMAT) {
 		mdb_txn_abort(txn);
 		fprintf(stderr, "vault cache %s: another format than %d (delete the directory; "
 		    "the next sync rebuilds it)\n", c->dir, VC_CACHE__FORMAT);
@@ -196,7 +196,7 @@ vc_cache__pack_val(const struct vc_cache *c, const MDB_val *v, size_t *n)
 
 	if (v->mv_size < VC_CACHE__PACK_HEAD_LEN)
 		return damaged(c, "packs", "pack record");
-	count = load_le32((const uint8_t *)v->mv_data + VC_ID_LEN);
+	count = le32_get((const uint8_t *)v->mv_data + VC_ID_LEN);
 	if ((v->mv_size - VC_CACHE__PACK_HEAD_LEN) / VC_PACK_ENTRY_LEN != count ||
 	    (v->mv_size - VC_CACHE__PACK_HEAD_LEN) % VC_PACK_ENTRY_LEN != 0)
 		return damaged(c, "packs", "pack record");
@@ -212,9 +212,9 @@ vc_cache__pack_entry(const MDB_val *v, size_t i, struct vc_pack_entry *e)
 
 	e->type = p[ME_TYPE];
 	memcpy(e->id, &p[ME_ID], VC_ID_LEN);
-	e->offset = load_le32(&p[ME_OFFSET]);
-	e->sealed_len = load_le32(&p[ME_SEALED]);
-	e->plain_len = load_le32(&p[ME_PLAIN]);
+	e->offset = le32_get(&p[ME_OFFSET]);
+	e->sealed_len = le32_get(&p[ME_SEALED]);
+	e->plain_len = le32_get(&p[ME_PLAIN]);
 }
 
 /* The chunks value of entry e of pack pack_id. */
@@ -224,9 +224,9 @@ chunk_val(const uint8_t pack_id[VC_ID_LEN], const struct vc_pack_entry *e,
 {
 	memcpy(&v[CV_PACK], pack_id, VC_ID_LEN);
 	v[CV_TYPE] = e->type;
-	store_le32(&v[CV_OFFSET], e->offset);
-	store_le32(&v[CV_SEALED], e->sealed_len);
-	store_le32(&v[CV_PLAIN], e->plain_len);
+	le32_put(&v[CV_OFFSET], e->offset);
+	le32_put(&v[CV_SEALED], e->sealed_len);
+	le32_put(&v[CV_PLAIN], e->plain_len);
 }
 
 int
@@ -254,9 +254,9 @@ vc_cache_lookup(struct vc_cache *c, const uint8_t id[VC_ID_LEN], struct vc_cache
 	v = val.mv_data;
 	memcpy(loc->pack_id, &v[CV_PACK], VC_ID_LEN);
 	loc->type = v[CV_TYPE];
-	loc->offset = load_le32(&v[CV_OFFSET]);
-	loc->sealed_len = load_le32(&v[CV_SEALED]);
-	loc->plain_len = load_le32(&v[CV_PLAIN]);
+	loc->offset = le32_get(&v[CV_OFFSET]);
+	loc->sealed_len = le32_get(&v[CV_SEALED]);
+	loc->plain_len = le32_get(&v[CV_PLAIN]);
 	pkey.mv_size = VC_ID_LEN;
 	pkey.mv_data = loc->pack_id;
 	/* Both are written in one transaction: a chunk without its pack is
@@ -341,14 +341,14 @@ vc_cache__add_pack_txn(struct vc_cache *c, MDB_txn *txn, const uint8_t pack_id[V
 		return vc_cache__fail(c, "add pack", rc);
 	p = val.mv_data;
 	memcpy(p, index_id, VC_ID_LEN);
-	store_le32(p + VC_ID_LEN, (uint32_t)n);
+	le32_put(p + VC_ID_LEN, (uint32_t)n);
 	p += VC_CACHE__PACK_HEAD_LEN;
 	for (size_t i = 0; i < n; i++, p += VC_PACK_ENTRY_LEN) {
 		p[ME_TYPE] = e[i].type;
 		memcpy(&p[ME_ID], e[i].id, VC_ID_LEN);
-		store_le32(&p[ME_OFFSET], e[i].offset);
-		store_le32(&p[ME_SEALED], e[i].sealed_len);
-		store_le32(&p[ME_PLAIN], e[i].plain_len);
+		le32_put(&p[ME_OFFSET], e[i].offset);
+		le32_put(&p[ME_SEALED], e[i].sealed_len);
+		le32_put(&p[ME_PLAIN], e[i].plain_len);
 	}
 	/* The reserved space is written; from here on other puts may move it. */
 	for (size_t i = 0; i < n; i++) {

@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "chunker.h"
+#include "le.h"
 
 /* Gear entries drawn from one BLAKE2b-512 output (64 bytes / 8). */
 #define GEAR_PER_BLOCK (crypto_generichash_BYTES_MAX / sizeof(uint64_t))
@@ -40,16 +41,6 @@ static uint64_t
 top_bits(unsigned int n)
 {
 	return ~UINT64_C(0) << (64 - n);
-}
-
-static uint64_t
-load_le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (size_t i = 0; i < sizeof(v); i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
 }
 
 /* log2 of avg when avg is a power of two within the limits, else -1. */
@@ -94,7 +85,7 @@ vc_chunker_new(const uint8_t seed[VC_CHUNKER_SEED_LEN],
 			goto err1;
 		for (size_t j = 0; j < GEAR_PER_BLOCK; j++)
 			c->gear[i * GEAR_PER_BLOCK + j] =
-			    load_le64(&block[j * sizeof(uint64_t)]);
+			    le64_get(&block[j * sizeof(uint64_t)]);
 	}
 	sodium_memzero(block, sizeof(block));
 

@@ -11,6 +11,7 @@
 #include <zstd_errors.h>
 
 #include "crypto.h"
+#include "le.h"
 
 /* Compile-time checks that our named lengths are libsodium's. */
 _Static_assert(VC_KEY_LEN == crypto_kdf_KEYBYTES, "kdf key");
@@ -55,26 +56,6 @@ vc_strerror(int err)
 	case VC_E_INTERNAL: return "internal error in libsodium or zstd";
 	default: return "unknown error";
 	}
-}
-
-static void
-store_le64(uint8_t *p, uint64_t v)
-{
-	size_t i;
-
-	for (i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t
-load_le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	size_t i;
-
-	for (i = 0; i < 8; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
 }
 
 void
@@ -152,8 +133,8 @@ config_header(const struct vc_kdf_params *p, uint8_t hdr[VC_CONFIG_HEADER_LEN])
 	memcpy(hdr, VC_CONFIG_MAGIC, VC_CONFIG_MAGIC_LEN);
 	hdr[VC_CONFIG_VERSION_OFF] = VC_CONFIG_VERSION;
 	hdr[VC_CONFIG_KDF_OFF] = VC_KDF_ARGON2ID13;
-	store_le64(&hdr[VC_CONFIG_OPSLIMIT_OFF], p->opslimit);
-	store_le64(&hdr[VC_CONFIG_MEMLIMIT_OFF], p->memlimit);
+	le64_put(&hdr[VC_CONFIG_OPSLIMIT_OFF], p->opslimit);
+	le64_put(&hdr[VC_CONFIG_MEMLIMIT_OFF], p->memlimit);
 	memcpy(&hdr[VC_CONFIG_SALT_OFF], p->salt, VC_SALT_LEN);
 }
 
@@ -226,8 +207,8 @@ vc_config_open(const uint8_t *blob, size_t len, const uint8_t *pw, size_t pwlen,
 		return VC_E_CORRUPT;
 	if (blob[VC_CONFIG_KDF_OFF] != VC_KDF_ARGON2ID13)
 		return VC_E_UNSUPPORTED;
-	p.opslimit = load_le64(&blob[VC_CONFIG_OPSLIMIT_OFF]);
-	p.memlimit = load_le64(&blob[VC_CONFIG_MEMLIMIT_OFF]);
+	p.opslimit = le64_get(&blob[VC_CONFIG_OPSLIMIT_OFF]);
+	p.memlimit = le64_get(&blob[VC_CONFIG_MEMLIMIT_OFF]);
 	memcpy(p.salt, &blob[VC_CONFIG_SALT_OFF], VC_SALT_LEN);
 	if (!params_ok(&p))
 		return VC_E_UNSUPPORTED;

@@ -73,9 +73,9 @@ entry_put(uint8_t *p, const struct vc_pack_entry *e)
 {
 	p[ENTRY_OFF_TYPE] = e->type;
 	memcpy(&p[ENTRY_OFF_ID], e->id, VC_ID_LEN);
-	store_le32(&p[ENTRY_OFF_OFFSET], e->offset);
-	store_le32(&p[ENTRY_OFF_SEALED], e->sealed_len);
-	store_le32(&p[ENTRY_OFF_PLAIN], e->plain_len);
+	le32_put(&p[ENTRY_OFF_OFFSET], e->offset);
+	le32_put(&p[ENTRY_OFF_SEALED], e->sealed_len);
+	le32_put(&p[ENTRY_OFF_PLAIN], e->plain_len);
 }
 
 static void
@@ -83,9 +83,9 @@ entry_get(const uint8_t *p, struct vc_pack_entry *e)
 {
 	e->type = p[ENTRY_OFF_TYPE];
 	memcpy(e->id, &p[ENTRY_OFF_ID], VC_ID_LEN);
-	e->offset = load_le32(&p[ENTRY_OFF_OFFSET]);
-	e->sealed_len = load_le32(&p[ENTRY_OFF_SEALED]);
-	e->plain_len = load_le32(&p[ENTRY_OFF_PLAIN]);
+	e->offset = le32_get(&p[ENTRY_OFF_OFFSET]);
+	e->sealed_len = le32_get(&p[ENTRY_OFF_SEALED]);
+	e->plain_len = le32_get(&p[ENTRY_OFF_PLAIN]);
 }
 
 /*
@@ -270,13 +270,13 @@ vc_pack_finish(struct vc_pack_writer *w, const struct vc_keys *keys,
 		memcpy(nonce_at, nonce, VC_NONCE_LEN);
 	else
 		randombytes_buf(nonce_at, VC_NONCE_LEN);
-	store_le32(plain, (uint32_t)w->n);
+	le32_put(plain, (uint32_t)w->n);
 	for (size_t i = 0; i < w->n; i++)
 		entry_put(&plain[COUNT_LEN + i * VC_PACK_ENTRY_LEN], &w->entries[i]);
 	/* In place: libsodium allows the ciphertext to overwrite the message. */
 	crypto_aead_xchacha20poly1305_ietf_encrypt(plain, NULL, plain, plain_len, pack_ad,
 	    sizeof(pack_ad), NULL, nonce_at, keys->index);
-	store_le32(&w->buf[total - VC_PACK_TRAILER_LEN], (uint32_t)(MAP_OVERHEAD + plain_len));
+	le32_put(&w->buf[total - VC_PACK_TRAILER_LEN], (uint32_t)(MAP_OVERHEAD + plain_len));
 	memcpy(&w->buf[total - VC_PACK_MAGIC_LEN], VC_PACK_MAP_MAGIC, VC_PACK_MAGIC_LEN);
 	/* The only failure of OpenSSL's one-shot digest is its allocation. */
 	if (sha256_buf(w->buf, total, pack_id) != 0)
@@ -293,7 +293,7 @@ int
 vc_pack_trailer(const uint8_t trailer[VC_PACK_TRAILER_LEN], uint64_t pack_size,
     uint64_t *map_off, uint32_t *map_len)
 {
-	uint32_t m = load_le32(trailer);
+	uint32_t m = le32_get(trailer);
 
 	if (pack_size < PACK_MIN || pack_size > VC_PACK_SIZE_MAX ||
 	    memcmp(&trailer[COUNT_LEN], VC_PACK_MAP_MAGIC, VC_PACK_MAGIC_LEN) != 0 ||
@@ -331,7 +331,7 @@ vc_pack_map_open(const struct vc_keys *keys, const uint8_t *map, size_t map_len,
 		goto err0;
 	}
 	/* Authentic from here on; still checked, in case of a buggy writer. */
-	count = load_le32(plain);
+	count = le32_get(plain);
 	if (count > VC_PACK_CHUNKS_MAX || MAP_PLAIN_LEN(count) != plen ||
 	    entries_check(&plain[COUNT_LEN], count, &end) != VC_OK || end != map_off) {
 		rc = VC_E_CORRUPT;
@@ -399,7 +399,7 @@ index_check(const uint8_t *plain, size_t plen)
 
 	if (plen < COUNT_LEN)
 		return VC_E_CORRUPT;
-	npacks = load_le32(plain);
+	npacks = le32_get(plain);
 	/* Each group takes at least GROUP_HEAD_LEN bytes: this bounds the
 	 * allocation below by the input's size. */
 	if (npacks > VC_INDEX_PACKS_MAX || npacks > (plen - COUNT_LEN) / GROUP_HEAD_LEN)
@@ -411,7 +411,7 @@ index_check(const uint8_t *plain, size_t plen)
 		if (plen - at < GROUP_HEAD_LEN)
 			goto err0;
 		ids[i] = &plain[at];
-		count = load_le32(&plain[at + VC_ID_LEN]);
+		count = le32_get(&plain[at + VC_ID_LEN]);
 		at += GROUP_HEAD_LEN;
 		if (count > VC_PACK_CHUNKS_MAX || (plen - at) / VC_PACK_ENTRY_LEN < count ||
 		    entries_check(&plain[at], count, &end) != VC_OK ||
@@ -460,11 +460,11 @@ vc_index_encode(const struct vc_keys *keys, const struct vc_index_pack *packs,
 	else
 		randombytes_buf(&b[IDX_NONCE_OFF], VC_NONCE_LEN);
 	p = &b[IDX_CT_OFF];
-	store_le32(p, (uint32_t)npacks);
+	le32_put(p, (uint32_t)npacks);
 	p += COUNT_LEN;
 	for (size_t i = 0; i < npacks; i++) {
 		memcpy(p, packs[i].pack_id, VC_ID_LEN);
-		store_le32(p + VC_ID_LEN, (uint32_t)packs[i].n);
+		le32_put(p + VC_ID_LEN, (uint32_t)packs[i].n);
 		p += GROUP_HEAD_LEN;
 		for (size_t j = 0; j < packs[i].n; j++, p += VC_PACK_ENTRY_LEN)
 			entry_put(p, &packs[i].entries[j]);
@@ -511,10 +511,10 @@ vc_index_decode(const struct vc_keys *keys, const uint8_t *buf, size_t len,
 	if ((rc = index_check(plain, plen)) != VC_OK)
 		goto err0;
 	/* The whole segment is authentic and consistent: hand it out. */
-	npacks = load_le32(plain);
+	npacks = le32_get(plain);
 	for (size_t i = 0; i < npacks && rc == 0; i++) {
 		const uint8_t *pack_id = &plain[at];
-		size_t count = load_le32(&plain[at + VC_ID_LEN]);
+		size_t count = le32_get(&plain[at + VC_ID_LEN]);
 		at += GROUP_HEAD_LEN;
 		for (size_t j = 0; j < count && rc == 0; j++, at += VC_PACK_ENTRY_LEN) {
 			entry_get(&plain[at], &e);

@@ -7,37 +7,11 @@
  * not depend on how the input was cut into reads.
  */
 #include "envelope.h"
+#include "le.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-static uint32_t
-get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	    (uint32_t)p[3] << 24;
-}
-
-static uint64_t
-get_le64(const uint8_t *p)
-{
-	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
-}
-
-static void
-put_le32(uint8_t *p, uint32_t v)
-{
-	for (size_t i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void
-put_le64(uint8_t *p, uint64_t v)
-{
-	put_le32(p, (uint32_t)v);
-	put_le32(p + 4, (uint32_t)(v >> 32));
-}
 
 /* Two's complement without implementation-defined conversions. */
 static int64_t
@@ -104,16 +78,16 @@ envelope_parse_header(const uint8_t *buf, size_t len, struct envelope *out,
 		return ENVELOPE_BAD_VERSION;
 	if (len < ENVELOPE_FLAGS_OFF + ENVELOPE_FLAGS_LEN)
 		return ENVELOPE_TRUNCATED;
-	out->flags = get_le32(buf + ENVELOPE_FLAGS_OFF);
+	out->flags = le32_get(buf + ENVELOPE_FLAGS_OFF);
 	if (out->flags & ENVELOPE_FLAGS_CRITICAL)
 		return ENVELOPE_BAD_FLAGS;
 	if (len < ENVELOPE_NREFS_OFF + ENVELOPE_NREFS_LEN)
 		return ENVELOPE_TRUNCATED;
-	out->client_time = u64_to_i64(get_le64(buf + ENVELOPE_TIME_OFF));
+	out->client_time = u64_to_i64(le64_get(buf + ENVELOPE_TIME_OFF));
 	memcpy(out->group, buf + ENVELOPE_GROUP_OFF, ENVELOPE_GROUP_LEN);
-	if (get_le32(buf + ENVELOPE_NREFS_OFF) > ENVELOPE_REFS_MAX)
+	if (le32_get(buf + ENVELOPE_NREFS_OFF) > ENVELOPE_REFS_MAX)
 		return ENVELOPE_TOO_MANY_REFS;
-	nrefs = get_le32(buf + ENVELOPE_NREFS_OFF);
+	nrefs = le32_get(buf + ENVELOPE_NREFS_OFF);
 	hlen = ENVELOPE_HEADER_LEN(nrefs);
 	*header_len = hlen;
 
@@ -134,7 +108,7 @@ envelope_parse_header(const uint8_t *buf, size_t len, struct envelope *out,
 
 	/* The body length: header and body must fit both the format's bound
 	 * and this machine's address space. */
-	body_len = get_le64(buf + hlen - ENVELOPE_BODY_LEN_LEN);
+	body_len = le64_get(buf + hlen - ENVELOPE_BODY_LEN_LEN);
 	if (body_len > ENVELOPE_SIZE_MAX - hlen || body_len > SIZE_MAX - hlen)
 		return ENVELOPE_TOO_LARGE;
 	if (len - hlen > body_len)
@@ -210,16 +184,16 @@ envelope_encode(int64_t client_time, const uint8_t group[ENVELOPE_GROUP_LEN],
 
 	memcpy(buf + ENVELOPE_MAGIC_OFF, ENVELOPE_MAGIC, ENVELOPE_MAGIC_LEN);
 	buf[ENVELOPE_VERSION_OFF] = ENVELOPE_VERSION;
-	put_le32(buf + ENVELOPE_FLAGS_OFF, flags);
-	put_le64(buf + ENVELOPE_TIME_OFF, i64_to_u64(client_time));
+	le32_put(buf + ENVELOPE_FLAGS_OFF, flags);
+	le64_put(buf + ENVELOPE_TIME_OFF, i64_to_u64(client_time));
 	memcpy(buf + ENVELOPE_GROUP_OFF, group, ENVELOPE_GROUP_LEN);
-	put_le32(buf + ENVELOPE_NREFS_OFF, (uint32_t)nrefs);
+	le32_put(buf + ENVELOPE_NREFS_OFF, (uint32_t)nrefs);
 	p = buf + ENVELOPE_REFS_OFF;
 	for (size_t i = 0; i < nrefs; i++, p += ENVELOPE_REF_LEN) {
 		p[ENVELOPE_REF_KIND_OFF] = refs[i].kind;
 		memcpy(p + ENVELOPE_REF_ID_OFF, refs[i].id, VSP_ID_LEN);
 	}
-	put_le64(p, (uint64_t)body_len);
+	le64_put(p, (uint64_t)body_len);
 	p += ENVELOPE_BODY_LEN_LEN;
 	if (body_len > 0)
 		memcpy(p, body, body_len);

@@ -2,35 +2,35 @@
 #define LE_H
 /*
  * Little-endian fixed-width integers, as every format of Vault writes them
- * (spec/storage.md, spec/envelope.md, spec/pack.md).
+ * (spec/storage.md, spec/envelope.md, spec/pack.md, spec/client-crypto.md).
  */
 #include <stdint.h>
 
 static inline void
-store_le32(uint8_t *p, uint32_t v)
+le32_put(uint8_t *p, uint32_t v)
 {
 	for (int i = 0; i < 4; i++)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
 static inline uint32_t
-load_le32(const uint8_t *p)
+le32_get(const uint8_t *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
 	    (uint32_t)p[3] << 24;
 }
 
 static inline void
-store_le64(uint8_t *p, uint64_t v)
+le64_put(uint8_t *p, uint64_t v)
 {
 	for (int i = 0; i < 8; i++)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
 static inline uint64_t
-load_le64(const uint8_t *p)
+le64_get(const uint8_t *p)
 {
-	return (uint64_t)load_le32(p) | (uint64_t)load_le32(p + 4) << 32;
+	return (uint64_t)le32_get(p) | (uint64_t)le32_get(p + 4) << 32;
 }
 
 #endif

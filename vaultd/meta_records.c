@@ -7,6 +7,7 @@
  * byte on disk becomes an error rather than a wild read.
  */
 #include "meta_internal.h"
+#include "le.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -73,40 +74,6 @@ _Static_assert(VSP_KIND_COUNT == META__KINDS,
 _Static_assert(VAULT_FIXED_LEN + VSP_NAME_MAX <= META__VAL_MAX, "vault record fits");
 _Static_assert(TOKEN_FIXED_LEN + VSP_NAME_MAX <= META__VAL_MAX, "token record fits");
 _Static_assert(TENANT_ID_NAME_OFF + VSP_NAME_MAX <= META__VAL_MAX, "tenant-id fits");
-
-static void
-le64_put(uint8_t *p, uint64_t v)
-{
-	for (size_t i = 0; i < META__U64_LEN; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t
-le64_get(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (size_t i = 0; i < META__U64_LEN; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
-static void
-le32_put(uint8_t *p, uint32_t v)
-{
-	for (size_t i = 0; i < META__U32_LEN; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t
-le32_get(const uint8_t *p)
-{
-	uint32_t v = 0;
-
-	for (size_t i = 0; i < META__U32_LEN; i++)
-		v |= (uint32_t)p[i] << (8 * i);
-	return v;
-}
 
 void
 meta__be64_put(uint8_t *p, uint64_t v)

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "meta_internal.h"
+#include "le.h"
 #include "meta_repl.h"
 
 /* Key: name length | name | vault | kind | id. */
@@ -51,38 +52,6 @@
 
 _Static_assert(META_REPL_ERR_MAX <= 255, "the error length is one byte");
 _Static_assert(META_REPL_CONFIG >= VSP_KIND_COUNT, "the config kind byte is no object kind");
-
-static void
-le64_put(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t
-le64_get(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static void
-le32_put(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t
-le32_get(const uint8_t *p)
-{
-	uint32_t v = 0;
-	for (int i = 3; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
 
 void
 meta_repl_set_targets(struct meta *m, meta_repl_targets_fn fn, void *arg)

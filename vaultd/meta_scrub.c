@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "meta_internal.h"
+#include "le.h"
 #include "meta_scrub.h"
 
 #define SK_TYPE_BAD 0x01
@@ -49,22 +50,6 @@
 
 _Static_assert(META_SCRUB_REASON_MAX <= 255, "the reason length is one byte");
 _Static_assert(META_SCRUB_BACKENDS_MAX == 32, "locations is a 32-bit set");
-
-static void
-le64_put(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t
-le64_get(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
 
 static void
 bad_key(uint8_t key[SK_BAD_LEN], uint64_t vault_id, uint8_t kind, const uint8_t id[VSP_ID_LEN],

@@ -7,28 +7,13 @@
 #include <string.h>
 
 #include "meta_internal.h"
+#include "le.h"
 
 static void
 snap_key(uint8_t key[META__SNAP_KEY_LEN], uint64_t vault_id, const uint8_t id[VSP_ID_LEN])
 {
 	meta__be64_put(key, vault_id);
 	memcpy(key + META__U64_LEN, id, VSP_ID_LEN);
-}
-
-static void
-le64_put(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t
-le64_get(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
 }
 
 static void
