@@ -20,9 +20,8 @@ copy_to(char *dst, size_t size, const char *s)
 	return 0;
 }
 
-/* Reads the token: the file's first line, without surrounding blanks. */
-static int
-token_load(const char *path, char out[REPL_TOKEN_MAX], char *err, size_t errlen)
+int
+repl_token_load(const char *path, char out[REPL_TOKEN_MAX], char *err, size_t errlen)
 {
 	char line[REPL_TOKEN_MAX + 2];
 	size_t n, start = 0;
@@ -98,7 +97,7 @@ target_from_conf(struct repl_target *t, const struct conf_target *c)
 	memcpy(t->base, c->url, n);
 	t->base[n] = '\0';
 	memcpy(t->vault, c->vault, sizeof(t->vault));
-	(void)token_load(c->token_file, t->token, t->error, sizeof(t->error));
+	(void)repl_token_load(c->token_file, t->token, t->error, sizeof(t->error));
 }
 
 struct repl_settings *

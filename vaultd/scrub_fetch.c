@@ -14,12 +14,12 @@
 #include <curl/curl.h>
 #include <sodium.h>
 
+#include "repl.h"
 #include "s3.h"
 #include "scrub.h"
 #include "sha256.h"
 
 /* Bytes of a token file's first line we read (vaultd tokens are ~90). */
-#define TOKEN_MAX 256
 #define FETCH_CONNECT_TIMEOUT 10L  /* seconds */
 #define FETCH_LOW_SPEED 1024L      /* bytes per second ... */
 #define FETCH_LOW_TIME 30L         /* ... for this long aborts a stalled fetch */
@@ -51,35 +51,6 @@ sink_write(char *data, size_t one, size_t n, void *arg)
 	return len;
 }
 
-/* The first line of path without surrounding blanks. */
-static int
-token_read(const char *path, char out[TOKEN_MAX], char *err, size_t errlen)
-{
-	char line[TOKEN_MAX + 2];
-	size_t n, start = 0;
-	FILE *f;
-
-	if ((f = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "token file %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fgets(line, sizeof(line), f) == NULL)
-		line[0] = '\0';
-	fclose(f);
-	n = strcspn(line, "\r\n");
-	while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t'))
-		n--;
-	while (start < n && (line[start] == ' ' || line[start] == '\t'))
-		start++;
-	if (n - start == 0 || n - start >= TOKEN_MAX) {
-		snprintf(err, errlen, "token file %s: no usable token on its first line", path);
-		return -1;
-	}
-	memcpy(out, line + start, n - start);
-	out[n - start] = '\0';
-	return 0;
-}
-
 static int
 check_digest(struct sink *k, const uint8_t id[VSP_ID_LEN], char *err, size_t errlen)
 {
@@ -101,14 +72,14 @@ static int
 fetch_vault(const struct conf_target *t, const char *vault, uint8_t kind, const char *hex,
     struct sink *k, char *err, size_t errlen)
 {
-	char token[TOKEN_MAX], url[URL_MAX], auth[TOKEN_MAX + 32];
+	char token[REPL_TOKEN_MAX], url[URL_MAX], auth[REPL_TOKEN_MAX + 32];
 	size_t n = strlen(t->url);
 	struct curl_slist *hdrs = NULL;
 	long status = 0;
 	CURL *e;
 	CURLcode cc;
 
-	if (token_read(t->token_file, token, err, errlen) != 0)
+	if (repl_token_load(t->token_file, token, err, errlen) != 0)
 		return -1;
 	if (n > 0 && t->url[n - 1] == '/')
 		n--;
