@@ -661,3 +661,32 @@ envelope() {
 }
 # A group label: 32 bytes of 'g', as hex.
 GROUP=$(printf 'g%.0s' {1..32} | od -An -v -tx1 | tr -d ' \n')
+
+# ---------------------------------------------------------------------
+# Two daemons (a replication source S and target T): lib.sh keeps the
+# state of one daemon, so a test swaps it.
+# ---------------------------------------------------------------------
+
+# save_as NAME / use NAME: keep the current daemon's state (data, pid, log,
+# port, URL, arguments, $TOKEN) under NAME, or make NAME's current again.
+save_as() {
+	eval "${1}_DATA=\$DATA ${1}_PID=\$VAULTD_PID ${1}_LOG=\$VAULTD_LOG ${1}_PORT=\$PORT"
+	eval "${1}_URL=\$URL ${1}_TOKEN=\$TOKEN"
+	eval "${1}_ARGS=(\"\${VAULTD_ARGS[@]}\")"
+}
+use() {
+	eval "DATA=\$${1}_DATA VAULTD_PID=\$${1}_PID VAULTD_LOG=\$${1}_LOG PORT=\$${1}_PORT"
+	eval "URL=\$${1}_URL"
+	eval "VAULTD_ARGS=(\"\${${1}_ARGS[@]}\")"
+	eval "use_token \"\$${1}_TOKEN\""
+}
+# Ends both daemons (saved as T and S) at exit, then cleans up as usual.
+at_exit_kill() {
+	[ -n "${T_PID:-}" ] && kill -9 "$T_PID" 2>/dev/null
+	[ -n "${S_PID:-}" ] && kill -9 "$S_PID" 2>/dev/null
+	cleanup
+}
+# two_daemons: a test that runs T and S calls this first.
+two_daemons() {
+	trap at_exit_kill EXIT
+}

@@ -17,23 +17,7 @@
 W=$TEST_TMP/work
 mkdir -p "$W"
 
-save_as() {
-	eval "${1}_DATA=\$DATA ${1}_PID=\$VAULTD_PID ${1}_LOG=\$VAULTD_LOG ${1}_PORT=\$PORT"
-	eval "${1}_URL=\$URL ${1}_TOKEN=\$TOKEN"
-	eval "${1}_ARGS=(\"\${VAULTD_ARGS[@]}\")"
-}
-use() {
-	eval "DATA=\$${1}_DATA VAULTD_PID=\$${1}_PID VAULTD_LOG=\$${1}_LOG PORT=\$${1}_PORT"
-	eval "URL=\$${1}_URL"
-	eval "VAULTD_ARGS=(\"\${${1}_ARGS[@]}\")"
-	eval "use_token \"\$${1}_TOKEN\""
-}
-at_exit_kill() {
-	[ -n "${T_PID:-}" ] && kill -9 "$T_PID" 2>/dev/null
-	[ -n "${S_PID:-}" ] && kill -9 "$S_PID" 2>/dev/null
-	cleanup
-}
-trap at_exit_kill EXIT
+two_daemons
 
 # ---- the target -------------------------------------------------------
 DATA=$TEST_TMP/target
