@@ -686,31 +686,6 @@ vault_run(struct gc *g, const struct meta_vault *v, const struct conf_policy *po
 	return rc;
 }
 
-struct vaults {
-	struct meta_vault *a;
-	size_t n, cap;
-	int oom;
-};
-
-static int
-vaults_cb(const struct meta_vault *v, void *arg)
-{
-	struct vaults *vs = arg;
-	void *grown;
-
-	if (vs->n == vs->cap) {
-		size_t cap = vs->cap ? 2 * vs->cap : 16;
-		if ((grown = realloc(vs->a, cap * sizeof(*vs->a))) == NULL) {
-			vs->oom = 1;
-			return 1;
-		}
-		vs->a = grown;
-		vs->cap = cap;
-	}
-	vs->a[vs->n++] = *v;
-	return 0;
-}
-
 static double
 mono(void)
 {
@@ -722,41 +697,19 @@ mono(void)
 
 /* Loads the vaults to collect. */
 static int
-vaults_load(struct gc *g, const char *tenant, const char *vault, struct vaults *vs, char *err,
-    size_t errlen)
+vaults_load(struct gc *g, const char *tenant, const char *vault, struct meta_vaults *vs,
+    char *err, size_t errlen)
 {
-	struct meta_tenant t;
-	struct meta_vault v;
-	int rc;
+	int rc = meta_vaults_select(g->cfg.meta, tenant, vault, vs, err, errlen);
 
-	if (tenant == NULL)
-		rc = meta_vault_list(g->cfg.meta, 0, vaults_cb, vs);
-	else if ((rc = meta_tenant_get(g->cfg.meta, tenant, &t)) == META_NOTFOUND) {
-		snprintf(err, errlen, "there is no tenant named \"%s\"", tenant);
-		return GC_NOTFOUND;
-	} else if (rc == META_OK && vault == NULL)
-		rc = meta_vault_list(g->cfg.meta, t.id, vaults_cb, vs);
-	else if (rc == META_OK) {
-		if ((rc = meta_vault_get(g->cfg.meta, t.id, vault, &v)) == META_NOTFOUND) {
-			snprintf(err, errlen, "tenant \"%s\" has no vault named \"%s\"", tenant,
-			    vault);
-			return GC_NOTFOUND;
-		}
-		if (rc == META_OK)
-			vaults_cb(&v, vs);
-	}
-	if (rc != META_OK || vs->oom) {
-		snprintf(err, errlen, "%s", vs->oom ? "out of memory" : "the metadata store failed");
-		return GC_ERROR;
-	}
-	return GC_OK;
+	return rc == META_OK ? GC_OK : rc == META_NOTFOUND ? GC_NOTFOUND : GC_ERROR;
 }
 
 int
 gc_run(struct gc *g, const char *tenant, const char *vault, int dry_run, uint64_t now,
     struct gc_report *out, char *err, size_t errlen)
 {
-	struct vaults vs = {0};
+	struct meta_vaults vs = {0};
 	struct conf_policy pol;
 	double t0 = mono();
 	int rc;
@@ -801,7 +754,7 @@ last_find(struct gc *g, uint64_t vault_id)
 int
 gc_run_due(struct gc *g, uint64_t now, struct gc_report *out)
 {
-	struct vaults vs = {0};
+	struct meta_vaults vs = {0};
 	struct conf_policy pol;
 	struct last_run *lr;
 	char err[256];

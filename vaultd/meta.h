@@ -113,6 +113,20 @@ int meta_vault_get_by_id(struct meta *m, uint64_t vault_id, struct meta_vault *o
 /* Vaults of one tenant (tenant_id 0 = all) in name order. */
 int meta_vault_list(struct meta *m, uint64_t tenant_id,
     int (*cb)(const struct meta_vault *v, void *arg), void *arg);
+/* Vaults chosen by meta_vaults_select; the caller frees a with free(). */
+struct meta_vaults {
+	struct meta_vault *a;
+	size_t n, cap;
+	int oom;
+};
+
+/* Appends to *vs (zeroed to start) every vault (tenant NULL), every vault
+ * of tenant (vault NULL), or the one vault named. META_OK; META_NOTFOUND or
+ * META_ERROR with a sentence in err ("there is no tenant named ...",
+ * "tenant ... has no vault named ...", out of memory, a store failure). */
+int meta_vaults_select(struct meta *m, const char *tenant, const char *vault,
+    struct meta_vaults *vs, char *err, size_t errlen);
+
 /* Records the vault's config blob, once. META_EXISTS if one is recorded
  * already (whatever its content). */
 int meta_vault_set_config(struct meta *m, uint64_t vault_id,

@@ -568,60 +568,13 @@ scrub_vault(struct scrub *s, const struct meta_vault *v, uint64_t now, struct sc
 
 /* ---- runs ------------------------------------------------------------- */
 
-struct vaults {
-	struct meta_vault *a;
-	size_t n, cap;
-	int oom;
-};
-
 static int
-vaults_cb(const struct meta_vault *v, void *arg)
-{
-	struct vaults *vs = arg;
-	void *grown;
-
-	if (vs->n == vs->cap) {
-		size_t cap = vs->cap ? 2 * vs->cap : 16;
-		if ((grown = realloc(vs->a, cap * sizeof(*vs->a))) == NULL) {
-			vs->oom = 1;
-			return 1;
-		}
-		vs->a = grown;
-		vs->cap = cap;
-	}
-	vs->a[vs->n++] = *v;
-	return 0;
-}
-
-static int
-vaults_load(struct scrub *s, const char *tenant, const char *vault, struct vaults *vs,
+vaults_load(struct scrub *s, const char *tenant, const char *vault, struct meta_vaults *vs,
     char *err, size_t errlen)
 {
-	struct meta_tenant t;
-	struct meta_vault v;
-	int rc;
+	int rc = meta_vaults_select(s->cfg.meta, tenant, vault, vs, err, errlen);
 
-	if (tenant == NULL)
-		rc = meta_vault_list(s->cfg.meta, 0, vaults_cb, vs);
-	else if ((rc = meta_tenant_get(s->cfg.meta, tenant, &t)) == META_NOTFOUND) {
-		snprintf(err, errlen, "there is no tenant named \"%s\"", tenant);
-		return SCRUB_NOTFOUND;
-	} else if (rc == META_OK && vault == NULL)
-		rc = meta_vault_list(s->cfg.meta, t.id, vaults_cb, vs);
-	else if (rc == META_OK) {
-		if ((rc = meta_vault_get(s->cfg.meta, t.id, vault, &v)) == META_NOTFOUND) {
-			snprintf(err, errlen, "tenant \"%s\" has no vault named \"%s\"", tenant,
-			    vault);
-			return SCRUB_NOTFOUND;
-		}
-		if (rc == META_OK)
-			vaults_cb(&v, vs);
-	}
-	if (rc != META_OK || vs->oom) {
-		snprintf(err, errlen, "%s", vs->oom ? "out of memory" : "the metadata store failed");
-		return SCRUB_ERROR;
-	}
-	return SCRUB_OK;
+	return rc == META_OK ? SCRUB_OK : rc == META_NOTFOUND ? SCRUB_NOTFOUND : SCRUB_ERROR;
 }
 
 /* Takes the run lock and resets the bucket to the rate in force. */
@@ -641,7 +594,7 @@ int
 scrub_run(struct scrub *s, const char *tenant, const char *vault, uint64_t now,
     struct scrub_report *out, char *err, size_t errlen)
 {
-	struct vaults vs = {0};
+	struct meta_vaults vs = {0};
 	double t0 = mono();
 	int rc;
 
@@ -665,7 +618,7 @@ scrub_run(struct scrub *s, const char *tenant, const char *vault, uint64_t now,
 int
 scrub_run_due(struct scrub *s, uint64_t now, struct scrub_report *out)
 {
-	struct vaults vs = {0};
+	struct meta_vaults vs = {0};
 	struct meta_scrub_vault rec;
 	struct conf_policy pol;
 	struct meta_tenant t;
