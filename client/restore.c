@@ -203,7 +203,7 @@ clear_name(const char *path)
 }
 
 static int
-add_ent(struct rs *rs, struct rent **v, size_t *n, size_t *cap, const char *tp,
+add_ent(struct rent **v, size_t *n, size_t *cap, const char *tp,
     const struct vc_node *node)
 {
 	if (grow_array((void **)v, cap, *n, sizeof(**v)) != 0)
@@ -216,7 +216,6 @@ add_ent(struct rs *rs, struct rent **v, size_t *n, size_t *cap, const char *tp,
 	(*v)[*n].n.chunks = NULL;
 	(*v)[*n].failed = 0;
 	(*n)++;
-	(void)rs;
 	return 0;
 }
 
@@ -324,7 +323,7 @@ create_file(struct rs *rs, const struct vc_node *n, const char *tp)
 		return 0;
 	}
 	close(fd);
-	if (add_ent(rs, &rs->ents, &rs->nents, &rs->cents, tp, n) != 0)
+	if (add_ent(&rs->ents, &rs->nents, &rs->cents, tp, n) != 0)
 		return -1;
 	if (n->link_group != 0 && link_group_set(rs, n->link_group, tp) != 0)
 		return -1;
@@ -382,7 +381,7 @@ create_special(struct rs *rs, const struct vc_node *n, const char *tp)
 		return 0;
 	}
 	rs->st->others++;
-	return add_ent(rs, &rs->ents, &rs->nents, &rs->cents, tp, n);
+	return add_ent(&rs->ents, &rs->nents, &rs->cents, tp, n);
 }
 
 static int
@@ -415,7 +414,7 @@ pass_one(const struct vc_node *n, const char *path, unsigned depth, void *arg)
 			return 0;
 		}
 		rs->st->dirs++;
-		return add_ent(rs, &rs->dirs, &rs->ndirs, &rs->cdirs, tp, n);
+		return add_ent(&rs->dirs, &rs->ndirs, &rs->cdirs, tp, n);
 	}
 	if (n->type == VC_NODE_FILE)
 		return create_file(rs, n, tp);

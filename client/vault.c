@@ -314,14 +314,13 @@ cli_open(struct cli *c, struct vc_repo **out)
 }
 
 int
-cli_snapshot(struct cli *c, struct vc_repo *r, const char *spec, struct vc_snapinfo *out)
+cli_snapshot(struct vc_repo *r, const char *spec, struct vc_snapinfo *out)
 {
 	struct vc_snapinfo *list = NULL;
 	size_t n = 0;
 	char err[VC_ERR_LEN];
 	long i;
 
-	(void)c;
 	if (vc_repo_snapshots(r, &list, &n, err, sizeof(err)) != 0)
 		cli_die("%s", err);
 	if ((i = vc_repo_find(list, n, spec, err, sizeof(err))) < 0)
@@ -520,7 +519,7 @@ cmd_forget(struct cli *c)
 		char hex[65];
 		int rc;
 
-		cli_snapshot(c, r, c->args.v[i], &s);
+		cli_snapshot(r, c->args.v[i], &s);
 		vc_hex(s.id, 0, hex);
 		rc = vc_remote_delete(r->remote, VSP_KIND_SNAPSHOT, s.id);
 		if (rc == 0 || rc == VC_R_NOTFOUND) {

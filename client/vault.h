@@ -46,7 +46,7 @@ struct cli {
 /* vault.c */
 void cli_die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 int cli_open(struct cli *c, struct vc_repo **out);
-int cli_snapshot(struct cli *c, struct vc_repo *r, const char *spec, struct vc_snapinfo *out);
+int cli_snapshot(struct vc_repo *r, const char *spec, struct vc_snapinfo *out);
 void cli_json_str(FILE *f, const char *s);
 void cli_time(long long t, char *buf, size_t len);
 

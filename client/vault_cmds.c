@@ -87,7 +87,7 @@ cmd_ls(struct cli *c)
 	cli_open(c, &r);
 	if (vc_repo_sync(r, err, sizeof(err)) != 0)
 		cli_die("%s", err);
-	cli_snapshot(c, r, c->args.v[0], &s);
+	cli_snapshot(r, c->args.v[0], &s);
 	l.c = c;
 	if (c->args.n == 2) {
 		l.under[0] = c->args.v[1];
@@ -178,7 +178,7 @@ cmd_cat(struct cli *c)
 		cli_die("usage: vault cat SNAPSHOT PATH, or vault cat snapshot SNAPSHOT");
 	cli_open(c, &r);
 	if (strcmp(c->args.v[0], "snapshot") == 0) {
-		cli_snapshot(c, r, c->args.v[1], &s);
+		cli_snapshot(r, c->args.v[1], &s);
 		print_body(&s);
 		vc_snapinfo_free(&s);
 		vc_repo_close(r);
@@ -186,7 +186,7 @@ cmd_cat(struct cli *c)
 	}
 	if (vc_repo_sync(r, err, sizeof(err)) != 0)
 		cli_die("%s", err);
-	cli_snapshot(c, r, c->args.v[0], &s);
+	cli_snapshot(r, c->args.v[0], &s);
 	for (want = c->args.v[1]; *want == '/'; want++)
 		;
 	f.want = want;
@@ -227,7 +227,7 @@ cmd_restore(struct cli *c)
 	if (c->target == NULL)
 		cli_die("restore: give --target DIR (the directory to restore into)");
 	cli_open(c, &r);
-	cli_snapshot(c, r, c->args.v[0], &s);
+	cli_snapshot(r, c->args.v[0], &s);
 	o.target = c->target;
 	o.includes = c->includes.v;
 	o.nincludes = c->includes.n;
@@ -317,13 +317,12 @@ dent_cmp(const void *a, const void *b)
 }
 
 static void
-load_dlist(struct cli *c, struct vc_repo *r, const char *spec, struct dlist *l)
+load_dlist(struct vc_repo *r, const char *spec, struct dlist *l)
 {
 	struct vc_snapinfo s;
 	char err[VC_ERR_LEN];
 
-	(void)c;
-	cli_snapshot(c, r, spec, &s);
+	cli_snapshot(r, spec, &s);
 	if (vc_repo_tree_walk(r, &s.body, diff_cb, l, err, sizeof(err)) != 0)
 		cli_die("%s", err);
 	vc_snapinfo_free(&s);
@@ -356,8 +355,8 @@ cmd_diff(struct cli *c)
 	cli_open(c, &r);
 	if (vc_repo_sync(r, err, sizeof(err)) != 0)
 		cli_die("%s", err);
-	load_dlist(c, r, c->args.v[0], &a);
-	load_dlist(c, r, c->args.v[1], &b);
+	load_dlist(r, c->args.v[0], &a);
+	load_dlist(r, c->args.v[1], &b);
 	while (i < a.n || j < b.n) {
 		int cmp = i == a.n ? 1 : j == b.n ? -1 : strcmp(a.v[i].path, b.v[j].path);
 
