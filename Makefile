@@ -67,14 +67,29 @@ BENCH_BIN := $(BUILD)/bench/vspbench
 GC_BENCH_BIN := $(BUILD)/bench/gc_bench
 
 
+# The Debian packages are installed while make reads this file, before it
+# plans anything: the rules below name files that those packages ship
+# (llhttp's sources), and make remembers what a directory held the first time
+# it looked, so packages installed by a rule come too late for the same run.
+# Sub-makes (MAKELEVEL > 0) and the goals that build nothing skip it.
+ifeq ($(MAKELEVEL),0)
+ifneq ($(filter-out clean stop deps,$(or $(MAKECMDGOALS),all)),)
+DEPS_STATUS := $(shell scripts/install-deps.sh >&2; echo $$?)
+ifneq ($(DEPS_STATUS),0)
+$(error scripts/install-deps.sh failed (exit $(DEPS_STATUS)); its messages are above)
+endif
+endif
+endif
+
 # Keep objects that make treats as intermediate (tests, tools).
 .SECONDARY:
 
 .PHONY: FORCE all deps test unit integration fuzz-replay fuzz demo stop bench gc-bench client-bench clean
 
-all: deps $(BUILD)/vaultd $(BUILD)/vaultctl $(BUILD)/vault
+all: $(BUILD)/vaultd $(BUILD)/vaultctl $(BUILD)/vault
 
-# Installs missing Debian packages; a no-op when everything is there.
+# Installs missing Debian packages; a no-op when everything is there. Every
+# other goal does this first on its own (above).
 deps:
 	@scripts/install-deps.sh
 
