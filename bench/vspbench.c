@@ -5,6 +5,13 @@
  *   vspbench get  -u URL -t TOKEN -V VAULT [-c CONNS] -i IDS [-n COUNT] [--verify]
  *   vspbench head -u URL -t TOKEN -V VAULT [-c CONNS] -i IDS [-d SECONDS]
  *   vspbench mkvault -u URL -t TOKEN -V VAULT
+ *   vspbench put|get|head|mkvault --restic -u REPO-URL ...
+ *
+ * With --restic the same load goes to a restic REST server (restic's
+ * rest-server protocol, e.g. `rclone serve restic`, or vaultd's own restic
+ * endpoint): objects are REPO-URL/data/ID, uploads are POSTs answered 200,
+ * mkvault creates the repository (POST ?create=true), and no token is sent.
+ * bench/vsp_bench.sh uses it to measure a peer in the same run.
  *
  * Each connection is one thread with one libcurl easy handle, so libcurl
  * keeps the connection alive between requests. Every thread opens its
@@ -64,6 +71,7 @@ struct options {
 	int seed_set;
 	int verify;
 	int allow_existing;
+	int restic; /* restic REST dialect (see the top of this file) */
 };
 
 /* State shared by all threads of one run. */
@@ -331,8 +339,8 @@ on_write(char *data, size_t size, size_t nmemb, void *arg)
 static int
 object_url(const struct options *o, const char *id, char *out, size_t size)
 {
-	int n = snprintf(out, size, "%s/v1/vaults/%s/objects/%s/%s", o->url, o->vault, o->kind,
-	    id);
+	int n = o->restic ? snprintf(out, size, "%s/data/%s", o->url, id) :
+	    snprintf(out, size, "%s/v1/vaults/%s/objects/%s/%s", o->url, o->vault, o->kind, id);
 	return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
@@ -392,6 +400,8 @@ do_put(struct worker *w, size_t i)
 	curl_easy_setopt(w->h, CURLOPT_URL, url);
 	if ((status = perform(w, url)) < 0)
 		return;
+	if (o->restic && status == 200)
+		status = 201; /* restic REST answers every stored upload 200 */
 	if (status == 201 || (status == 200 && o->allow_existing)) {
 		w->requests++;
 		w->bytes += o->size;
@@ -477,7 +487,11 @@ worker_setup(struct worker *w)
 	if ((w->h = curl_easy_init()) == NULL)
 		return -1;
 	snprintf(w->auth, sizeof(w->auth), "Authorization: Bearer %s", o->token);
-	if ((w->headers = curl_slist_append(NULL, w->auth)) == NULL)
+	if (!o->restic && (w->headers = curl_slist_append(NULL, w->auth)) == NULL)
+		return -1;
+	/* rest-server and rclone list only for clients of the v2 API. */
+	if (o->restic && (w->headers = curl_slist_append(w->headers,
+	    "Accept: application/vnd.x.restic.rest.v2")) == NULL)
 		return -1;
 	/* Without this libcurl waits for "100 Continue" (up to 1 s) before a
 	 * large body; vaultd answers early only when it refuses the upload. */
@@ -491,7 +505,8 @@ worker_setup(struct worker *w)
 	curl_easy_setopt(w->h, CURLOPT_WRITEDATA, w);
 
 	/* Open the connection outside the timed part. */
-	if (snprintf(url, sizeof(url), "%s/v1/capabilities", o->url) >= (int)sizeof(url))
+	if (snprintf(url, sizeof(url), o->restic ? "%s/keys/" : "%s/v1/capabilities",
+	    o->url) >= (int)sizeof(url))
 		return -1;
 	curl_easy_setopt(w->h, CURLOPT_URL, url);
 	if ((status = perform(w, url)) != 200) {
@@ -502,11 +517,16 @@ worker_setup(struct worker *w)
 
 	switch (o->mode) {
 	case M_PUT:
-		curl_easy_setopt(w->h, CURLOPT_UPLOAD, 1L);
+		if (o->restic) {
+			curl_easy_setopt(w->h, CURLOPT_POST, 1L);
+			curl_easy_setopt(w->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)o->size);
+		} else {
+			curl_easy_setopt(w->h, CURLOPT_UPLOAD, 1L);
+			curl_easy_setopt(w->h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)o->size);
+		}
 		curl_easy_setopt(w->h, CURLOPT_UPLOAD_BUFFERSIZE, (long)SEND_BUFFER);
 		curl_easy_setopt(w->h, CURLOPT_READFUNCTION, on_read);
 		curl_easy_setopt(w->h, CURLOPT_READDATA, w);
-		curl_easy_setopt(w->h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)o->size);
 		break;
 	case M_HEAD:
 		curl_easy_setopt(w->h, CURLOPT_NOBODY, 1L);
@@ -619,7 +639,8 @@ mkvault(const struct options *o)
 	int rc = 2;
 
 	w.run = &r;
-	if (snprintf(url, sizeof(url), "%s/v1/vaults/%s", o->url, o->vault) >= (int)sizeof(url))
+	if (snprintf(url, sizeof(url), o->restic ? "%s/?create=true" : "%s/v1/vaults/%s",
+	    o->url, o->vault) >= (int)sizeof(url))
 		return 2;
 	snprintf(w.auth, sizeof(w.auth), "Authorization: Bearer %s", o->token);
 	if ((w.h = curl_easy_init()) == NULL ||
@@ -627,12 +648,12 @@ mkvault(const struct options *o)
 		goto done;
 	curl_easy_setopt(w.h, CURLOPT_URL, url);
 	curl_easy_setopt(w.h, CURLOPT_HTTPHEADER, w.headers);
-	curl_easy_setopt(w.h, CURLOPT_CUSTOMREQUEST, "PUT");
+	curl_easy_setopt(w.h, CURLOPT_CUSTOMREQUEST, o->restic ? "POST" : "PUT");
 	curl_easy_setopt(w.h, CURLOPT_WRITEFUNCTION, on_write);
 	curl_easy_setopt(w.h, CURLOPT_WRITEDATA, &w);
 	if ((status = perform(&w, url)) < 0)
 		goto done;
-	if (status == 201 || status == 409) {
+	if (status == 201 || status == 409 || (o->restic && status == 200)) {
 		rc = 0;
 		goto done;
 	}
@@ -667,6 +688,8 @@ usage(FILE *f)
 	    "  -i, --ids FILE         get, head: the IDs to request, round robin\n"
 	    "      --verify           get: check every body's SHA-256 against its ID\n"
 	    "      --allow-existing   put: take 200 (already stored) as success too\n"
+	    "      --restic           talk restic's REST protocol to the repository at\n"
+	    "                         URL (e.g. rclone serve restic); no token\n"
 	    "Prints: MODE conns= objects= bytes= seconds= MB/s= req/s= errors=\n"
 	    "(1 MB = 10^6 bytes). Exit 1 if any request got an unexpected answer.\n",
 	    DEFAULT_COUNT, DEFAULT_DURATION);
@@ -700,7 +723,7 @@ parse_u64(const char *name, const char *s, uint64_t *out, int suffixes)
 static int
 parse_options(int argc, char **argv, struct options *o)
 {
-	enum { O_VERIFY = 256, O_EXISTING };
+	enum { O_VERIFY = 256, O_EXISTING, O_RESTIC };
 	static const struct option longopts[] = {
 		{"url", required_argument, NULL, 'u'},
 		{"token", required_argument, NULL, 't'},
@@ -715,6 +738,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{"ids", required_argument, NULL, 'i'},
 		{"verify", no_argument, NULL, O_VERIFY},
 		{"allow-existing", no_argument, NULL, O_EXISTING},
+		{"restic", no_argument, NULL, O_RESTIC},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -790,6 +814,7 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'i': o->ids_in = optarg; break;
 		case O_VERIFY: o->verify = 1; break;
 		case O_EXISTING: o->allow_existing = 1; break;
+		case O_RESTIC: o->restic = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}
@@ -798,7 +823,9 @@ parse_options(int argc, char **argv, struct options *o)
 		fprintf(stderr, "vspbench: unexpected argument '%s'\n", argv[optind]);
 		return -1;
 	}
-	if (o->url == NULL || o->token == NULL || o->vault == NULL) {
+	if (o->restic && o->url != NULL) {
+		o->token = o->vault = ""; /* a restic repository URL says it all */
+	} else if (o->url == NULL || o->token == NULL || o->vault == NULL) {
 		fprintf(stderr, "vspbench: --url, --token (or $VAULT_TOKEN) and --vault are "
 		    "required\n");
 		return -1;
