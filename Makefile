@@ -40,14 +40,15 @@ endif
 #   s3/           protocol/, s3/
 #   client/       protocol/, client/
 #   vaultd/       protocol/, s3/, vaultd/, llhttp; main.c alone also replicator/
-#   replicator/   protocol/, s3/, vaultd/ (store, meta, conf, backend), replicator/
+#   replicator/   protocol/, s3/, vaultd/ (store, meta, conf, backend,
+#                 target_token), replicator/
 #   tests/, bench/ everything (they test the insides)
 INC_PROTOCOL := -Iprotocol
 INC_S3 := -Iprotocol -Is3
 INC_CLIENT := -Iprotocol -Iclient
 INC_VAULTD := -Iprotocol -Is3 -Ivaultd -I$(LLHTTP_INC)
 INC_VAULTD_MAIN := $(INC_VAULTD) -Ireplicator
-INC_REPL := -Iprotocol -Is3 -Ivaultd -I$(LLHTTP_INC) -Ireplicator
+INC_REPL := -Iprotocol -Is3 -Ivaultd -Ireplicator
 INC_TESTS := -Iprotocol -Is3 -Ivaultd -Iclient -Ireplicator -I$(LLHTTP_INC)
 
 OPT ?= -O2 -g
@@ -128,9 +129,10 @@ deps:
 	@scripts/install-deps.sh
 
 # Objects depend on a stamp of the compile flags, so changing SANITIZER,
-# WERROR or OPT for an existing build directory rebuilds it.
+# WERROR, OPT or an include path for an existing build directory rebuilds it.
 FLAGS_STAMP := $(BUILD)/.flags
-COMPILE_FLAGS := $(CC) $(CPPFLAGS) $(INC_TESTS) $(CFLAGS) -DLLHTTP_STRICT_MODE=1
+COMPILE_FLAGS := $(CC) $(CPPFLAGS) $(CFLAGS) -DLLHTTP_STRICT_MODE=1 \
+	$(INC_PROTOCOL) $(INC_S3) $(INC_CLIENT) $(INC_VAULTD_MAIN) $(INC_REPL) $(INC_TESTS)
 $(FLAGS_STAMP): FORCE
 	@mkdir -p $(BUILD)
 	@echo '$(COMPILE_FLAGS)' | cmp -s - $@ || echo '$(COMPILE_FLAGS)' > $@
