@@ -7,6 +7,7 @@
 #   make WERROR=1        warnings are errors (CI)
 #   make fuzz            libFuzzer drivers (clang) into build-fuzz/
 #   make demo            build, start vaultd on ./var and show a round trip
+#   make headers         compile every header on its own (part of make test)
 #   make bench           throughput figures (bench/README.md)
 #   make client-bench    the vault client against restic (bench/README.md)
 
@@ -31,31 +32,65 @@ ifneq ($(WERROR),)
 WARN += -Werror
 endif
 
+# Who may include whom (spec/architecture.md). Each folder's objects (and
+# headers, in `make headers`) see only the include paths of the folders they
+# may use, so a forbidden arrow does not compile:
+#
+#   protocol/     protocol/
+#   s3/           protocol/, s3/
+#   client/       protocol/, client/
+#   vaultd/       protocol/, s3/, vaultd/, llhttp; main.c alone also replicator/
+#   replicator/   protocol/, s3/, vaultd/ (store, meta, conf, backend,
+#                 target_token), replicator/
+#   tests/, bench/ everything (they test the insides)
+INC_PROTOCOL := -Iprotocol
+INC_S3 := -Iprotocol -Is3
+INC_CLIENT := -Iprotocol -Iclient
+INC_VAULTD := -Iprotocol -Is3 -Ivaultd -I$(LLHTTP_INC)
+INC_VAULTD_MAIN := $(INC_VAULTD) -Ireplicator
+INC_REPL := -Iprotocol -Is3 -Ivaultd -Ireplicator
+INC_TESTS := -Iprotocol -Is3 -Ivaultd -Iclient -Ireplicator -I$(LLHTTP_INC)
+
 OPT ?= -O2 -g
-CPPFLAGS += -D_GNU_SOURCE -Iprotocol -Ivaultd -Iclient -Ireplicator -I$(LLHTTP_INC)
+CPPFLAGS += -D_GNU_SOURCE
 CFLAGS += -std=c11 $(OPT) $(WARN) $(SANFLAGS) -pthread
 LDFLAGS += $(SANFLAGS) -pthread
-LIBS := -luv -llmdb -lsodium -lcrypto -ljansson -lzstd -lcurl
+# What each binary links beyond our libraries: the client has no libuv (its
+# LMDB is the local cache, spec/pack.md); vaultctl only speaks JSON on a socket.
+CLIENT_LIBS := -llmdb -lsodium -lcrypto -ljansson -lzstd -lcurl
+DAEMON_LIBS := -luv -llmdb -lsodium -lcrypto -ljansson -lcurl
+LIBS := -luv $(CLIENT_LIBS)
 
 PROTO_SRC := $(wildcard protocol/*.c)
 VAULTD_MAIN := vaultd/main.c vaultd/vaultctl.c
 VAULTD_SRC := $(filter-out $(VAULTD_MAIN),$(wildcard vaultd/*.c))
-# The replicator (replicator/*.c) is part of the daemon's library.
 REPL_SRC := $(wildcard replicator/*.c)
+S3_SRC := $(wildcard s3/*.c)
 LLHTTP_SRC := $(LLHTTP_DIR)/api.c $(LLHTTP_DIR)/http.c $(LLHTTP_DIR)/llhttp.c
 
 CLIENT_MAIN := client/vault.c client/vault_cmds.c
 CLIENT_SRC := $(filter-out $(CLIENT_MAIN),$(wildcard client/*.c))
 PROTO_OBJ := $(PROTO_SRC:%.c=$(BUILD)/obj/%.o)
 CLIENT_OBJ := $(CLIENT_SRC:%.c=$(BUILD)/obj/%.o)
-VAULTD_OBJ := $(VAULTD_SRC:%.c=$(BUILD)/obj/%.o) $(REPL_SRC:%.c=$(BUILD)/obj/%.o)
+VAULTD_OBJ := $(VAULTD_SRC:%.c=$(BUILD)/obj/%.o)
+REPL_OBJ := $(REPL_SRC:%.c=$(BUILD)/obj/%.o)
+S3_OBJ := $(S3_SRC:%.c=$(BUILD)/obj/%.o)
 LLHTTP_OBJ := $(patsubst $(LLHTTP_DIR)/%.c,$(BUILD)/obj/llhttp/%.o,$(LLHTTP_SRC))
 
 LIBVSP := $(BUILD)/libvsp.a
+LIBS3 := $(BUILD)/libs3.a
 LIBVAULTD := $(BUILD)/libvaultd.a
+LIBREPL := $(BUILD)/librepl.a
 LIBVAULTCLIENT := $(BUILD)/libvaultclient.a
 LIBLLHTTP := $(BUILD)/libllhttp.a
-ALL_LIBS := $(LIBVAULTD) $(LIBVAULTCLIENT) $(LIBVSP) $(LIBLLHTTP)
+# Link order follows the arrows: a library before those it uses.
+DAEMON_ARCHIVES := $(LIBREPL) $(LIBVAULTD) $(LIBS3) $(LIBVSP) $(LIBLLHTTP)
+CLIENT_ARCHIVES := $(LIBVAULTCLIENT) $(LIBVSP)
+ALL_LIBS := $(LIBREPL) $(LIBVAULTD) $(LIBVAULTCLIENT) $(LIBS3) $(LIBVSP) $(LIBLLHTTP)
+
+# Every header of the libraries, compiled alone by `make headers`.
+HEADERS := $(wildcard protocol/*.h s3/*.h client/*.h vaultd/*.h replicator/*.h)
+HEADER_OBJ := $(HEADERS:%.h=$(BUILD)/headers/%.o)
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -84,7 +119,7 @@ endif
 # Keep objects that make treats as intermediate (tests, tools).
 .SECONDARY:
 
-.PHONY: FORCE all deps test unit integration fuzz-replay fuzz demo stop bench gc-bench client-bench clean
+.PHONY: FORCE all deps test headers unit integration fuzz-replay fuzz demo stop bench gc-bench client-bench clean
 
 all: $(BUILD)/vaultd $(BUILD)/vaultctl $(BUILD)/vault
 
@@ -94,17 +129,35 @@ deps:
 	@scripts/install-deps.sh
 
 # Objects depend on a stamp of the compile flags, so changing SANITIZER,
-# WERROR or OPT for an existing build directory rebuilds it.
+# WERROR, OPT or an include path for an existing build directory rebuilds it.
 FLAGS_STAMP := $(BUILD)/.flags
-COMPILE_FLAGS := $(CC) $(CPPFLAGS) $(CFLAGS) -DLLHTTP_STRICT_MODE=1
+COMPILE_FLAGS := $(CC) $(CPPFLAGS) $(CFLAGS) -DLLHTTP_STRICT_MODE=1 \
+	$(INC_PROTOCOL) $(INC_S3) $(INC_CLIENT) $(INC_VAULTD_MAIN) $(INC_REPL) $(INC_TESTS)
 $(FLAGS_STAMP): FORCE
 	@mkdir -p $(BUILD)
 	@echo '$(COMPILE_FLAGS)' | cmp -s - $@ || echo '$(COMPILE_FLAGS)' > $@
 FORCE:
 
+# The include paths of each folder (INC_*, above). Anything not named here
+# gets none of ours and fails to compile, rather than seeing everything.
+INC :=
+$(BUILD)/obj/protocol/%.o $(BUILD)/headers/protocol/%.o: INC := $(INC_PROTOCOL)
+$(BUILD)/obj/s3/%.o $(BUILD)/headers/s3/%.o: INC := $(INC_S3)
+$(BUILD)/obj/client/%.o $(BUILD)/headers/client/%.o: INC := $(INC_CLIENT)
+$(BUILD)/obj/vaultd/%.o $(BUILD)/headers/vaultd/%.o: INC := $(INC_VAULTD)
+$(BUILD)/obj/vaultd/main.o: INC := $(INC_VAULTD_MAIN)
+$(BUILD)/obj/replicator/%.o $(BUILD)/headers/replicator/%.o: INC := $(INC_REPL)
+$(BUILD)/obj/tests/%.o $(BUILD)/obj/bench/%.o: INC := $(INC_TESTS)
+
 $(BUILD)/obj/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(INC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# A header compiles alone (STYLE.md 2; libcperciva's tests/buildsingles):
+# tests/headers/single.c includes only HEADER, with the folder's flags.
+$(BUILD)/headers/%.o: %.h tests/headers/single.c $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(INC) $(CFLAGS) -DHEADER='"$(CURDIR)/$<"' -MMD -MP -c -o $@ tests/headers/single.c
 
 # llhttp is Node's generated parser; we compile Debian's copy with its own
 # (quieter) flags because its warnings are not ours to fix. Strict mode
@@ -116,7 +169,11 @@ $(BUILD)/obj/llhttp/%.o: $(LLHTTP_DIR)/%.c $(FLAGS_STAMP)
 
 $(LIBVSP): $(PROTO_OBJ)
 	$(AR) rcs $@ $^
+$(LIBS3): $(S3_OBJ)
+	$(AR) rcs $@ $^
 $(LIBVAULTD): $(VAULTD_OBJ)
+	$(AR) rcs $@ $^
+$(LIBREPL): $(REPL_OBJ)
 	$(AR) rcs $@ $^
 # libvaultclient: the customer-side library (client/); empty until its
 # modules land, which ar accepts.
@@ -126,13 +183,14 @@ $(LIBVAULTCLIENT): $(CLIENT_OBJ)
 $(LIBLLHTTP): $(LLHTTP_OBJ)
 	$(AR) rcs $@ $^
 
-$(BUILD)/vaultd: $(BUILD)/obj/vaultd/main.o $(ALL_LIBS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
-$(BUILD)/vaultctl: $(BUILD)/obj/vaultd/vaultctl.o $(ALL_LIBS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/vaultd: $(BUILD)/obj/vaultd/main.o $(DAEMON_ARCHIVES)
+	$(CC) $(LDFLAGS) -o $@ $^ $(DAEMON_LIBS)
+$(BUILD)/vaultctl: $(BUILD)/obj/vaultd/vaultctl.o
+	$(CC) $(LDFLAGS) -o $@ $^ -ljansson
 
-$(BUILD)/vault: $(CLIENT_MAIN:%.c=$(BUILD)/obj/%.o) $(ALL_LIBS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+# The client links its own library and protocol/ only (no vaultd, llhttp, libuv).
+$(BUILD)/vault: $(CLIENT_MAIN:%.c=$(BUILD)/obj/%.o) $(CLIENT_ARCHIVES)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CLIENT_LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
@@ -150,7 +208,9 @@ $(GC_BENCH_BIN): $(BUILD)/obj/bench/gc_bench.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-test: all unit fuzz-replay integration
+test: all headers unit fuzz-replay integration
+
+headers: $(HEADER_OBJ)
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
@@ -168,7 +228,7 @@ fuzz:
 	$(MAKE) CC=clang BUILD=build-fuzz SANITIZER=address,undefined,fuzzer-no-link fuzz-bins
 fuzz-bins: $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/%)
 $(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(ALL_LIBS)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
+	$(CC) $(CPPFLAGS) $(INC_TESTS) $(CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LIBS)
 
 demo: all
 	@scripts/demo.sh $(BUILD)

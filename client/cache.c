@@ -189,7 +189,7 @@ vc_cache_close(struct vc_cache *c)
 	free(c);
 }
 
-int
+static int
 vc_cache__pack_val(const struct vc_cache *c, const MDB_val *v, size_t *n)
 {
 	size_t count;
@@ -204,7 +204,7 @@ vc_cache__pack_val(const struct vc_cache *c, const MDB_val *v, size_t *n)
 	return 0;
 }
 
-void
+static void
 vc_cache__pack_entry(const MDB_val *v, size_t i, struct vc_pack_entry *e)
 {
 	const uint8_t *p = (const uint8_t *)v->mv_data + VC_CACHE__PACK_HEAD_LEN +

@@ -46,11 +46,4 @@ int vc_cache__drop_pack_txn(struct vc_cache *c, MDB_txn *txn,
 /* Empties the chunks, packs and indexes databases in txn. Returns 0 or -1. */
 int vc_cache__clear_txn(struct vc_cache *c, MDB_txn *txn);
 
-/* Checks a packs value (len bytes) and gives its entry count. Returns 0 or
- * -1 (message printed: the cache is damaged). */
-int vc_cache__pack_val(const struct vc_cache *c, const MDB_val *v, size_t *n);
-
-/* Decodes map entry i of a checked packs value. */
-void vc_cache__pack_entry(const MDB_val *v, size_t i, struct vc_pack_entry *e);
-
 #endif

@@ -225,7 +225,7 @@ vc_snapinfo_free_all(struct vc_snapinfo *s, size_t n)
 	free(s);
 }
 
-int
+static int
 vc_repo_snapshot_load(struct vc_repo *r, const uint8_t id[VC_ID_LEN],
     struct vc_snapinfo *out, char *err, size_t errlen)
 {

@@ -69,9 +69,6 @@ void vc_repo_close(struct vc_repo *r);
  * A snapshot that fails to authenticate is an error. */
 int vc_repo_snapshots(struct vc_repo *r, struct vc_snapinfo **out, size_t *n,
     char *err, size_t errlen);
-/* Loads one snapshot. Returns 0, VC_R_NOTFOUND or -1. */
-int vc_repo_snapshot_load(struct vc_repo *r, const uint8_t id[VC_ID_LEN],
-    struct vc_snapinfo *out, char *err, size_t errlen);
 void vc_snapinfo_free(struct vc_snapinfo *s);
 void vc_snapinfo_free_all(struct vc_snapinfo *s, size_t n);
 

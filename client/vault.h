@@ -5,6 +5,7 @@
  * command and the commands themselves.
  */
 #include <stddef.h>
+#include <stdio.h>
 
 #include "backup.h"
 #include "repo.h"

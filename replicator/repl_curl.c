@@ -25,7 +25,7 @@ on_sock_closed(uv_handle_t *h)
 	free(s);
 }
 
-void
+static void
 repl__curl_check(struct repl *r)
 {
 	CURLMsg *msg;

@@ -121,7 +121,6 @@ void repl__settings_drop(struct repl_settings *s);
 /* libcurl on the loop (repl_curl.c). init sets up r->multi and the curl
  * timer; run_done drains finished transfers into repl__xfer_curl_done. */
 int repl__curl_init(struct repl *r);
-void repl__curl_check(struct repl *r);
 
 /* A transfer (repl_xfer.c). start begins work on it (taking the item);
  * curl_done is called when its easy handle finished with result; unpause

@@ -96,7 +96,7 @@ struct backend *backend_mem_open(void);
  */
 struct backend *backend_archive_open(const char *dir, uint64_t cartridge_size);
 
-struct s3_conf; /* replicator/s3.h */
+struct s3_conf; /* s3/s3.h */
 
 /*
  * Opens an S3 backend on the bucket conf describes (endpoint, region,

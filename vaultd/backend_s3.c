@@ -1,7 +1,7 @@
 /*
  * S3 backend (backend.h, spec/tiering.md "The S3 backend"): one S3 object
  * per key, named conf->prefix + key, in the bucket of an S3-compatible
- * store, through the blocking calls of replicator/s3.h.
+ * store, through the blocking calls of s3/s3.h.
  *
  * An upload is spooled to a local file while the caller writes (hashing it
  * on the way) and sent on commit as one PUT signed with the body's SHA-256

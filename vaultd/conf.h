@@ -105,7 +105,7 @@ struct conf_policy {
  * A replication target (spec/replication.md). type "vault": another vaultd
  * at url (http://HOST:PORT), into the vault named vault ("" = the source
  * vault's own name), with the token read from token_file. type "s3": an S3
- * bucket, keys prefix + "<tenant>/<vault>/<kind>/<id>" (replicator/s3.h).
+ * bucket, keys prefix + "<tenant>/<vault>/<kind>/<id>" (s3/s3.h).
  */
 struct conf_target {
 	char name[VSP_NAME_MAX + 1];

@@ -19,7 +19,6 @@
 void conf__fail_after(int n);
 void *conf__malloc(size_t size);
 void *conf__calloc(size_t n, size_t size);
-void *conf__realloc(void *p, size_t size);
 
 /*
  * Makes room for one more element in arr, which holds n elements of size

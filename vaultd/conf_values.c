@@ -40,7 +40,7 @@ conf__calloc(size_t n, size_t size)
 	return fail_now() ? NULL : calloc(n, size);
 }
 
-void *
+static void *
 conf__realloc(void *p, size_t size)
 {
 	return fail_now() ? NULL : realloc(p, size);

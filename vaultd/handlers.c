@@ -224,7 +224,7 @@ handlers__authorize(struct store *s, const struct request *req, uint32_t any_sco
 	return 0;
 }
 
-char *
+static char *
 capabilities_json(const struct store *s)
 {
 	json_t *caps = json_pack(
@@ -345,7 +345,7 @@ read_small(struct store *s, const char *key, char **out, size_t *len)
 	return 0;
 }
 
-void
+static void
 handlers__config_get(struct store *s, const struct request *req, struct resp *resp)
 {
 	char key[OBJECT_KEY_MAX + 1];
@@ -418,7 +418,7 @@ config_store(struct store *s, const struct meta_vault *v, const struct request *
 		handlers__json(resp, 201, json_pack("{s:I}", "size", (json_int_t)req->body_len));
 }
 
-void
+static void
 handlers__config_put(struct store *s, const struct request *req, struct resp *resp)
 {
 	uint8_t id[VSP_ID_LEN];

@@ -158,9 +158,6 @@ void upload_finish(struct store *s, const struct request *req, struct upload *up
 /* Drops an unfinished upload. */
 void upload_abort(struct store *s, struct upload *up);
 
-/* Returns the capabilities JSON (malloc'd), or NULL when out of memory. */
-char *capabilities_json(const struct store *s);
-
 /* Gives a restic request's answer the statuses restic expects (200 for any
  * success, 400 for a hash mismatch); other requests are left alone. */
 void resp_dialect(const struct request *req, struct resp *resp);

@@ -14,11 +14,6 @@
 int handlers__authorize(struct store *s, const struct request *req, uint32_t any_scope,
     struct meta_token *tok, struct meta_vault *vault, struct resp *resp);
 
-/* Fills *lim with the policy limits of the vault (zeros without policies).
- * Returns 0, or -1 with resp set when the metadata cannot be read. */
-int handlers__policy(struct store *s, const struct meta_vault *v, struct policy_limits *lim,
-    struct resp *resp);
-
 /* Sets resp to status with the JSON value (stolen). */
 void handlers__json(struct resp *resp, int status, json_t *value);
 
@@ -41,8 +36,6 @@ int handlers__blob_check(struct store *s, uint64_t vault_id, uint8_t kind,
     const uint8_t id[VSP_ID_LEN], const void *buf, size_t len, struct resp *resp);
 
 void handlers__object_get(struct store *s, const struct request *req, struct resp *resp);
-void handlers__config_get(struct store *s, const struct request *req, struct resp *resp);
-void handlers__config_put(struct store *s, const struct request *req, struct resp *resp);
 /* Snapshot envelopes (handlers_snapshot.c). */
 /* 1 if the upload of req must be a snapshot envelope (VSP, kind snapshot). */
 int handlers__wants_envelope(const struct request *req);

@@ -28,7 +28,7 @@ add_usage(const struct meta_vault *v, void *arg)
 	return 0;
 }
 
-int
+static int
 handlers__policy(struct store *s, const struct meta_vault *v, struct policy_limits *lim,
     struct resp *resp)
 {

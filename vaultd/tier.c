@@ -349,7 +349,7 @@ recover_one(struct tier *t, const struct tier_move *mv)
 	return tier_state_move_end(t->state, mv->vault_id, mv->kind, mv->id);
 }
 
-int
+static int
 tier_recover(struct tier *t, uint64_t *n)
 {
 	struct tier_move *mv = malloc(TIER_RECOVER_BATCH * sizeof(*mv));

@@ -76,9 +76,6 @@ struct tier *tier_new(const struct tier_config *cfg);
  * times kept in memory, frees t. NULL is ignored. */
 void tier_free(struct tier *t);
 
-/* Finishes or undoes every journalled move; *n gets how many. */
-int tier_recover(struct tier *t, uint64_t *n);
-
 /*
  * Moves every eligible pack of every vault (tenant NULL), of one tenant
  * (vault NULL) or of one vault, judged at time now. *out is filled in every

@@ -1,5 +1,5 @@
 /*
- * Fuzz driver for what the S3 client reads from a server (replicator/s3.c,
+ * Fuzz driver for what the S3 client reads from a server (s3/s3.c,
  * s3_sync.c): the input is an answer body, given to the ListObjectsV2 page
  * scanner (under the prefix "v/") and to s3_error_message. The corpus in
  * tests/fuzz/corpus/s3/ holds listing pages and error bodies.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The S3 client (replicator/s3.h, through build/tools/s3_tool) against a real
+# The S3 client (s3/s3.h, through build/tools/s3_tool) against a real
 # S3 server, s3rver, behind a front that checks SigV4 signatures and payload
 # hashes (s3lib.sh), with the AWS CLI as the independent reader:
 #  - objects of 0 B, 1 B, 1000 B and 5 MiB stored under their SHA-256 (sent as

@@ -1,5 +1,5 @@
 /*
- * s3_tool: the blocking calls of replicator/s3.h from the command line, for
+ * s3_tool: the blocking calls of s3/s3.h from the command line, for
  * the integration tests and for seeding a bucket.
  *
  *   s3_tool [OPTIONS] put KEY FILE      PUT FILE as KEY (SHA-256 computed)

@@ -1,5 +1,5 @@
 /*
- * The S3 client (replicator/s3.c, s3_cred.c, s3_sync.c): SigV4 against the
+ * The S3 client (s3/s3.c, s3_cred.c, s3_sync.c): SigV4 against the
  * worked examples in AWS's S3 documentation ("Signature Calculations for
  * the Authorization Header: Transferring Payload in a Single Chunk") and
  * against spec/vectors/s3-sigv4.json (made by spec/vectors/gen/s3_sigv4.py,

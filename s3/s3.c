@@ -21,6 +21,12 @@
 #define AWS4_PREFIX "AWS4"
 #define SCOPE_TERM "aws4_request"
 
+/* A header to sign: name in lowercase, value as sent. */
+struct s3_header {
+	const char *name;
+	const char *value;
+};
+
 /* A growing string; oom is set once an append fails, and sticks. */
 struct sb {
 	char *p;
@@ -243,7 +249,14 @@ done:
 	return rc;
 }
 
-int
+/*
+ * s3_sign_v4 over any set of headers (which must include host,
+ * x-amz-content-sha256 and x-amz-date; any order, sorted here; values are
+ * trimmed and inner runs of spaces folded, as SigV4 says). payload_sha256_hex
+ * may also be "UNSIGNED-PAYLOAD". Returns 0, or -1 as s3_sign_v4, or when n
+ * is 0 or over 32, a name is not lowercase, or memory runs out.
+ */
+static int
 s3_sign_v4_headers(const struct s3_conf *c, const char *method, const char *canonical_uri,
     const char *canonical_query, const struct s3_header *h, size_t n,
     const char *payload_sha256_hex, const char *amz_date, char *auth, size_t authlen)
@@ -290,7 +303,15 @@ done:
 	return rc;
 }
 
-int
+/*
+ * AWS Signature Version 4 over the given parts: fills the Authorization
+ * header value "AWS4-HMAC-SHA256 Credential=AK/DATE/REGION/s3/aws4_request,
+ * SignedHeaders=host;x-amz-content-sha256;x-amz-date,Signature=HEX". Pure
+ * function (no clock): amz_date is "YYYYMMDDTHHMMSSZ". canonical_uri is the
+ * encoded path, canonical_query the sorted, encoded query ("" for none).
+ * Returns 0, or -1 on a malformed date or hash, or when auth is too small.
+ */
+static int
 s3_sign_v4(const struct s3_conf *c, const char *method, const char *host, const char *canonical_uri,
     const char *canonical_query, const char *payload_sha256_hex, const char *amz_date,
     char *auth, size_t authlen)

@@ -10,9 +10,9 @@
  * host;x-amz-content-sha256;x-amz-date, the three that AWS requires for the
  * Authorization-header form. Content-Length is not signed: libcurl writes it,
  * and the payload itself is bound by x-amz-content-sha256 (which S3 checks
- * against the body), so signing its length adds nothing. Callers that need
- * more signed headers (range, x-amz-storage-class, the AWS examples) use
- * s3_sign_v4_headers.
+ * against the body), so signing its length adds nothing. s3.c signs any
+ * set of headers (s3_sign_v4_headers, static until a caller needs more, such
+ * as a range or x-amz-storage-class; the unit test reaches it).
  *
  * Keys. An object key is conf->prefix followed by the key given; in the URL
  * and the canonical URI every byte but A-Z a-z 0-9 - _ . ~ and / is written
@@ -59,31 +59,6 @@ struct s3_conf {
  * in err; c is not changed on failure.
  */
 int s3_credentials_load(struct s3_conf *c, const char *path, const char *profile, char *err, size_t errlen);
-
-/*
- * AWS Signature Version 4 over the given parts: fills the Authorization
- * header value "AWS4-HMAC-SHA256 Credential=AK/DATE/REGION/s3/aws4_request,
- * SignedHeaders=host;x-amz-content-sha256;x-amz-date,Signature=HEX". Pure
- * function (no clock): amz_date is "YYYYMMDDTHHMMSSZ". canonical_uri is the
- * encoded path, canonical_query the sorted, encoded query ("" for none).
- * Returns 0, or -1 on a malformed date or hash, or when auth is too small.
- */
-int s3_sign_v4(const struct s3_conf *c, const char *method, const char *host, const char *canonical_uri, const char *canonical_query, const char *payload_sha256_hex, const char *amz_date, char *auth, size_t authlen);
-
-/* A header to sign: name in lowercase, value as sent. */
-struct s3_header {
-	const char *name;
-	const char *value;
-};
-
-/*
- * s3_sign_v4 over any set of headers (which must include host,
- * x-amz-content-sha256 and x-amz-date; any order, sorted here; values are
- * trimmed and inner runs of spaces folded, as SigV4 says). payload_sha256_hex
- * may also be "UNSIGNED-PAYLOAD". Returns 0, or -1 as s3_sign_v4, or when n
- * is 0 or over 32, a name is not lowercase, or memory runs out.
- */
-int s3_sign_v4_headers(const struct s3_conf *c, const char *method, const char *canonical_uri, const char *canonical_query, const struct s3_header *h, size_t n, const char *payload_sha256_hex, const char *amz_date, char *auth, size_t authlen);
 
 /*
  * SigV4 URI encoding of the NUL-terminated in: unreserved bytes as they are,
