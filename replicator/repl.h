@@ -21,14 +21,8 @@
 #include "conf.h"
 #include "meta.h"
 
-/* Bytes of a target's bearer token (the token file's first line). */
-#define REPL_TOKEN_MAX 256
-
-/* Reads a vault target's token from path: the file's first line without
- * surrounding blanks, refused if empty, REPL_TOKEN_MAX bytes or longer, or
- * holding a byte that cannot go in an HTTP header. Returns 0, or -1 with a
- * sentence naming the file in err. Used by replication and scrub repairs. */
-int repl_token_load(const char *path, char out[REPL_TOKEN_MAX], char *err, size_t errlen);
+/* Bytes of a target's bearer token (conf_token_load). */
+#define REPL_TOKEN_MAX CONF_TOKEN_MAX
 /* Bytes of one read-ahead chunk; a transfer holds two. */
 #define REPL_CHUNK (2u * 1024 * 1024)
 /* Retry delays, seconds: the first, the cap of the doubling, the slow

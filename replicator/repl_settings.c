@@ -20,44 +20,6 @@ copy_to(char *dst, size_t size, const char *s)
 	return 0;
 }
 
-int
-repl_token_load(const char *path, char out[REPL_TOKEN_MAX], char *err, size_t errlen)
-{
-	char line[REPL_TOKEN_MAX + 2];
-	size_t n, start = 0;
-	FILE *f;
-
-	if ((f = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "token file %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fgets(line, sizeof(line), f) == NULL)
-		line[0] = '\0';
-	fclose(f);
-	n = strcspn(line, "\r\n");
-	while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t'))
-		n--;
-	while (start < n && (line[start] == ' ' || line[start] == '\t'))
-		start++;
-	n -= start;
-	if (n == 0 || n >= REPL_TOKEN_MAX) {
-		snprintf(err, errlen, "token file %s: %s", path,
-		    n == 0 ? "empty first line" : "token too long");
-		return -1;
-	}
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)line[start + i];
-		if (ch <= 0x20 || ch >= 0x7f) {
-			snprintf(err, errlen, "token file %s: the token holds a byte that "
-			    "cannot go in an HTTP header", path);
-			return -1;
-		}
-	}
-	memcpy(out, line + start, n);
-	out[n] = '\0';
-	return 0;
-}
-
 /* An S3 target: the bucket's settings, the keys from the credentials file,
  * and the URL checked once here rather than at every request. */
 static void
@@ -97,7 +59,7 @@ target_from_conf(struct repl_target *t, const struct conf_target *c)
 	memcpy(t->base, c->url, n);
 	t->base[n] = '\0';
 	memcpy(t->vault, c->vault, sizeof(t->vault));
-	(void)repl_token_load(c->token_file, t->token, t->error, sizeof(t->error));
+	(void)conf_token_load(c->token_file, t->token, t->error, sizeof(t->error));
 }
 
 struct repl_settings *

@@ -14,7 +14,6 @@
 #include <curl/curl.h>
 #include <sodium.h>
 
-#include "repl.h"
 #include "s3.h"
 #include "scrub.h"
 #include "sha256.h"
@@ -73,14 +72,14 @@ static int
 fetch_vault(const struct conf_target *t, const char *vault, uint8_t kind, const char *hex,
     struct sink *k, char *err, size_t errlen)
 {
-	char token[REPL_TOKEN_MAX], url[URL_MAX], auth[REPL_TOKEN_MAX + 32];
+	char token[CONF_TOKEN_MAX], url[URL_MAX], auth[CONF_TOKEN_MAX + 32];
 	size_t n = strlen(t->url);
 	struct curl_slist *hdrs = NULL;
 	long status = 0;
 	CURL *e;
 	CURLcode cc;
 
-	if (repl_token_load(t->token_file, token, err, errlen) != 0)
+	if (conf_token_load(t->token_file, token, err, errlen) != 0)
 		return -1;
 	if (n > 0 && t->url[n - 1] == '/')
 		n--;
