@@ -5,7 +5,7 @@
  *
  * A backend stores opaque byte strings under keys. Keys are relative paths of
  * [a-z0-9._-] components separated by '/', at most BACKEND_KEY_MAX bytes; no
- * component is empty, "." or "..". The caller (the object store) builds keys
+ * component is empty, "." or "..". The caller (the object store, store.h) builds keys
  * with a fan-out directory so no directory grows without bound:
  *
  *     <vault id, 16 hex>/<kind>/<first two hex digits of ID>/<64-hex ID>
