@@ -114,24 +114,29 @@ stripe_set(uint64_t vault_id, const uint8_t (*ids)[VSP_ID_LEN], size_t n)
 	return set;
 }
 
-void
-store_lock_many(uint64_t vault_id, const uint8_t (*ids)[VSP_ID_LEN], size_t n)
+/* Applies op (lock or unlock) to each stripe of the n objects once, in
+ * index order. */
+static void
+stripes_each(uint64_t vault_id, const uint8_t (*ids)[VSP_ID_LEN], size_t n,
+    int (*op)(pthread_mutex_t *))
 {
 	uint64_t set = stripe_set(vault_id, ids, n);
 
 	for (size_t i = 0; i < OBJECT_LOCK_STRIPES; i++)
 		if (set & (UINT64_C(1) << i))
-			pthread_mutex_lock(&object_locks[i]);
+			(void)op(&object_locks[i]);
+}
+
+void
+store_lock_many(uint64_t vault_id, const uint8_t (*ids)[VSP_ID_LEN], size_t n)
+{
+	stripes_each(vault_id, ids, n, pthread_mutex_lock);
 }
 
 void
 store_unlock_many(uint64_t vault_id, const uint8_t (*ids)[VSP_ID_LEN], size_t n)
 {
-	uint64_t set = stripe_set(vault_id, ids, n);
-
-	for (size_t i = 0; i < OBJECT_LOCK_STRIPES; i++)
-		if (set & (UINT64_C(1) << i))
-			pthread_mutex_unlock(&object_locks[i]);
+	stripes_each(vault_id, ids, n, pthread_mutex_unlock);
 }
 
 /* ---- backends of locations -------------------------------------------- */
