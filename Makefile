@@ -40,8 +40,7 @@ endif
 #   s3/           protocol/, s3/
 #   client/       protocol/, client/
 #   vaultd/       protocol/, s3/, vaultd/, llhttp; main.c alone also replicator/
-#   replicator/   protocol/, s3/, vaultd/ (store, meta, conf, backend,
-#                 target_token), replicator/
+#   replicator/   protocol/, s3/, vaultd/ (store, meta, conf, backend), replicator/
 #   tests/, bench/ everything (they test the insides)
 INC_PROTOCOL := -Iprotocol
 INC_S3 := -Iprotocol -Is3

@@ -20,7 +20,7 @@
 #include "backend.h"
 #include "envelope.h"
 #include "gc.h"
-#include "handlers_internal.h"
+#include "store.h"
 #include "meta_internal.h"
 
 #define BULK 100000
@@ -77,7 +77,7 @@ setup(const char *dir, uint64_t n, uint64_t nrefs)
 	struct meta_snapshot s;
 	struct backend_put *p;
 	uint8_t id[VSP_ID_LEN], group[ENVELOPE_GROUP_LEN] = {0}, *env, *raw, *missing;
-	char key[OBJECT_KEY_MAX + 1];
+	char key[STORE_KEY_MAX + 1];
 	size_t len;
 	MDB_txn *txn;
 	int rc;
@@ -113,7 +113,7 @@ setup(const char *dir, uint64_t n, uint64_t nrefs)
 	        &len) != 0)
 		return 1;
 	make_id(id, UINT64_MAX / 8);
-	handlers__object_key(key, v.id, VSP_KIND_SNAPSHOT, id);
+	store_object_key(key, v.id, VSP_KIND_SNAPSHOT, id);
 	if (backend_put_begin(b, key, &p) != 0 || backend_put_write(b, p, env, len) != 0 ||
 	    backend_put_commit(b, p) != 0)
 		return 1;

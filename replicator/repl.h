@@ -20,10 +20,9 @@
 #include "backend.h"
 #include "conf.h"
 #include "meta.h"
-#include "target_token.h"
 
-/* Bytes of a target's bearer token (target_token.h). */
-#define REPL_TOKEN_MAX TARGET_TOKEN_MAX
+/* Bytes of a target's bearer token (conf_token_load). */
+#define REPL_TOKEN_MAX CONF_TOKEN_MAX
 /* Bytes of one read-ahead chunk; a transfer holds two. */
 #define REPL_CHUNK (2u * 1024 * 1024)
 /* Retry delays, seconds: the first, the cap of the doubling, the slow

@@ -2,12 +2,12 @@
  * The engine's view of vaultd.conf's targets (repl.h, repl_settings_new):
  * built off the loop, because it reads token files, and immutable after.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "repl_internal.h"
-#include "target_token.h"
 
 static int
 copy_to(char *dst, size_t size, const char *s)
@@ -59,7 +59,7 @@ target_from_conf(struct repl_target *t, const struct conf_target *c)
 	memcpy(t->base, c->url, n);
 	t->base[n] = '\0';
 	memcpy(t->vault, c->vault, sizeof(t->vault));
-	(void)target_token_load(c->token_file, t->token, t->error, sizeof(t->error));
+	(void)conf_token_load(c->token_file, t->token, t->error, sizeof(t->error));
 }
 
 struct repl_settings *

@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "repl_internal.h"
+#include "store.h"
 
 #define CONNECT_TIMEOUT_S 10L
 #define LOW_SPEED_TIME_S 120L
@@ -31,22 +32,6 @@
 
 static void start_record(struct xfer *x);
 static void fill_next(struct xfer *x);
-
-/* The backend key of the source object: the layout of backend.h,
- * "<vault id, 16 hex>/<kind>/<2 hex>/<64 hex>", or "<vault id>/config". */
-static void
-source_key(char key[BACKEND_KEY_MAX + 1], const struct meta_repl_item *it)
-{
-	char hex[VSP_ID_HEX_LEN + 1];
-
-	if (it->kind == META_REPL_CONFIG) {
-		snprintf(key, BACKEND_KEY_MAX + 1, "%016" PRIx64 "/config", it->vault_id);
-		return;
-	}
-	vsp_id_format(it->id, hex);
-	snprintf(key, BACKEND_KEY_MAX + 1, "%016" PRIx64 "/%s/%.2s/%s", it->vault_id,
-	    vsp_kind_name((enum vsp_kind)it->kind), hex, hex);
-}
 
 static const char *
 kind_word(const struct meta_repl_item *it)
@@ -116,9 +101,9 @@ static void
 open_work(uv_work_t *w)
 {
 	struct xfer *x = w->data;
-	char key[BACKEND_KEY_MAX + 1];
+	char key[STORE_KEY_MAX + 1];
 
-	source_key(key, &x->it);
+	store_copy_key(key, x->it.vault_id, x->it.kind, x->it.id);
 	if (backend_open(x->r->backend, key, &x->rd, &x->size) != 0) {
 		x->read_errno = errno;
 		return;
@@ -219,15 +204,9 @@ build_url(struct xfer *x)
 	int n;
 
 	vsp_id_format(x->it.id, hex);
-	if (x->t->type == REPL_S3) {
-		if (x->it.kind == META_REPL_CONFIG)
-			n = snprintf(x->s3key, sizeof(x->s3key), "%s/%s/config", x->src_tenant,
-			    x->src_vault);
-		else
-			n = snprintf(x->s3key, sizeof(x->s3key), "%s/%s/%s/%s", x->src_tenant,
-			    x->src_vault, kind_word(&x->it), hex);
-		return n > 0 && (size_t)n < sizeof(x->s3key) ? 0 : -1;
-	}
+	if (x->t->type == REPL_S3)
+		return store_replica_key(x->s3key, sizeof(x->s3key), x->src_tenant, x->src_vault,
+		    x->it.kind, x->it.id);
 	if (x->it.kind == META_REPL_CONFIG)
 		n = snprintf(x->url, sizeof(x->url), "%s/v1/vaults/%s/config", x->t->base, vault);
 	else

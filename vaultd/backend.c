@@ -60,6 +60,12 @@ backend_key_valid(const char *key)
 }
 
 int
+backend_has_cap(const struct backend *b, unsigned cap)
+{
+	return b != NULL && (b->ops->caps & cap) == cap;
+}
+
+int
 backend_put_begin(struct backend *b, const char *key, struct backend_put **out)
 {
 	return b->ops->put_begin(b, key, out);

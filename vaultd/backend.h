@@ -5,7 +5,7 @@
  *
  * A backend stores opaque byte strings under keys. Keys are relative paths of
  * [a-z0-9._-] components separated by '/', at most BACKEND_KEY_MAX bytes; no
- * component is empty, "." or "..". The caller (the object store) builds keys
+ * component is empty, "." or "..". The caller (the object store, store.h) builds keys
  * with a fan-out directory so no directory grows without bound:
  *
  *     <vault id, 16 hex>/<kind>/<first two hex digits of ID>/<64-hex ID>
@@ -25,8 +25,18 @@ struct backend;
 struct backend_put;    /* an upload in progress */
 struct backend_reader; /* an open object */
 
+/* Capabilities a backend declares in its ops table (caps). Callers ask
+ * backend_has_cap, never the backend's name. */
+/* Its copies are not read in place: an object is recalled to the hot
+ * backend first (the archive backend; spec/tiering.md). */
+#define BACKEND_CAP_RECALL 0x1u
+/* Its put sends the bytes with their SHA-256 and the far end refuses others,
+ * so a committed copy of the right size needs no reading back (S3). */
+#define BACKEND_CAP_CHECKED_PUT 0x2u
+
 struct backend_ops {
-	const char *name; /* "fs", "mem", "archive", "s3" */
+	const char *name; /* "fs", "mem", "archive", "s3": for messages only */
+	unsigned caps;    /* BACKEND_CAP_* */
 
 	/* Starts writing a new object under key. Nothing is visible under key
 	 * until put_commit returns 0. */
@@ -135,6 +145,10 @@ int backend_archive_cartridges(struct backend *b, struct archive_cartridge *out,
  */
 int backend_archive_reclaim(struct backend *b, uint32_t number, uint64_t *objects,
     uint64_t *bytes);
+
+/* 1 if b declares every capability in cap (BACKEND_CAP_*), else 0. NULL
+ * gives 0. */
+int backend_has_cap(const struct backend *b, unsigned cap);
 
 /* Convenience wrappers that call through b->ops. */
 int backend_put_begin(struct backend *b, const char *key, struct backend_put **out);

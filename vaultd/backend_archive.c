@@ -395,6 +395,7 @@ arc_free(struct backend *b)
 
 const struct backend_ops backend_archive__ops = {
 	.name = "archive",
+	.caps = BACKEND_CAP_RECALL,
 	.put_begin = arc_put_begin,
 	.put_write = arc_put_write,
 	.put_commit = arc_put_commit,

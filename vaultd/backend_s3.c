@@ -524,6 +524,7 @@ s3b_free(struct backend *b)
 
 static const struct backend_ops s3b_ops = {
 	.name = "s3",
+	.caps = BACKEND_CAP_CHECKED_PUT,
 	.put_begin = s3b_put_begin,
 	.put_write = s3b_put_write,
 	.put_commit = s3b_put_commit,

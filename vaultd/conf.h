@@ -33,6 +33,7 @@
 #define CONF_WORKERS_MAX 64           /* largest replicate-workers */
 #define CONF_URL_MAX 512              /* bytes in a target URL, with the NUL */
 #define CONF_PREFIX_MAX 256           /* bytes in an S3 key prefix, with the NUL */
+#define CONF_TOKEN_MAX 256            /* bytes of a target's bearer token */
 
 /* Defaults for what the file leaves out. */
 #define CONF_DEFAULT_LISTEN_HOST "127.0.0.1"
@@ -214,5 +215,12 @@ int conf_parse_size(const char *s, uint64_t *out);
  * and *seconds, or -1 as conf_parse_size() does.
  */
 int conf_parse_duration(const char *s, uint64_t *seconds);
+
+/* Reads a vault target's token from path (its token_file): the file's first
+ * line without surrounding blanks, refused if empty, CONF_TOKEN_MAX bytes or
+ * longer, or holding a byte that cannot go in an HTTP header. Returns 0, or
+ * -1 with a sentence naming the file in err. Used by replication and scrub
+ * repairs. */
+int conf_token_load(const char *path, char out[CONF_TOKEN_MAX], char *err, size_t errlen);
 
 #endif

@@ -6,7 +6,7 @@
  * tombstone the unmarked ones past grace and lock, purge those an earlier
  * run tombstoned at least a grace window ago.
  *
- * GC shares the handlers' striped object locks (handlers__lock), so that a
+ * GC shares the store's striped object locks (store_lock), so that a
  * purge and a re-upload of the same ID cannot interleave.
  */
 #include "gc.h"
@@ -26,8 +26,8 @@
 #include <lmdb.h>
 
 #include "envelope.h"
-#include "handlers_internal.h"
 #include "retention.h"
+#include "store.h"
 
 /* The mark store: sparse, so the map size is only a bound. */
 #define MARK_MAP_SIZE ((size_t)64 << 30)
@@ -175,27 +175,13 @@ marked(struct vrun *vr, MDB_txn *txn, unsigned kind, const uint8_t id[VSP_ID_LEN
 	return rc == 0 ? 1 : rc == MDB_NOTFOUND ? 0 : -1;
 }
 
-static int
-read_full(struct backend *b, struct backend_reader *rd, uint64_t off, uint8_t *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = backend_read(b, rd, off, buf, len);
-		if (n <= 0)
-			return -1;
-		off += (uint64_t)n;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Reads snapshot sid's envelope header (at most ENVELOPE_HEADER_MAX bytes)
  * into *head. */
 static int
 header_read(struct vrun *vr, const uint8_t sid[VSP_ID_LEN], uint8_t **head,
     struct envelope *e)
 {
-	char key[OBJECT_KEY_MAX + 1], hex[VSP_ID_HEX_LEN + 1];
+	char key[STORE_KEY_MAX + 1], hex[VSP_ID_HEX_LEN + 1];
 	struct backend_reader *rd;
 	enum envelope_err ee;
 	uint64_t size;
@@ -203,7 +189,7 @@ header_read(struct vrun *vr, const uint8_t sid[VSP_ID_LEN], uint8_t **head,
 	uint8_t *buf = NULL, *grown;
 
 	vsp_id_format(sid, hex);
-	handlers__object_key(key, vr->v->id, VSP_KIND_SNAPSHOT, sid);
+	store_object_key(key, vr->v->id, VSP_KIND_SNAPSHOT, sid);
 	if (backend_open(vr->g->cfg.backend, key, &rd, &size) != 0)
 		return fail(vr, "snapshot %s of vault %" PRIu64 " cannot be read: %s", hex,
 		    vr->v->id, strerror(errno));
@@ -211,7 +197,7 @@ header_read(struct vrun *vr, const uint8_t sid[VSP_ID_LEN], uint8_t **head,
 		if (have > size || (grown = realloc(buf, have)) == NULL)
 			goto bad;
 		buf = grown;
-		if (read_full(vr->g->cfg.backend, rd, 0, buf, have) != 0)
+		if (store_read_exact(vr->g->cfg.backend, rd, 0, buf, have) != 0)
 			goto bad;
 		ee = envelope_parse_header(buf, have, e, &need);
 		if (ee == ENVELOPE_OK || ee == ENVELOPE_TRAILING)
@@ -323,15 +309,15 @@ has_keep_rules(const struct conf_policy *p)
 static int
 forget(struct vrun *vr, const uint8_t sid[VSP_ID_LEN])
 {
-	char key[OBJECT_KEY_MAX + 1];
+	char key[STORE_KEY_MAX + 1];
 	int rc;
 
-	handlers__object_key(key, vr->v->id, VSP_KIND_SNAPSHOT, sid);
-	handlers__lock(vr->v->id, sid);
+	store_object_key(key, vr->v->id, VSP_KIND_SNAPSHOT, sid);
+	store_lock(vr->v->id, sid);
 	rc = meta_object_delete(vr->g->cfg.meta, vr->v->id, VSP_KIND_SNAPSHOT, sid, NULL);
 	if (rc == META_OK && backend_remove(vr->g->cfg.backend, key) != 0 && errno != ENOENT)
 		fprintf(stderr, "vaultd: gc: remove %s: %s\n", key, strerror(errno));
-	handlers__unlock(vr->v->id, sid);
+	store_unlock(vr->v->id, sid);
 	if (rc != META_OK && rc != META_NOTFOUND)
 		return fail(vr, "metadata error while forgetting a snapshot");
 	return 0;
@@ -556,7 +542,7 @@ static int
 purge_batch(struct vrun *vr, enum vsp_kind kind, const struct batch *b, uint64_t cutoff,
     const uint8_t *purge)
 {
-	char key[OBJECT_KEY_MAX + 1];
+	char key[STORE_KEY_MAX + 1];
 	uint8_t (*ids)[VSP_ID_LEN], done[GC_BATCH];
 	uint64_t size[GC_BATCH];
 	size_t n = 0;
@@ -579,13 +565,13 @@ purge_batch(struct vrun *vr, enum vsp_kind kind, const struct batch *b, uint64_t
 	for (size_t i = 0; i < b->n; i++)
 		if (purge[i])
 			memcpy(ids[n++], b->ids[i], VSP_ID_LEN);
-	handlers__lock_many(vr->v->id, (const uint8_t (*)[VSP_ID_LEN])ids, n);
+	store_lock_many(vr->v->id, (const uint8_t (*)[VSP_ID_LEN])ids, n);
 	rc = meta_gc_purge(vr->g->cfg.meta, vr->v->id, kind, (const uint8_t (*)[VSP_ID_LEN])ids,
 	    n, cutoff, done, size);
 	for (size_t i = 0; rc == META_OK && i < n; i++) {
 		if (!done[i])
 			continue;
-		handlers__object_key(key, vr->v->id, kind, ids[i]);
+		store_object_key(key, vr->v->id, kind, ids[i]);
 		if (backend_remove(vr->g->cfg.backend, key) != 0 && errno != ENOENT)
 			fprintf(stderr, "vaultd: gc: remove %s: %s\n", key, strerror(errno));
 		for (size_t j = 1; kind == VSP_KIND_PACK && j < vr->g->cfg.nbackends; j++)
@@ -594,7 +580,7 @@ purge_batch(struct vrun *vr, enum vsp_kind kind, const struct batch *b, uint64_t
 		vr->r->objects_deleted++;
 		vr->r->bytes_deleted += size[i];
 	}
-	handlers__unlock_many(vr->v->id, (const uint8_t (*)[VSP_ID_LEN])ids, n);
+	store_unlock_many(vr->v->id, (const uint8_t (*)[VSP_ID_LEN])ids, n);
 	free(ids);
 	return rc == META_OK ? 0 : fail(vr, "metadata error while deleting");
 }

@@ -83,24 +83,6 @@ handlers__json(struct resp *resp, int status, json_t *value)
 	resp->body_len = strlen(resp->body);
 }
 
-void
-handlers__object_key(char key[OBJECT_KEY_MAX + 1], uint64_t vault_id, enum vsp_kind kind,
-    const uint8_t id[VSP_ID_LEN])
-{
-	char hex[VSP_ID_HEX_LEN + 1];
-
-	vsp_id_format(id, hex);
-	snprintf(key, OBJECT_KEY_MAX + 1, "%016" PRIx64 "/%s/%.2s/%s", vault_id,
-	    vsp_kind_name(kind), hex, hex);
-}
-
-static char *
-config_key(char key[OBJECT_KEY_MAX + 1], uint64_t vault_id)
-{
-	snprintf(key, OBJECT_KEY_MAX + 1, "%016" PRIx64 "/config", vault_id);
-	return key;
-}
-
 /* Turns a failed meta call into a 500 or 507. */
 static void
 meta_failure(struct resp *resp, int rc, const char *what)
@@ -348,7 +330,7 @@ read_small(struct store *s, const char *key, char **out, size_t *len)
 static void
 handlers__config_get(struct store *s, const struct request *req, struct resp *resp)
 {
-	char key[OBJECT_KEY_MAX + 1];
+	char key[STORE_KEY_MAX + 1];
 	struct meta_token tok;
 	struct meta_vault v;
 
@@ -358,7 +340,7 @@ handlers__config_get(struct store *s, const struct request *req, struct resp *re
 		resp_error(resp, VSP_E_NOT_FOUND, "vault '%s' has no config yet", v.name);
 		return;
 	}
-	if (read_small(s, config_key(key, v.id), &resp->body, &resp->body_len) != 0) {
+	if (read_small(s, store_config_key(key, v.id), &resp->body, &resp->body_len) != 0) {
 		resp_error(resp, VSP_E_INTERNAL, "the config of vault '%s' cannot be read", v.name);
 		return;
 	}
@@ -373,7 +355,7 @@ handlers__config_get(struct store *s, const struct request *req, struct resp *re
 		    sizeof(err)) != SCRUB_OK)
 			return;
 		resp_clear(s, resp);
-		if (read_small(s, config_key(key, v.id), &resp->body, &resp->body_len) != 0) {
+		if (read_small(s, store_config_key(key, v.id), &resp->body, &resp->body_len) != 0) {
 			resp_error(resp, VSP_E_INTERNAL, "the config of vault '%s' cannot be read",
 			    v.name);
 			return;
@@ -391,11 +373,11 @@ static void
 config_store(struct store *s, const struct meta_vault *v, const struct request *req,
     const uint8_t id[VSP_ID_LEN], struct resp *resp)
 {
-	char key[OBJECT_KEY_MAX + 1];
+	char key[STORE_KEY_MAX + 1];
 	struct backend_put *put = NULL;
 	int rc;
 
-	if (backend_put_begin(s->backend, config_key(key, v->id), &put) != 0 ||
+	if (backend_put_begin(s->backend, store_config_key(key, v->id), &put) != 0 ||
 	    backend_put_write(s->backend, put, req->body, req->body_len) != 0) {
 		int e = errno;
 		if (put != NULL)

@@ -14,6 +14,7 @@
 #include "http_req.h"
 #include "meta.h"
 #include "router.h"
+#include "store.h"
 
 struct sha256; /* sha256.h */
 
@@ -22,42 +23,6 @@ struct sha256; /* sha256.h */
 #define EXISTS_BODY_MAX (1024 * 1024)        /* batch existence query */
 #define EXISTS_IDS_MAX 10000
 #define RESP_HEADERS_MAX 512
-
-/* Limits and knobs; fixed for the daemon's life. */
-struct store_limits {
-	uint64_t max_object_size;
-	uint64_t reserve_bytes; /* free space kept back; below it uploads get 507 */
-};
-
-/* What a vault's policy asks of the handlers (vaultd.conf); 0 = none. */
-struct policy_limits {
-	uint64_t lock;          /* seconds from receipt during which nobody deletes */
-	uint64_t vault_quota;   /* bytes */
-	uint64_t tenant_quota;  /* bytes, all the tenant's vaults together */
-};
-
-/* What every handler works on; shared by all threads. */
-struct tier;
-
-struct scrub;
-
-struct store {
-	struct meta *meta;
-	struct backend *backend;
-	/* Every configured backend, index = location bit (spec/tiering.md);
-	 * backends[0] == backend, the hot one. NULL/0: only backend. */
-	struct backend *const *backends;
-	size_t nbackends;
-	struct tier *tier; /* recalls and read times; NULL: no tiering */
-	struct scrub *scrub; /* repairs a bad copy a GET finds; NULL: none */
-	uint8_t server_key[AUTH_SERVER_KEY_LEN];
-	struct store_limits limits;
-	/* Looks up the policy limits of (tenant, vault); NULL when the daemon
-	 * runs without policies. Must be safe to call from any thread. */
-	void (*policy)(void *arg, const char *tenant, const char *vault,
-	    struct policy_limits *out);
-	void *policy_arg;
-};
 
 /* One request as the handlers see it. The connection owns it. */
 struct request {

@@ -5,9 +5,6 @@
 
 #include "handlers.h"
 
-/* Backend key of an object: <vault id, 16 hex>/<kind>/<ab>/<64-hex ID>. */
-#define OBJECT_KEY_MAX (16 + 1 + 8 + 1 + 2 + 1 + VSP_ID_HEX_LEN)
-
 /* Authenticates the caller, checks that the token has one of the scopes in
  * any_scope, and, when the route names a vault, loads it into *vault.
  * Returns 0, or -1 with resp set to the error. */
@@ -16,18 +13,6 @@ int handlers__authorize(struct store *s, const struct request *req, uint32_t any
 
 /* Sets resp to status with the JSON value (stolen). */
 void handlers__json(struct resp *resp, int status, json_t *value);
-
-/* Writes the backend key of (vault, kind, id) into key. */
-void handlers__object_key(char key[OBJECT_KEY_MAX + 1], uint64_t vault_id,
-    enum vsp_kind kind, const uint8_t id[VSP_ID_LEN]);
-
-/* Serialises writers of the same object (upload commit against delete). */
-void handlers__lock(uint64_t vault_id, const uint8_t id[VSP_ID_LEN]);
-void handlers__unlock(uint64_t vault_id, const uint8_t id[VSP_ID_LEN]);
-/* The same for the n objects at once (GC's batched delete): takes each
- * stripe involved once, in a fixed order. */
-void handlers__lock_many(uint64_t vault_id, const uint8_t (*ids)[VSP_ID_LEN], size_t n);
-void handlers__unlock_many(uint64_t vault_id, const uint8_t (*ids)[VSP_ID_LEN], size_t n);
 
 /* For a blob served whole from memory (the config): 0 if its bytes hash to
  * id and no bad copy is recorded; else records the bad copy, sets resp to

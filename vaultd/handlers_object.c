@@ -16,6 +16,9 @@
 #include "sha256.h"
 #include "tier.h"
 
+/* Why a copy a GET found bad is recorded as bad (meta_scrub.h). */
+#define GET_MISMATCH "SHA-256 mismatch found while serving a GET"
+
 struct usage_sum {
 	uint64_t bytes;
 };
@@ -109,70 +112,6 @@ lock_check(struct store *s, const struct request *req, const struct meta_vault *
 	return -1;
 }
 
-/* Striped locks: an upload's commit and a delete of the same object must not
- * interleave, or a delete could remove the file a new upload just placed. */
-#define OBJECT_LOCK_STRIPES 64
-static pthread_mutex_t object_locks[OBJECT_LOCK_STRIPES] = {
-#define L4 PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, \
-	PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER
-#define L16 L4, L4, L4, L4
-	L16, L16, L16, L16
-#undef L16
-#undef L4
-};
-
-static pthread_mutex_t *
-stripe(uint64_t vault_id, const uint8_t id[VSP_ID_LEN])
-{
-	/* The ID is a SHA-256, so its first byte is already uniform. */
-	return &object_locks[(id[0] ^ vault_id) % OBJECT_LOCK_STRIPES];
-}
-
-void
-handlers__lock(uint64_t vault_id, const uint8_t id[VSP_ID_LEN])
-{
-	pthread_mutex_lock(stripe(vault_id, id));
-}
-
-void
-handlers__unlock(uint64_t vault_id, const uint8_t id[VSP_ID_LEN])
-{
-	pthread_mutex_unlock(stripe(vault_id, id));
-}
-
-/* The stripes of n objects as a bit set, so they can be taken in index
- * order (no deadlock against another multi-stripe holder). */
-static uint64_t
-stripe_set(uint64_t vault_id, const uint8_t (*ids)[VSP_ID_LEN], size_t n)
-{
-	uint64_t set = 0;
-
-	_Static_assert(OBJECT_LOCK_STRIPES <= 64, "a stripe set fits in 64 bits");
-	for (size_t i = 0; i < n; i++)
-		set |= UINT64_C(1) << (size_t)(stripe(vault_id, ids[i]) - object_locks);
-	return set;
-}
-
-void
-handlers__lock_many(uint64_t vault_id, const uint8_t (*ids)[VSP_ID_LEN], size_t n)
-{
-	uint64_t set = stripe_set(vault_id, ids, n);
-
-	for (size_t i = 0; i < OBJECT_LOCK_STRIPES; i++)
-		if (set & (UINT64_C(1) << i))
-			pthread_mutex_lock(&object_locks[i]);
-}
-
-void
-handlers__unlock_many(uint64_t vault_id, const uint8_t (*ids)[VSP_ID_LEN], size_t n)
-{
-	uint64_t set = stripe_set(vault_id, ids, n);
-
-	for (size_t i = 0; i < OBJECT_LOCK_STRIPES; i++)
-		if (set & (UINT64_C(1) << i))
-			pthread_mutex_unlock(&object_locks[i]);
-}
-
 static void
 object_headers(struct resp *resp, const uint8_t id[VSP_ID_LEN], uint64_t size)
 {
@@ -188,43 +127,23 @@ object_headers(struct resp *resp, const uint8_t id[VSP_ID_LEN], uint64_t size)
  * before the answer starts, so a bad copy is repaired (or refused) before a
  * client sees a byte of it; larger ones are hashed while they stream. */
 #define PREVERIFY_MAX ((uint64_t)64 << 20)
-#define PREVERIFY_CHUNK ((size_t)1 << 20)
 
 /* 1 if the copy under key on b is not size bytes hashing to id, 0 if it
  * is, -1 if it cannot be read (left to the open that follows). */
 static int
 copy_mismatch(struct backend *b, const char *key, const uint8_t id[VSP_ID_LEN], uint64_t size)
 {
-	struct backend_reader *rd;
-	struct sha256 *h = NULL;
-	uint8_t digest[SHA256_LEN], *buf = NULL;
-	uint64_t have, off = 0;
-	int rc = -1;
+	struct store_check c = {0};
 
-	if (backend_open(b, key, &rd, &have) != 0)
+	switch (store_copy_check(b, key, id, size, &c)) {
+	case STORE_COPY_GOOD:
+		return 0;
+	case STORE_COPY_WRONG_SIZE:
+	case STORE_COPY_BAD_HASH:
+		return 1;
+	default:
 		return -1;
-	if (have != size) {
-		rc = 1;
-		goto out;
 	}
-	if ((buf = malloc(PREVERIFY_CHUNK)) == NULL || (h = sha256_new()) == NULL)
-		goto out;
-	while (off < size) {
-		size_t want = size - off < PREVERIFY_CHUNK ? (size_t)(size - off) : PREVERIFY_CHUNK;
-		ssize_t n = backend_read(b, rd, off, buf, want);
-
-		if (n <= 0)
-			goto out;
-		sha256_update(h, buf, (size_t)n);
-		off += (uint64_t)n;
-	}
-	if (sha256_final(h, digest) == 0)
-		rc = sodium_memcmp(digest, id, VSP_ID_LEN) != 0;
-out:
-	sha256_free(h);
-	free(buf);
-	backend_close(b, rd);
-	return rc;
 }
 
 /*
@@ -252,7 +171,7 @@ known_bad(struct store *s, const struct meta_vault *v, const struct route *rt,
 		return 0;
 	if (s->scrub != NULL) {
 		rc = scrub_repair_now(s->scrub, v->id, (uint8_t)rt->kind, rt->oid, (uint8_t)bit,
-		    "SHA-256 mismatch found while serving a GET", err, sizeof(err));
+		    GET_MISMATCH, err, sizeof(err));
 		if (rc == SCRUB_OK)
 			return 0;
 	}
@@ -281,9 +200,6 @@ verify_start(struct resp *resp, const struct meta_vault *v, const struct route *
 int
 resp_verify_feed(struct store *s, struct resp *r, const void *buf, size_t len, int last)
 {
-	struct meta_scrub_bad bad = { .vault_id = r->verify_vault, .kind = r->verify_kind,
-	    .backend = r->verify_backend, .time = (uint64_t)time(NULL),
-	    .reason = "SHA-256 mismatch found while serving a GET" };
 	uint8_t digest[SHA256_LEN];
 	char hex[VSP_ID_HEX_LEN + 1];
 
@@ -298,8 +214,8 @@ resp_verify_feed(struct store *s, struct resp *r, const void *buf, size_t len, i
 	fprintf(stderr, "vaultd: GET: the stored copy of %s (vault %" PRIu64 ") does not hash "
 	    "to its ID; the answer is cut short and the copy is recorded as bad\n", hex,
 	    r->verify_vault);
-	memcpy(bad.id, r->verify_id, VSP_ID_LEN);
-	(void)meta_scrub_bad_put(s->meta, &bad);
+	(void)store_bad_copy(s->meta, r->verify_vault, r->verify_kind, r->verify_id,
+	    r->verify_backend, (uint64_t)time(NULL), GET_MISMATCH);
 	return -1;
 }
 
@@ -307,41 +223,12 @@ int
 handlers__blob_check(struct store *s, uint64_t vault_id, uint8_t kind,
     const uint8_t id[VSP_ID_LEN], const void *buf, size_t len, struct resp *resp)
 {
-	struct meta_scrub_bad bad = { .vault_id = vault_id, .kind = kind, .backend = 0,
-	    .time = (uint64_t)time(NULL), .reason = "SHA-256 mismatch found while serving a GET" };
-	uint8_t digest[SHA256_LEN];
-	uint32_t mask = 0;
-
-	if (meta_scrub_bad_mask(s->meta, vault_id, kind, id, &mask) == META_OK && !(mask & 1u) &&
-	    sha256_buf(buf, len, digest) == 0 && sodium_memcmp(digest, id, VSP_ID_LEN) == 0)
+	if (store_blob_check(s, vault_id, kind, id, buf, len, GET_MISMATCH) == 0)
 		return 0;
-	if (!(mask & 1u)) {
-		memcpy(bad.id, id, VSP_ID_LEN);
-		(void)meta_scrub_bad_put(s->meta, &bad);
-	}
 	resp_error(resp, VSP_E_UNAVAILABLE, "the stored copy failed verification and is not "
 	    "served until it is repaired (vaultctl scrub); try again later");
 	resp_header(resp, "Retry-After: 60");
 	return -1;
-}
-
-/* The backend that serves reads of an object at locations: the hot one if
- * it has a copy, else the lowest-numbered one that does. */
-static unsigned
-read_location(uint32_t locations)
-{
-	for (unsigned i = 0; i < 32; i++)
-		if (locations & (1u << i))
-			return i;
-	return 0;
-}
-
-static struct backend *
-backend_at(struct store *s, unsigned i)
-{
-	if (s->nbackends == 0)
-		return i == 0 ? s->backend : NULL;
-	return i < s->nbackends ? s->backends[i] : NULL;
 }
 
 /* 202 while an archived object comes back (spec/vsp.md, spec/tiering.md). */
@@ -375,15 +262,15 @@ open_copy(struct store *s, const struct route *rt, uint64_t vault_id, struct met
     const char *key, struct resp *resp, uint64_t *size)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
-		unsigned i = read_location(o->locations);
-		struct backend *b = backend_at(s, i);
+		unsigned i = store_read_location(o->locations);
+		struct backend *b = store_backend_at(s, i);
 
 		if (b == NULL) {
 			fprintf(stderr, "vaultd: object %s is on backend %u, which is not "
 			    "configured\n", key, i);
 			break;
 		}
-		if (i != 0 && tier_backend_is_archive(b)) {
+		if (i != 0 && store_needs_recall(b)) {
 			recall_answer(s, rt, vault_id, i, resp);
 			return -1;
 		}
@@ -396,7 +283,7 @@ open_copy(struct store *s, const struct route *rt, uint64_t vault_id, struct met
 			break;
 		}
 		if (errno != ENOENT || meta_object_get(s->meta, vault_id, rt->kind, rt->oid, o) !=
-		    META_OK || read_location(o->locations) == i) {
+		    META_OK || store_read_location(o->locations) == i) {
 			fprintf(stderr, "vaultd: object %s is listed but its data is %s\n", key,
 			    strerror(errno));
 			break;
@@ -411,7 +298,7 @@ void
 handlers__object_get(struct store *s, const struct request *req, struct resp *resp)
 {
 	const struct route *rt = &req->route;
-	char key[OBJECT_KEY_MAX + 1];
+	char key[STORE_KEY_MAX + 1];
 	struct meta_token tok;
 	struct meta_vault v;
 	struct meta_object o;
@@ -438,8 +325,8 @@ handlers__object_get(struct store *s, const struct request *req, struct resp *re
 		object_headers(resp, rt->oid, o.size);
 		return;
 	}
-	handlers__object_key(key, v.id, rt->kind, rt->oid);
-	if (known_bad(s, &v, rt, &o, read_location(o.locations), !req->has_range, key,
+	store_object_key(key, v.id, rt->kind, rt->oid);
+	if (known_bad(s, &v, rt, &o, store_read_location(o.locations), !req->has_range, key,
 	    resp) != 0)
 		return;
 	if (open_copy(s, rt, v.id, &o, key, resp, &size) != 0)
@@ -467,14 +354,14 @@ handlers__object_get(struct store *s, const struct request *req, struct resp *re
 	/* open_copy may have read the record again after a move: the copy it
 	 * opened is the one read_location picks now. */
 	if (!req->has_range && size > 0)
-		verify_start(resp, &v, rt, read_location(o.locations));
+		verify_start(resp, &v, rt, store_read_location(o.locations));
 }
 
 void
 handlers__object_delete(struct store *s, const struct request *req, struct resp *resp)
 {
 	const struct route *rt = &req->route;
-	char key[OBJECT_KEY_MAX + 1];
+	char key[STORE_KEY_MAX + 1];
 	struct meta_token tok;
 	struct meta_vault v;
 	struct meta_object old;
@@ -487,19 +374,19 @@ handlers__object_delete(struct store *s, const struct request *req, struct resp 
 	if (handlers__authorize(s, req, scope, &tok, &v, resp) != 0 ||
 	    lock_check(s, req, &v, resp) != 0)
 		return;
-	handlers__object_key(key, v.id, rt->kind, rt->oid);
-	handlers__lock(v.id, rt->oid);
+	store_object_key(key, v.id, rt->kind, rt->oid);
+	store_lock(v.id, rt->oid);
 	/* Metadata first: once it is gone the object is never served, and a
 	 * crash before the file goes only leaves an unlisted file behind. */
 	rc = meta_object_delete(s->meta, v.id, rt->kind, rt->oid, &old);
 	/* Every copy goes: the hot one and any a move made (spec/tiering.md). */
 	for (unsigned i = 0; rc == META_OK && i < 32; i++) {
-		struct backend *b = backend_at(s, i);
+		struct backend *b = store_backend_at(s, i);
 		if ((old.locations & (1u << i)) && b != NULL && backend_remove(b, key) != 0 &&
 		    errno != ENOENT)
 			fprintf(stderr, "vaultd: remove %s: %s\n", key, strerror(errno));
 	}
-	handlers__unlock(v.id, rt->oid);
+	store_unlock(v.id, rt->oid);
 	if (rc == META_NOTFOUND)
 		resp_error(resp, VSP_E_NOT_FOUND, "no such %s in vault '%s'", vsp_kind_name(rt->kind),
 		    v.name);
@@ -573,7 +460,7 @@ upload_precheck(struct store *s, const struct request *req, const struct meta_va
 int
 upload_begin(struct store *s, const struct request *req, struct upload *up, struct resp *resp)
 {
-	char key[OBJECT_KEY_MAX + 1];
+	char key[STORE_KEY_MAX + 1];
 	struct meta_token tok;
 	struct meta_vault v;
 
@@ -582,7 +469,7 @@ upload_begin(struct store *s, const struct request *req, struct upload *up, stru
 		return 0;
 	if (upload_precheck(s, req, &v, resp) != 0)
 		return 0;
-	handlers__object_key(key, v.id, req->route.kind, req->route.oid);
+	store_object_key(key, v.id, req->route.kind, req->route.oid);
 	if ((up->hash = sha256_new()) == NULL) {
 		resp_error(resp, VSP_E_INTERNAL, "out of memory");
 		return 0;
@@ -638,16 +525,16 @@ upload_commit(struct store *s, const struct request *req, struct upload *up, str
 	struct meta_object o = {.size = up->received, .received = (uint64_t)time(NULL),
 	    .locations = 1};
 	struct backend_put *put = up->put;
-	char key[OBJECT_KEY_MAX + 1];
+	char key[STORE_KEY_MAX + 1];
 	int rc;
 
 	if (up->want_envelope && handlers__snapshot_check(up, resp) != 0)
 		return; /* upload_finish drops the temp file */
 	up->put = NULL;
-	handlers__lock(up->vault_id, rt->oid);
+	store_lock(up->vault_id, rt->oid);
 	if (backend_put_commit(s->backend, put) != 0) {
 		int e = errno;
-		handlers__unlock(up->vault_id, rt->oid);
+		store_unlock(up->vault_id, rt->oid);
 		resp_error(resp, e == ENOSPC ? VSP_E_NO_SPACE : VSP_E_INTERNAL,
 		    "could not store the object: %s", strerror(e));
 		return;
@@ -658,11 +545,11 @@ upload_commit(struct store *s, const struct request *req, struct upload *up, str
 		rc = meta_object_put(s->meta, up->vault_id, rt->kind, rt->oid, &o, NULL);
 	if (rc == META_MISSING) {
 		/* Refused by the commit invariant: the file goes again. */
-		handlers__object_key(key, up->vault_id, rt->kind, rt->oid);
+		store_object_key(key, up->vault_id, rt->kind, rt->oid);
 		if (backend_remove(s->backend, key) != 0)
 			fprintf(stderr, "vaultd: remove %s: %s\n", key, strerror(errno));
 	}
-	handlers__unlock(up->vault_id, rt->oid);
+	store_unlock(up->vault_id, rt->oid);
 	if (rc == META_MISSING)
 		return; /* resp holds the 409 with the missing IDs */
 	if (rc == META_OK)

@@ -6,7 +6,7 @@
  * backend whose copy verifies, else a replica fetched from one of the
  * vault's replication targets (scrub_fetch.c). A repair goes through the
  * backend's put (temp file and rename), so no reader ever sees a partial
- * copy, and holds the handlers' object lock for the commit, so that it
+ * copy, and holds the store's object lock for the commit, so that it
  * cannot resurrect an object GC or a client deletes meanwhile.
  */
 #include "scrub.h"
@@ -23,9 +23,8 @@
 
 #include <sodium.h>
 
-#include "handlers_internal.h"
 #include "meta_repl.h"
-#include "sha256.h"
+#include "store.h"
 
 struct scrub {
 	struct scrub_config cfg;
@@ -90,9 +89,11 @@ scrub_bucket_take(struct scrub_bucket *b, uint64_t n, double now)
 	return b->tokens >= 0 ? 0 : -b->tokens / (double)b->rate;
 }
 
+/* Waits until the bucket has n bytes (store_check.pace; arg: the scrub). */
 static void
-pace(struct scrub *s, uint64_t n)
+pace(void *arg, uint64_t n)
 {
+	struct scrub *s = arg;
 	double wait = scrub_bucket_take(&s->bucket, n, mono());
 
 	if (wait > 0) {
@@ -157,14 +158,13 @@ scrub_set_rate(struct scrub *s, uint64_t rate)
 
 /* ---- one copy ------------------------------------------------------- */
 
-static void
-copy_key(char key[OBJECT_KEY_MAX + 1], uint64_t vault_id, uint8_t kind,
-    const uint8_t id[VSP_ID_LEN])
+/* Whether the run was cancelled (store_check.cancelled; arg: the scrub). */
+static int
+cancelled(void *arg)
 {
-	if (kind == META_SCRUB_CONFIG)
-		snprintf(key, OBJECT_KEY_MAX + 1, "%016" PRIx64 "/config", vault_id);
-	else
-		handlers__object_key(key, vault_id, (enum vsp_kind)kind, id);
+	struct scrub *s = arg;
+
+	return atomic_load(&s->cancelled);
 }
 
 /*
@@ -176,54 +176,17 @@ static int
 verify_copy(struct scrub *s, struct backend *b, const char *key, const uint8_t id[VSP_ID_LEN],
     uint64_t size, uint64_t *read, char *reason, size_t rlen)
 {
-	struct backend_reader *rd;
-	struct sha256 *h;
-	uint8_t digest[SHA256_LEN];
-	uint64_t have, off = 0;
-	int rc = 1;
+	struct store_check c = { .buf = s->buf, .buflen = SCRUB_CHUNK, .pace = pace,
+	    .cancelled = cancelled, .arg = s };
+	int rc = store_copy_check(b, key, id, size, &c);
 
-	*read = 0;
-	if (backend_open(b, key, &rd, &have) != 0) {
-		snprintf(reason, rlen, errno == ENOENT ? "the copy is missing" :
-		    "cannot open the copy: %s", strerror(errno));
-		return 1;
-	}
-	if (have != size) {
-		snprintf(reason, rlen, "the copy is %" PRIu64 " bytes, not %" PRIu64, have, size);
-		goto out;
-	}
-	if ((h = sha256_new()) == NULL) {
-		snprintf(reason, rlen, "out of memory");
-		goto out;
-	}
-	while (off < size) {
-		size_t want = size - off < SCRUB_CHUNK ? (size_t)(size - off) : SCRUB_CHUNK;
-		ssize_t n;
-
-		pace(s, want);
-		if (atomic_load(&s->cancelled)) {
-			rc = -1;
-			break;
-		}
-		if ((n = backend_read(b, rd, off, s->buf, want)) <= 0) {
-			snprintf(reason, rlen, "read error at byte %" PRIu64 ": %s", off,
-			    n < 0 ? strerror(errno) : "unexpected end");
-			break;
-		}
-		sha256_update(h, s->buf, (size_t)n);
-		off += (uint64_t)n;
-	}
-	*read = off;
-	if (rc == 1 && off == size && sha256_final(h, digest) == 0) {
-		if (sodium_memcmp(digest, id, VSP_ID_LEN) == 0)
-			rc = 0;
-		else
-			snprintf(reason, rlen, "SHA-256 mismatch: the bytes do not hash to the ID");
-	}
-	sha256_free(h);
-out:
-	backend_close(b, rd);
-	return rc;
+	*read = c.read;
+	if (rc == STORE_COPY_CANCELLED)
+		return -1;
+	if (rc == STORE_COPY_GOOD)
+		return 0;
+	snprintf(reason, rlen, "%s", c.reason);
+	return 1;
 }
 
 /* 1 if (kind, id) is still live in the vault with its size in *size. */
@@ -256,43 +219,26 @@ static int
 copy_local(struct scrub *s, struct backend *src, struct backend *dst, struct backend_put *put,
     const char *key, const uint8_t id[VSP_ID_LEN], uint64_t size, char *err, size_t errlen)
 {
-	struct backend_reader *rd;
-	struct sha256 *h;
-	uint8_t digest[SHA256_LEN];
-	uint64_t have, off = 0;
-	int rc = -1;
+	struct store_check c = { .buf = s->buf, .buflen = SCRUB_CHUNK, .dst = dst, .put = put,
+	    .pace = pace, .arg = s };
 
-	if (backend_open(src, key, &rd, &have) != 0) {
-		snprintf(err, errlen, "cannot open the good copy: %s", strerror(errno));
-		return -1;
-	}
-	if (have != size || (h = sha256_new()) == NULL) {
+	switch (store_copy_check(src, key, id, size, &c)) {
+	case STORE_COPY_GOOD:
+		return 0;
+	case STORE_COPY_NO_OPEN:
+		snprintf(err, errlen, "cannot open the good copy: %s", strerror(c.err));
+		break;
+	case STORE_COPY_WRONG_SIZE:
 		snprintf(err, errlen, "the good copy changed size");
-		backend_close(src, rd);
-		return -1;
-	}
-	while (off < size) {
-		size_t want = size - off < SCRUB_CHUNK ? (size_t)(size - off) : SCRUB_CHUNK;
-		ssize_t n;
-
-		pace(s, want);
-		if ((n = backend_read(src, rd, off, s->buf, want)) <= 0 ||
-		    backend_put_write(dst, put, s->buf, (size_t)n) != 0) {
-			snprintf(err, errlen, "copy failed at byte %" PRIu64 ": %s", off,
-			    strerror(errno != 0 ? errno : EIO));
-			goto out;
-		}
-		sha256_update(h, s->buf, (size_t)n);
-		off += (uint64_t)n;
-	}
-	if (sha256_final(h, digest) == 0 && sodium_memcmp(digest, id, VSP_ID_LEN) == 0)
-		rc = 0;
-	else
+		break;
+	case STORE_COPY_BAD_HASH:
 		snprintf(err, errlen, "the good copy no longer verifies");
-out:
-	sha256_free(h);
-	backend_close(src, rd);
-	return rc;
+		break;
+	default:
+		snprintf(err, errlen, "copy failed at byte %" PRIu64 ": %s", c.read,
+		    strerror(c.err != 0 ? c.err : EIO));
+	}
+	return -1;
 }
 
 /* Commits put under the object lock if the object is still live there. */
@@ -304,7 +250,7 @@ commit_repair(struct vpass *vp, struct backend *dst, struct backend_put *put, ui
 	uint32_t loc;
 	int rc = 0;
 
-	handlers__lock(vp->v->id, id);
+	store_lock(vp->v->id, id);
 	if (!still_live(vp, kind, id, &size, &loc) || !(loc & (UINT32_C(1) << bit))) {
 		backend_put_abort(dst, put);
 		snprintf(err, errlen, "the object was deleted meanwhile");
@@ -313,7 +259,7 @@ commit_repair(struct vpass *vp, struct backend *dst, struct backend_put *put, ui
 		snprintf(err, errlen, "cannot write the repaired copy: %s", strerror(errno));
 		rc = -1;
 	}
-	handlers__unlock(vp->v->id, id);
+	store_unlock(vp->v->id, id);
 	return rc;
 }
 
@@ -333,12 +279,12 @@ rewrite(struct vpass *vp, uint8_t kind, const uint8_t id[VSP_ID_LEN], uint64_t s
 {
 	struct scrub *s = vp->s;
 	struct backend *dst = s->cfg.backends[bit];
-	char key[OBJECT_KEY_MAX + 1], why[META_SCRUB_REASON_MAX + 1];
+	char key[STORE_KEY_MAX + 1], why[META_SCRUB_REASON_MAX + 1];
 	struct backend_put *put;
 	struct conf_target t;
 	uint64_t read;
 
-	copy_key(key, vp->v->id, kind, id);
+	store_copy_key(key, vp->v->id, kind, id);
 	snprintf(p->repair_error, sizeof(p->repair_error), "no good copy: no other backend "
 	    "holds one and the vault has no replication target");
 	for (uint8_t b = 0; b < META_SCRUB_BACKENDS_MAX; b++) {
@@ -384,9 +330,7 @@ bad_copy(struct vpass *vp, uint8_t kind, const uint8_t id[VSP_ID_LEN], uint64_t 
 	struct scrub_report *r = vp->r;
 	struct scrub_problem scratch, *p = r->nproblems < SCRUB_PROBLEMS_MAX ?
 	    &r->problems[r->nproblems++] : &scratch;
-	struct meta_scrub_bad rec = { .vault_id = vp->v->id, .kind = kind, .backend = bit,
-	    .time = vp->now };
-	char key[OBJECT_KEY_MAX + 1], why[META_SCRUB_REASON_MAX + 1], hex[VSP_ID_HEX_LEN + 1];
+	char key[STORE_KEY_MAX + 1], why[META_SCRUB_REASON_MAX + 1], hex[VSP_ID_HEX_LEN + 1];
 	uint64_t read;
 
 	memset(p, 0, sizeof(*p));
@@ -396,19 +340,18 @@ bad_copy(struct vpass *vp, uint8_t kind, const uint8_t id[VSP_ID_LEN], uint64_t 
 	memcpy(p->id, id, VSP_ID_LEN);
 	p->backend = bit;
 	snprintf(p->reason, sizeof(p->reason), "%s", reason);
-	memcpy(rec.id, id, VSP_ID_LEN);
-	memcpy(rec.reason, p->reason, sizeof(rec.reason));
 	r->bad++;
 	vp->rec.bad++;
 	vsp_id_format(id, hex);
 	fprintf(stderr, "vaultd: scrub: %s/%s %s %s on backend %u: %s\n", vp->tenant, vp->v->name,
 	    kind == META_SCRUB_CONFIG ? "config" : vsp_kind_name((enum vsp_kind)kind), hex,
 	    (unsigned)bit, reason);
-	if (meta_scrub_bad_put(vp->s->cfg.meta, &rec) != META_OK)
+	if (store_bad_copy(vp->s->cfg.meta, vp->v->id, kind, id, bit, vp->now, p->reason) !=
+	    META_OK)
 		return;
 	if (rewrite(vp, kind, id, size, locations, bad | (UINT32_C(1) << bit), bit, p) != 0)
 		return;
-	copy_key(key, vp->v->id, kind, id);
+	store_copy_key(key, vp->v->id, kind, id);
 	if (verify_copy(vp->s, vp->s->cfg.backends[bit], key, id, size, &read, why,
 	    sizeof(why)) != 0) {
 		snprintf(p->repair_error, sizeof(p->repair_error), "the rewritten copy does not "
@@ -430,11 +373,11 @@ scrub_object(struct vpass *vp, uint8_t kind, const uint8_t id[VSP_ID_LEN], uint6
     uint32_t locations)
 {
 	struct scrub *s = vp->s;
-	char key[OBJECT_KEY_MAX + 1], reason[META_SCRUB_REASON_MAX + 1];
+	char key[STORE_KEY_MAX + 1], reason[META_SCRUB_REASON_MAX + 1];
 	uint32_t bad = 0, loc;
 	uint64_t read, sz;
 
-	copy_key(key, vp->v->id, kind, id);
+	store_copy_key(key, vp->v->id, kind, id);
 	if (meta_scrub_bad_mask(s->cfg.meta, vp->v->id, kind, id, &bad) != META_OK)
 		bad = 0;
 	vp->r->objects++;

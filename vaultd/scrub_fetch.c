@@ -17,7 +17,7 @@
 #include "s3.h"
 #include "scrub.h"
 #include "sha256.h"
-#include "target_token.h"
+#include "store.h"
 
 /* Bytes of a token file's first line we read (vaultd tokens are ~90). */
 #define FETCH_CONNECT_TIMEOUT 10L  /* seconds */
@@ -72,14 +72,14 @@ static int
 fetch_vault(const struct conf_target *t, const char *vault, uint8_t kind, const char *hex,
     struct sink *k, char *err, size_t errlen)
 {
-	char token[TARGET_TOKEN_MAX], url[URL_MAX], auth[TARGET_TOKEN_MAX + 32];
+	char token[CONF_TOKEN_MAX], url[URL_MAX], auth[CONF_TOKEN_MAX + 32];
 	size_t n = strlen(t->url);
 	struct curl_slist *hdrs = NULL;
 	long status = 0;
 	CURL *e;
 	CURLcode cc;
 
-	if (target_token_load(t->token_file, token, err, errlen) != 0)
+	if (conf_token_load(t->token_file, token, err, errlen) != 0)
 		return -1;
 	if (n > 0 && t->url[n - 1] == '/')
 		n--;
@@ -123,7 +123,7 @@ fetch_vault(const struct conf_target *t, const char *vault, uint8_t kind, const 
 
 static int
 fetch_s3(const struct conf_target *t, const char *tenant, const char *vault, uint8_t kind,
-    const char *hex, struct sink *k, char *err, size_t errlen)
+    const uint8_t id[VSP_ID_LEN], struct sink *k, char *err, size_t errlen)
 {
 	struct s3_conf c;
 	char key[S3_KEY_MAX + 1], why[256];
@@ -144,11 +144,7 @@ fetch_s3(const struct conf_target *t, const char *tenant, const char *vault, uin
 		snprintf(err, errlen, "target %s: %s", t->name, why);
 		return -1;
 	}
-	if (kind == META_SCRUB_CONFIG)
-		snprintf(key, sizeof(key), "%s/%s/config", tenant, vault);
-	else
-		snprintf(key, sizeof(key), "%s/%s/%s/%s", tenant, vault,
-		    vsp_kind_name((enum vsp_kind)kind), hex);
+	(void)store_replica_key(key, sizeof(key), tenant, vault, kind, id);
 	rc = s3_get_buffer(&c, key, &buf, &len, (size_t)k->want, why, sizeof(why));
 	sodium_memzero(c.secret_key, sizeof(c.secret_key));
 	if (rc != 0) {
@@ -178,7 +174,7 @@ scrub_fetch_replica(const struct conf_target *t, const char *tenant, const char 
 	}
 	vsp_id_format(id, hex);
 	if (strcmp(t->type, "s3") == 0)
-		rc = fetch_s3(t, tenant, vault, kind, hex, &k, err, errlen);
+		rc = fetch_s3(t, tenant, vault, kind, id, &k, err, errlen);
 	else
 		rc = fetch_vault(t, vault, kind, hex, &k, err, errlen);
 	if (rc == 0 && k.failed) {

@@ -13,12 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sodium.h>
-
-#include "handlers_internal.h"
 #include "meta_repl.h"
 #include "meta_tier.h"
-#include "sha256.h"
+#include "store.h"
 #include "tier_state.h"
 
 #define TIER_RECOVER_BATCH 256
@@ -68,12 +65,6 @@ tier_backend_name(const struct tier *t, unsigned i)
 	return t != NULL && i < t->cfg.nbackends ? t->cfg.names[i] : NULL;
 }
 
-int
-tier_backend_is_archive(const struct backend *b)
-{
-	return b != NULL && strcmp(b->ops->name, "archive") == 0;
-}
-
 static int
 crash_here(const struct tier *t, int step)
 {
@@ -91,40 +82,6 @@ remove_copy(struct tier *t, unsigned i, const char *key)
 	return -1;
 }
 
-/* Reads all of r into put (if not NULL) while hashing; checks size and
- * that the bytes hash to id. */
-static int
-stream_copy(struct backend *src, struct backend_reader *r, uint64_t size,
-    struct backend *dst, struct backend_put *put, const uint8_t id[VSP_ID_LEN])
-{
-	uint8_t *buf = malloc(TIER_COPY_BUF), digest[SHA256_LEN];
-	struct sha256 *h = sha256_new();
-	uint64_t off = 0;
-	int rc = -1;
-
-	if (buf == NULL || h == NULL)
-		goto out;
-	while (off < size) {
-		size_t want = size - off < TIER_COPY_BUF ? (size_t)(size - off) : TIER_COPY_BUF;
-		ssize_t n = backend_read(src, r, off, buf, want);
-		if (n <= 0)
-			goto out;
-		if (sha256_update(h, buf, (size_t)n) != 0 ||
-		    (put != NULL && backend_put_write(dst, put, buf, (size_t)n) != 0))
-			goto out;
-		off += (uint64_t)n;
-	}
-	if (sha256_final(h, digest) != 0 || sodium_memcmp(digest, id, VSP_ID_LEN) != 0) {
-		errno = EIO;
-		goto out;
-	}
-	rc = 0;
-out:
-	sha256_free(h);
-	free(buf);
-	return rc;
-}
-
 /* Copies key from backend from to backend to, checking on the way that the
  * source bytes are the object (size and SHA-256). */
 static int
@@ -132,49 +89,37 @@ copy_object(struct tier *t, const char *key, unsigned from, unsigned to, uint64_
     const uint8_t id[VSP_ID_LEN])
 {
 	struct backend *src = t->cfg.backends[from], *dst = t->cfg.backends[to];
-	struct backend_reader *r;
-	struct backend_put *put;
-	uint64_t have;
+	struct store_check c = { .dst = dst };
+	int e;
 
-	if (backend_open(src, key, &r, &have) != 0)
+	if (backend_put_begin(dst, key, &c.put) != 0)
 		return -1;
-	if (have != size || backend_put_begin(dst, key, &put) != 0) {
-		backend_close(src, r);
-		if (have != size)
-			errno = EIO;
-		return -1;
-	}
-	if (stream_copy(src, r, size, dst, put, id) != 0) {
-		backend_put_abort(dst, put);
-		backend_close(src, r);
+	if (store_copy_check(src, key, id, size, &c) != STORE_COPY_GOOD) {
+		e = errno;
+		backend_put_abort(dst, c.put);
+		errno = e;
 		return -1;
 	}
-	backend_close(src, r);
-	return backend_put_commit(dst, put);
+	return backend_put_commit(dst, c.put);
 }
 
-/* Verifies the copy on backend to: S3 by HEAD size (its PUT was signed with
- * the SHA-256 of the bytes, which copy_object checked is the ID), the
- * others by reading it back and hashing it. */
+/* Verifies the copy on backend to: one whose put was checked by the far end
+ * (S3: signed with the SHA-256 of the bytes, which copy_object checked is
+ * the ID) by its size, the others by reading it back and hashing it. */
 static int
 verify_copy(struct tier *t, const char *key, unsigned to, uint64_t size,
     const uint8_t id[VSP_ID_LEN])
 {
 	struct backend *b = t->cfg.backends[to];
-	struct backend_reader *r;
+	struct store_check c = {0};
 	uint64_t have;
-	int rc;
 
-	if (strcmp(b->ops->name, "s3") == 0) {
+	if (backend_has_cap(b, BACKEND_CAP_CHECKED_PUT)) {
 		if (backend_stat(b, key, &have) != 0)
 			return -1;
 		return have == size ? 0 : -1;
 	}
-	if (backend_open(b, key, &r, &have) != 0)
-		return -1;
-	rc = have == size ? stream_copy(b, r, size, NULL, NULL, id) : -1;
-	backend_close(b, r);
-	return rc;
+	return store_copy_check(b, key, id, size, &c) == STORE_COPY_GOOD ? 0 : -1;
 }
 
 static int
@@ -183,9 +128,9 @@ set_locations(struct tier *t, uint64_t vault_id, enum vsp_kind kind,
 {
 	int rc;
 
-	handlers__lock(vault_id, id);
+	store_lock(vault_id, id);
 	rc = meta_object_set_locations(t->cfg.meta, vault_id, kind, id, expect, loc);
-	handlers__unlock(vault_id, id);
+	store_unlock(vault_id, id);
 	return rc;
 }
 
@@ -277,7 +222,7 @@ move_steps(struct tier *t, uint64_t vault_id, enum vsp_kind kind, const uint8_t 
 {
 	struct tier_move mv = {.vault_id = vault_id, .kind = (uint8_t)kind,
 	    .from = (uint8_t)from, .to = (uint8_t)to, .started = (uint64_t)time(NULL)};
-	char key[OBJECT_KEY_MAX + 1];
+	char key[STORE_KEY_MAX + 1];
 	struct meta_object o;
 	int rc;
 
@@ -291,7 +236,7 @@ move_steps(struct tier *t, uint64_t vault_id, enum vsp_kind kind, const uint8_t 
 		return TIER_ERROR;
 	if (o.locations != 1u << from)
 		return TIER_CHANGED;
-	handlers__object_key(key, vault_id, kind, id);
+	store_object_key(key, vault_id, kind, id);
 	/* 1: the journal, before any byte is copied. */
 	if (tier_state_move_begin(t->state, &mv) != 0)
 		return TIER_ERROR;
@@ -322,7 +267,7 @@ move_steps(struct tier *t, uint64_t vault_id, enum vsp_kind kind, const uint8_t 
 static int
 recover_one(struct tier *t, const struct tier_move *mv)
 {
-	char key[OBJECT_KEY_MAX + 1];
+	char key[STORE_KEY_MAX + 1];
 	uint32_t from = 1u << mv->from, to = 1u << mv->to;
 	struct meta_object o;
 	int rc;
@@ -335,7 +280,7 @@ recover_one(struct tier *t, const struct tier_move *mv)
 	}
 	if (is_active(t, mv->vault_id, mv->kind, mv->id))
 		return 0; /* in progress here: it finishes or undoes itself */
-	handlers__object_key(key, mv->vault_id, mv->kind, mv->id);
+	store_object_key(key, mv->vault_id, mv->kind, mv->id);
 	rc = meta_object_get(t->cfg.meta, mv->vault_id, mv->kind, mv->id, &o);
 	if (rc == META_NOTFOUND || (rc == META_OK && o.locations == from))
 		/* Never committed (or the object went): the copy goes. */

@@ -28,7 +28,6 @@
 #define TIER_RETRY_AFTER_S 2   /* the Retry-After of a 202 while recalling */
 #define TIER_EVERY_S 3600      /* how often the scheduled run looks at every vault */
 #define TIER_BATCH 256         /* objects looked at per metadata read */
-#define TIER_COPY_BUF (1024 * 1024)
 
 enum tier_rc {
 	TIER_ERROR = -1,
@@ -119,8 +118,5 @@ size_t tier_recalls_pending(struct tier *t);
 
 /* The name of backend i, or NULL when there is no such backend. */
 const char *tier_backend_name(const struct tier *t, unsigned i);
-
-/* 1 if b is an archive backend, whose objects are recalled before a read. */
-int tier_backend_is_archive(const struct backend *b);
 
 #endif

@@ -38,6 +38,7 @@ struct factory {
 	const char *name;
 	/* Opens a backend; root is a directory path the backend may use. */
 	struct backend *(*open)(const char *root);
+	unsigned caps; /* BACKEND_CAP_* it must declare */
 };
 
 struct fixture {
@@ -107,10 +108,10 @@ open_s3(const char *root)
 	return backend_s3_open(&c, spool);
 }
 
-static const struct factory fs_factory = {"fs", open_fs};
-static const struct factory s3_factory = {"s3", open_s3};
-static const struct factory archive_factory = {"archive", open_archive};
-static const struct factory mem_factory = {"mem", open_mem};
+static const struct factory fs_factory = {"fs", open_fs, 0};
+static const struct factory s3_factory = {"s3", open_s3, BACKEND_CAP_CHECKED_PUT};
+static const struct factory archive_factory = {"archive", open_archive, BACKEND_CAP_RECALL};
+static const struct factory mem_factory = {"mem", open_mem, 0};
 
 static int
 setup(void **state)
@@ -132,6 +133,7 @@ setup(void **state)
 	fx->b = f->open(fx->root);
 	assert_non_null(fx->b);
 	assert_string_equal(fx->b->ops->name, f->name);
+	assert_int_equal(fx->b->ops->caps, f->caps);
 	*state = fx;
 	return 0;
 }

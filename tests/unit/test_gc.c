@@ -20,7 +20,7 @@
 #include "backend.h"
 #include "envelope.h"
 #include "gc.h"
-#include "handlers_internal.h"
+#include "store.h"
 #include "meta.h"
 
 #define NOW 1700000000u
@@ -101,10 +101,10 @@ static void
 blob_put(struct fx *f, enum vsp_kind kind, const uint8_t id[VSP_ID_LEN], const void *buf,
     size_t len)
 {
-	char key[OBJECT_KEY_MAX + 1];
+	char key[STORE_KEY_MAX + 1];
 	struct backend_put *p;
 
-	handlers__object_key(key, f->vault_id, kind, id);
+	store_object_key(key, f->vault_id, kind, id);
 	assert_int_equal(backend_put_begin(f->b, key, &p), 0);
 	assert_int_equal(backend_put_write(f->b, p, buf, len), 0);
 	assert_int_equal(backend_put_commit(f->b, p), 0);
@@ -113,10 +113,10 @@ blob_put(struct fx *f, enum vsp_kind kind, const uint8_t id[VSP_ID_LEN], const v
 static int
 blob_exists(struct fx *f, enum vsp_kind kind, const uint8_t id[VSP_ID_LEN])
 {
-	char key[OBJECT_KEY_MAX + 1];
+	char key[STORE_KEY_MAX + 1];
 	uint64_t size;
 
-	handlers__object_key(key, f->vault_id, kind, id);
+	store_object_key(key, f->vault_id, kind, id);
 	return backend_stat(f->b, key, &size) == 0;
 }
 

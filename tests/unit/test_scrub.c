@@ -26,7 +26,7 @@
 
 #include "admin.h"
 #include "conf.h"
-#include "handlers_internal.h"
+#include "store.h"
 #include "meta_scrub.h"
 #include "posture.h"
 #include "scrub.h"
@@ -126,14 +126,14 @@ store(struct backend *b, const char *key, const void *buf, size_t len)
 static void
 object(struct fx *f, unsigned char fill, size_t len, uint32_t locations, uint8_t id[VSP_ID_LEN])
 {
-	char key[OBJECT_KEY_MAX + 1];
+	char key[STORE_KEY_MAX + 1];
 	struct meta_object o = { len, NOW, locations, 0 };
 	uint8_t *buf = malloc(len);
 
 	assert_non_null(buf);
 	memset(buf, fill, len);
 	assert_int_equal(sha256_buf(buf, len, id), 0);
-	handlers__object_key(key, f->vault_id, VSP_KIND_PACK, id);
+	store_object_key(key, f->vault_id, VSP_KIND_PACK, id);
 	if (locations & 1)
 		store(f->b0, key, buf, len);
 	if (locations & 2)
@@ -147,12 +147,12 @@ static void
 corrupt(struct fx *f, struct backend *b, const uint8_t id[VSP_ID_LEN], unsigned char fill,
     size_t len)
 {
-	char key[OBJECT_KEY_MAX + 1];
+	char key[STORE_KEY_MAX + 1];
 	uint8_t *buf = malloc(len);
 
 	assert_non_null(buf);
 	memset(buf, fill, len);
-	handlers__object_key(key, f->vault_id, VSP_KIND_PACK, id);
+	store_object_key(key, f->vault_id, VSP_KIND_PACK, id);
 	store(b, key, buf, len);
 	free(buf);
 }
@@ -161,13 +161,13 @@ corrupt(struct fx *f, struct backend *b, const uint8_t id[VSP_ID_LEN], unsigned 
 static int
 copy_good(struct fx *f, struct backend *b, const uint8_t id[VSP_ID_LEN])
 {
-	char key[OBJECT_KEY_MAX + 1];
+	char key[STORE_KEY_MAX + 1];
 	struct backend_reader *rd;
 	uint8_t buf[65536], d[SHA256_LEN];
 	uint64_t size;
 	ssize_t n;
 
-	handlers__object_key(key, f->vault_id, VSP_KIND_PACK, id);
+	store_object_key(key, f->vault_id, VSP_KIND_PACK, id);
 	if (backend_open(b, key, &rd, &size) != 0)
 		return 0;
 	assert_true(size <= sizeof(buf));
@@ -274,13 +274,13 @@ test_repair_from_other_backend(void **state)
 	struct fx *f = *state;
 	struct scrub_report *r;
 	uint8_t flipped[VSP_ID_LEN], missing[VSP_ID_LEN], bad1[VSP_ID_LEN];
-	char key[OBJECT_KEY_MAX + 1];
+	char key[STORE_KEY_MAX + 1];
 
 	object(f, 'c', 5000, 0x3, flipped);
 	object(f, 'd', 3000, 0x3, missing);
 	object(f, 'e', 2000, 0x3, bad1);
 	corrupt(f, f->b0, flipped, 'X', 5000);
-	handlers__object_key(key, f->vault_id, VSP_KIND_PACK, missing);
+	store_object_key(key, f->vault_id, VSP_KIND_PACK, missing);
 	assert_int_equal(backend_remove(f->b0, key), 0);
 	corrupt(f, f->b1, bad1, 'Y', 1999); /* the wrong size, on backend 1 */
 	r = run(f);
@@ -350,7 +350,7 @@ test_partial_and_config(void **state)
 	struct meta_scrub_vault rec;
 	struct scrub_report *r;
 	uint8_t id[VSP_ID_LEN], cid[VSP_ID_LEN];
-	char key[OBJECT_KEY_MAX + 1];
+	char key[STORE_KEY_MAX + 1];
 	struct meta_object o = { 10, NOW, 0x4, 0 }; /* backend 2: not configured */
 
 	memset(id, 0x42, sizeof(id));

@@ -23,7 +23,7 @@
 #include "admin.h"
 #include "backend.h"
 #include "conf.h"
-#include "handlers_internal.h"
+#include "store.h"
 #include "meta.h"
 #include "sha256.h"
 #include "tier.h"
@@ -126,7 +126,7 @@ teardown(void **state)
 static void
 add_pack(struct fx *f, uint32_t seed, size_t len, uint64_t received, uint8_t id[VSP_ID_LEN])
 {
-	char key[OBJECT_KEY_MAX + 1];
+	char key[STORE_KEY_MAX + 1];
 	struct backend_put *p;
 	uint8_t *buf = malloc(len);
 	struct meta_object o = {.size = len, .received = received, .locations = 1};
@@ -135,7 +135,7 @@ add_pack(struct fx *f, uint32_t seed, size_t len, uint64_t received, uint8_t id[
 	for (size_t i = 0; i < len; i++)
 		buf[i] = (uint8_t)(seed * 31 + i * 7 + (i >> 9));
 	assert_int_equal(sha256_buf(buf, len, id), 0);
-	handlers__object_key(key, f->vault_id, VSP_KIND_PACK, id);
+	store_object_key(key, f->vault_id, VSP_KIND_PACK, id);
 	assert_int_equal(backend_put_begin(f->b[HOT], key, &p), 0);
 	assert_int_equal(backend_put_write(f->b[HOT], p, buf, len), 0);
 	assert_int_equal(backend_put_commit(f->b[HOT], p), 0);
@@ -157,12 +157,12 @@ locations(struct fx *f, const uint8_t id[VSP_ID_LEN])
 static int
 holds(struct fx *f, int i, const uint8_t id[VSP_ID_LEN])
 {
-	char key[OBJECT_KEY_MAX + 1];
+	char key[STORE_KEY_MAX + 1];
 	struct backend_reader *r;
 	uint8_t digest[SHA256_LEN], *buf;
 	uint64_t size;
 
-	handlers__object_key(key, f->vault_id, VSP_KIND_PACK, id);
+	store_object_key(key, f->vault_id, VSP_KIND_PACK, id);
 	if (backend_open(f->b[i], key, &r, &size) != 0) {
 		assert_int_equal(errno, ENOENT);
 		return 0;
@@ -276,7 +276,7 @@ static void
 test_deleted_during_move(void **state)
 {
 	struct fx *f = *state;
-	char key[OBJECT_KEY_MAX + 1];
+	char key[STORE_KEY_MAX + 1];
 	uint8_t id[VSP_ID_LEN];
 
 	add_pack(f, 7, 4000, 1, id);
@@ -287,7 +287,7 @@ test_deleted_during_move(void **state)
 	assert_int_equal(holds(f, ARC, id), 1);
 	assert_int_equal(meta_object_delete(f->meta, f->vault_id, VSP_KIND_PACK, id, NULL),
 	    META_OK);
-	handlers__object_key(key, f->vault_id, VSP_KIND_PACK, id);
+	store_object_key(key, f->vault_id, VSP_KIND_PACK, id);
 	assert_int_equal(backend_remove(f->b[HOT], key), 0);
 	tier_free(f->tier);
 	assert_non_null(f->tier = open_tier(f, 0, 0));
@@ -300,12 +300,12 @@ static void
 test_corrupt_source(void **state)
 {
 	struct fx *f = *state;
-	char key[OBJECT_KEY_MAX + 1], path[PATH_MAX];
+	char key[STORE_KEY_MAX + 1], path[PATH_MAX];
 	uint8_t id[VSP_ID_LEN];
 	FILE *fp;
 
 	add_pack(f, 8, 4000, 1, id);
-	handlers__object_key(key, f->vault_id, VSP_KIND_PACK, id);
+	store_object_key(key, f->vault_id, VSP_KIND_PACK, id);
 	snprintf(path, sizeof(path), "%s/hot/%s", f->dir, key);
 	assert_non_null(fp = fopen(path, "r+b"));
 	assert_int_equal(fputc('X', fp), 'X');
@@ -396,8 +396,8 @@ test_recall(void **state)
 	    TIER_OK);
 	assert_int_equal(r.moved, 1);
 	assert_int_equal(locations(f, id), 1u << ARC);
-	assert_int_equal(tier_backend_is_archive(f->b[ARC]), 1);
-	assert_int_equal(tier_backend_is_archive(f->b[HOT]), 0);
+	assert_int_equal(store_needs_recall(f->b[ARC]), 1);
+	assert_int_equal(store_needs_recall(f->b[HOT]), 0);
 }
 
 /* The admin ops "tier" and "tier.locations" (admin_tier.c, spec/admin.md). */

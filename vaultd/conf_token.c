@@ -1,17 +1,18 @@
 /*
- * A vault target's token file (target_token.h): one line, checked so that
- * what we send as a bearer token can go in an HTTP header as it is.
+ * A target's bearer token file (conf.h, conf_token_load): read by the
+ * replicator and by scrub's repairs from a replica, so it lives with the
+ * configuration both take their targets from.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "target_token.h"
+#include "conf.h"
 
 int
-target_token_load(const char *path, char out[TARGET_TOKEN_MAX], char *err, size_t errlen)
+conf_token_load(const char *path, char out[CONF_TOKEN_MAX], char *err, size_t errlen)
 {
-	char line[TARGET_TOKEN_MAX + 2];
+	char line[CONF_TOKEN_MAX + 2];
 	size_t n, start = 0;
 	FILE *f;
 
@@ -28,7 +29,7 @@ target_token_load(const char *path, char out[TARGET_TOKEN_MAX], char *err, size_
 	while (start < n && (line[start] == ' ' || line[start] == '\t'))
 		start++;
 	n -= start;
-	if (n == 0 || n >= TARGET_TOKEN_MAX) {
+	if (n == 0 || n >= CONF_TOKEN_MAX) {
 		snprintf(err, errlen, "token file %s: %s", path,
 		    n == 0 ? "empty first line" : "token too long");
 		return -1;
