@@ -161,9 +161,10 @@ struct envelope_reader *envelope_reader_new(void);
  */
 int envelope_reader_feed(struct envelope_reader *r, const uint8_t *buf, size_t len);
 
-/* How many more bytes the header needs before it can be parsed: 0 once it is
- * whole (parsed, valid or not) or a fault is already known. A reader of a
- * stored object feeds at least this much to get the header. */
+/* How many more bytes the header needs: exact once ENVELOPE_HEADER_MIN
+ * bytes have been fed, a lower bound before; 0 once the header is whole
+ * (parsed, valid or not). A reader of a stored object feeds this many bytes
+ * until it is 0 to get the header without reading the body. */
 size_t envelope_reader_need(const struct envelope_reader *r);
 
 /*
