@@ -857,7 +857,7 @@ conf_parse(const char *path, const char *text, size_t len, struct conf **out,
 	if (len > CONF_FILE_MAX)
 		return file_err(path, err, errlen, "file is larger than 1 MiB");
 	/* The parser holds a line buffer of CONF_LINE_MAX: keep it off the stack. */
-	if ((p = conf__calloc(1, sizeof(*p))) == NULL)
+	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return file_err(path, err, errlen, "out of memory");
 	p->path = path;
 	p->err = err;
@@ -890,7 +890,7 @@ conf_load(const char *path, struct conf **out, char *err, size_t errlen)
 
 	if ((f = fopen(path, "rb")) == NULL)
 		return file_err(path, err, errlen, strerror(errno));
-	if ((buf = conf__malloc(CONF_FILE_MAX + 1)) == NULL) {
+	if ((buf = malloc(CONF_FILE_MAX + 1)) == NULL) {
 		fclose(f);
 		return file_err(path, err, errlen, "out of memory");
 	}
