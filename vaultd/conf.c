@@ -71,6 +71,7 @@ static const struct directive directives[] = {
 	DV("replicate-bandwidth", TOP, K_SIZE, struct conf, replicate_bandwidth),
 	DV("replicate-workers", TOP, K_WORKERS, struct conf, replicate_workers),
 	DV("scrub-rate", TOP, K_SIZE, struct conf, scrub_rate),
+	DV("tier-rate", TOP, K_SIZE, struct conf, tier_rate),
 	DV("posture-listen", TOP, K_PLISTEN, struct conf, posture_listen),
 	DV("type", TARGET, K_TTYPE, struct conf_target, type),
 	DV("url", TARGET, K_URL, struct conf_target, url),

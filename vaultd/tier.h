@@ -36,7 +36,7 @@ enum tier_rc {
 	TIER_BUSY = 1,     /* a run is in progress; or the recall queue is full */
 	TIER_NOTFOUND = 2, /* no such tenant, vault or object */
 	TIER_CHANGED = 3,  /* the object's locations changed under the move */
-	TIER_CRASHED = 4,  /* test hook: the move stopped as a crash would stop it */
+	TIER_CRASHED = 4,  /* test builds only: the move stopped as a crash would (tier.c) */
 };
 
 struct tier_config {
@@ -51,8 +51,7 @@ struct tier_config {
 	    struct conf_policy *out);
 	void *policy_arg;
 	int recall_thread;   /* 1: recalls run on a thread of the tierer's own */
-	unsigned pause_ms;   /* test hook: sleep between verify and commit */
-	int crash_after;     /* test hook: stop a move after this step (1-6; 0 = never) */
+	uint64_t rate;       /* tier-rate: bytes per second moved to cold backends, 0 = no cap */
 };
 
 struct tier_report {
