@@ -230,6 +230,25 @@ test_rate(void **state)
 	assert_int_equal(holds(f, MEM, id2), 1);
 }
 
+/* tier-rate in vaultd.conf: a size, 0 (no cap) when absent. */
+static void
+test_rate_conf(void **state)
+{
+	static const char text[] = "tier-rate 12K\n";
+	struct conf *c = NULL;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(conf_parse("t.conf", "", 0, &c, err, sizeof(err)), 0);
+	assert_int_equal(c->tier_rate, 0);
+	conf_free(c);
+	assert_int_equal(conf_parse("t.conf", text, strlen(text), &c, err, sizeof(err)), 0);
+	assert_int_equal(c->tier_rate, 12 * 1024);
+	conf_free(c);
+	assert_int_equal(conf_parse("t.conf", "tier-rate fast\n", 15, &c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "tier-rate"));
+}
+
 static void
 test_move(void **state)
 {
@@ -513,6 +532,7 @@ main(void)
 		T(test_move),
 		T(test_crash_each_step),
 		T(test_rate),
+		cmocka_unit_test(test_rate_conf),
 		T(test_deleted_during_move),
 		T(test_corrupt_source),
 		T(test_run_rules),
