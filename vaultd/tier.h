@@ -96,7 +96,9 @@ int tier_run_due(struct tier *t, uint64_t now, struct tier_report *out);
  * One move of (vault, kind, id) from backend from to backend to, the
  * object's only location being from. Returns TIER_OK, TIER_NOTFOUND,
  * TIER_CHANGED (another location set: nothing done), TIER_CRASHED (the test
- * hook) or TIER_ERROR (logged; the copy is undone).
+ * hook of test builds) or TIER_ERROR (logged; the copy is undone). A move to
+ * a cold backend (to != 0) waits out cfg.rate between its verified copy and
+ * its commit; a recall does not.
  */
 int tier_move(struct tier *t, uint64_t vault_id, enum vsp_kind kind,
     const uint8_t id[VSP_ID_LEN], unsigned from, unsigned to);
