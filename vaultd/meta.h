@@ -30,6 +30,7 @@ enum meta_rc {
 };
 
 struct meta;
+struct envelope; /* protocol/envelope.h */
 
 /* Token scopes. */
 #define META_SCOPE_READ 0x1u
@@ -179,7 +180,6 @@ struct meta_snapshot {
  * absent reference i (missing has env->nrefs bytes) and changes nothing.
  * META_EXISTS (and *out) if the snapshot is there already.
  */
-struct envelope;
 int meta_snapshot_put(struct meta *m, uint64_t vault_id, const uint8_t id[VSP_ID_LEN],
     const struct meta_object *obj, const struct envelope *env, uint8_t *missing,
     struct meta_object *out);
