@@ -191,9 +191,13 @@ $(BUILD)/vaultctl: $(BUILD)/obj/vaultd/vaultctl.o
 $(BUILD)/vault: $(CLIENT_MAIN:%.c=$(BUILD)/obj/%.o) $(CLIENT_ARCHIVES)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CLIENT_LIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(ALL_LIBS)
+# Unit tests, and only they, allocate through the countdown fault simulator
+# (tests/unit/faultsim.h): the wrap reroutes our code's allocations to it.
+FAULTSIM_OBJ := $(BUILD)/obj/tests/unit/faultsim.o
+FAULTSIM_LDFLAGS := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(FAULTSIM_OBJ) $(ALL_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+	$(CC) $(LDFLAGS) $(FAULTSIM_LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 $(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)

@@ -74,9 +74,9 @@ setup(const char *dir, uint64_t n, uint64_t nrefs)
 	struct meta *m;
 	struct backend *b;
 	struct envelope_ref *refs;
-	struct meta_snapshot s;
+	struct envelope e;
 	struct backend_put *p;
-	uint8_t id[VSP_ID_LEN], group[ENVELOPE_GROUP_LEN] = {0}, *env, *raw, *missing;
+	uint8_t id[VSP_ID_LEN], group[ENVELOPE_GROUP_LEN] = {0}, *env, *missing;
 	char key[STORE_KEY_MAX + 1];
 	size_t len;
 	MDB_txn *txn;
@@ -97,7 +97,6 @@ setup(const char *dir, uint64_t n, uint64_t nrefs)
 			return 1;
 	}
 	if ((refs = calloc(nrefs ? nrefs : 1, sizeof(*refs))) == NULL ||
-	    (raw = malloc((nrefs ? nrefs : 1) * ENVELOPE_REF_LEN)) == NULL ||
 	    (missing = calloc(nrefs ? nrefs : 1, 1)) == NULL)
 		return 1;
 	for (uint64_t i = 0; i < nrefs; i++) {
@@ -105,10 +104,6 @@ setup(const char *dir, uint64_t n, uint64_t nrefs)
 		make_id(refs[i].id, i);
 	}
 	qsort(refs, nrefs, sizeof(*refs), ref_cmp);
-	for (uint64_t i = 0; i < nrefs; i++) {
-		raw[i * ENVELOPE_REF_LEN] = refs[i].kind;
-		memcpy(raw + i * ENVELOPE_REF_LEN + 1, refs[i].id, VSP_ID_LEN);
-	}
 	if (envelope_encode((int64_t)now, group, 0, refs, nrefs, (const uint8_t *)"x", 1, &env,
 	        &len) != 0)
 		return 1;
@@ -119,15 +114,13 @@ setup(const char *dir, uint64_t n, uint64_t nrefs)
 		return 1;
 	o.size = len;
 	o.received = now - 10 * DAY;
-	s.client_time = (int64_t)now;
-	memcpy(s.group, group, sizeof(group));
-	s.nrefs = (uint32_t)nrefs;
-	rc = meta_snapshot_put(m, v.id, id, &o, &s, raw, nrefs, missing, NULL);
+	if (envelope_parse(env, len, &e) != ENVELOPE_OK)
+		return 1;
+	rc = meta_snapshot_put(m, v.id, id, &o, &e, missing, NULL);
 	printf("setup: %" PRIu64 " packs, a snapshot of %" PRIu64 " refs (%zu bytes): rc %d\n",
 	    n, nrefs, len, rc);
 	free(env);
 	free(refs);
-	free(raw);
 	free(missing);
 	backend_free(b);
 	meta_close(m);
@@ -165,7 +158,7 @@ run(const char *dir, uint64_t now, int dry)
 	if (open_all(dir, &m, &b) != 0)
 		return 1;
 	snprintf(tmp, sizeof(tmp), "%s/gc-tmp", dir);
-	if ((g = gc_new(&(struct gc_config){ m, b, tmp, NULL, NULL })) == NULL)
+	if ((g = gc_new(&(struct gc_config){ .meta = m, .backend = b, .tmp_dir = tmp })) == NULL)
 		return 1;
 	rc = gc_run(g, "bench", "v", dry, now, &r, err, sizeof(err));
 	getrusage(RUSAGE_SELF, &ru);

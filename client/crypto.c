@@ -25,20 +25,10 @@ _Static_assert(sizeof(VC_CONFIG_MAGIC) - 1 == VC_CONFIG_MAGIC_LEN, "magic");
 _Static_assert(VC_CONFIG_LEN == 146, "config size in spec/client-crypto.md");
 _Static_assert(VC_KDF_MEMLIMIT_MAX <= SIZE_MAX, "memlimit fits a size_t");
 
-static unsigned long fail_at;
-
-void
-vc__crypto_fail_alloc(unsigned long n)
-{
-	fail_at = n;
-}
-
-/* malloc with the test hook; never asked for 0 bytes. */
+/* malloc, never asked for 0 bytes. */
 static void *
 xmalloc(size_t n)
 {
-	if (fail_at != 0 && --fail_at == 0)
-		return NULL;
 	return malloc(n == 0 ? 1 : n);
 }
 

@@ -160,8 +160,4 @@ int vc_seal_into(const struct vc_keys *keys, const uint8_t id[VC_ID_LEN],
 int vc_open(const struct vc_keys *keys, const uint8_t id[VC_ID_LEN], const uint8_t *blob,
     size_t len, uint8_t **out, size_t *outlen);
 
-/* Tests only: make the nth allocation of this module from now on fail
- * (n = 1 is the next one); 0 turns failures off. */
-void vc__crypto_fail_alloc(unsigned long n);
-
 #endif

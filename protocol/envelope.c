@@ -145,6 +145,124 @@ envelope_ref_get(const struct envelope *e, size_t i, struct envelope_ref *out)
 	memcpy(out->id, p + ENVELOPE_REF_ID_OFF, VSP_ID_LEN);
 }
 
+/* ---- the streaming reader ---------------------------------------------- */
+
+struct envelope_reader {
+	uint8_t *head;            /* the header's bytes so far */
+	size_t head_len;
+	size_t head_need;         /* the header's length, as far as known */
+	size_t head_cap;
+	uint64_t total;           /* every byte fed, header and body */
+	enum envelope_err err;    /* ENVELOPE_TRUNCATED until the header is parsed */
+	int broken;               /* an allocation failed */
+	struct envelope env;      /* the parsed header once err is ENVELOPE_OK */
+};
+
+struct envelope_reader *
+envelope_reader_new(void)
+{
+	struct envelope_reader *r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	r->err = ENVELOPE_TRUNCATED;
+	r->head_need = ENVELOPE_HEADER_MIN;
+	return r;
+}
+
+int
+envelope_reader_feed(struct envelope_reader *r, const uint8_t *buf, size_t len)
+{
+	size_t hlen;
+
+	if (r->broken) {
+		errno = ENOMEM;
+		return -1;
+	}
+	r->total = (uint64_t)len > UINT64_MAX - r->total ? UINT64_MAX : r->total + len;
+	/* The header is parsed only when as many bytes as it needs have come:
+	 * first the minimum, which tells the reference count, then the exact
+	 * length. Parsing on every piece would cost time quadratic in the
+	 * header's length; envelope_reader_finish finds a fault in a header
+	 * that never completed. */
+	while (r->err == ENVELOPE_TRUNCATED && len > 0) {
+		size_t want = r->head_need - r->head_len, n = len < want ? len : want;
+
+		if (r->head_cap < r->head_need) {
+			uint8_t *grown = realloc(r->head, r->head_need);
+			if (grown == NULL) {
+				r->broken = 1;
+				errno = ENOMEM;
+				return -1;
+			}
+			r->head = grown;
+			r->head_cap = r->head_need;
+		}
+		memcpy(r->head + r->head_len, buf, n);
+		r->head_len += n;
+		buf += n;
+		len -= n;
+		if (r->head_len < r->head_need)
+			break;
+		/* An exact header cannot be ENVELOPE_TRAILING. */
+		r->err = envelope_parse_header(r->head, r->head_len, &r->env, &hlen);
+		if (r->err == ENVELOPE_TRUNCATED)
+			r->head_need = hlen;
+	}
+	return 0;
+}
+
+size_t
+envelope_reader_need(const struct envelope_reader *r)
+{
+	return r->err == ENVELOPE_TRUNCATED ? r->head_need - r->head_len : 0;
+}
+
+enum envelope_err
+envelope_reader_header(const struct envelope_reader *r, const struct envelope **out)
+{
+	struct envelope partial;
+	size_t hlen;
+
+	if (r->err == ENVELOPE_OK)
+		*out = &r->env;
+	if (r->err != ENVELOPE_TRUNCATED)
+		return r->err;
+	/* A header still arriving: its first faulty field, if it has one. */
+	return envelope_parse_header(r->head, r->head_len, &partial, &hlen);
+}
+
+enum envelope_err
+envelope_reader_finish(const struct envelope_reader *r, const struct envelope **out)
+{
+	const struct envelope *e = NULL;
+	enum envelope_err err;
+	uint64_t body;
+
+	if ((err = envelope_reader_header(r, &e)) != ENVELOPE_OK)
+		return err;
+	body = r->total - r->head_len;
+	if (body > (uint64_t)e->body_len)
+		return ENVELOPE_TRAILING;
+	if (body < (uint64_t)e->body_len)
+		return ENVELOPE_TRUNCATED;
+	*out = e;
+	return ENVELOPE_OK;
+}
+
+void
+envelope_reader_free(struct envelope_reader *r)
+{
+	if (r == NULL)
+		return;
+	free(r->head);
+	free(r);
+}
+
+/* ---- the encoder ----------------------------------------------------------- */
+
 /* Orders two references as their encoded bytes compare. */
 static int
 ref_cmp(const struct envelope_ref *a, const struct envelope_ref *b)

@@ -81,14 +81,19 @@ struct envelope_ref {
 	uint8_t id[VSP_ID_LEN];
 };
 
-/* A parsed envelope. The pointers point into the parsed buffer and are valid
- * as long as it is. */
+/*
+ * A parsed envelope: the one parsed form every reader of envelopes uses (the
+ * upload handler, the metadata commit, GC, the client). The pointers point
+ * into the parsed buffer and are valid as long as it is. The references are
+ * read with envelope_ref_get(); refs_raw is their encoding, which only this
+ * module interprets.
+ */
 struct envelope {
 	int64_t client_time;       /* Unix seconds as the client claims them */
 	uint8_t group[ENVELOPE_GROUP_LEN];
 	uint32_t flags;
 	size_t nrefs;
-	const uint8_t *refs_raw;   /* nrefs * ENVELOPE_REF_LEN bytes */
+	const uint8_t *refs_raw;   /* nrefs encoded entries; use envelope_ref_get */
 	const uint8_t *body;       /* NULL after envelope_parse_header() */
 	size_t body_len;
 };
@@ -136,6 +141,52 @@ enum envelope_err envelope_parse_header(const uint8_t *buf, size_t len,
 
 /* Copies reference i (< e->nrefs) of a parsed envelope into *out. */
 void envelope_ref_get(const struct envelope *e, size_t i, struct envelope_ref *out);
+
+/*
+ * A streaming reader, for an envelope whose bytes arrive in pieces (an
+ * upload, or a stored object read from its start). It keeps only the
+ * header, parses it once, when its last byte has arrived, and counts the
+ * body bytes without keeping them. Its verdict on everything fed equals
+ * envelope_parse() of the same bytes, however they were cut into pieces.
+ */
+struct envelope_reader;
+
+/* A new reader that has seen no byte, or NULL (errno ENOMEM). */
+struct envelope_reader *envelope_reader_new(void);
+
+/*
+ * Takes the next len bytes of the envelope. Returns 0, or -1 with errno
+ * ENOMEM when the header could not be kept (the reader then refuses every
+ * later call with -1 and its verdicts are meaningless).
+ */
+int envelope_reader_feed(struct envelope_reader *r, const uint8_t *buf, size_t len);
+
+/* How many more bytes the header needs: exact once ENVELOPE_HEADER_MIN
+ * bytes have been fed, a lower bound before; 0 once the header is whole
+ * (parsed, valid or not). A reader of a stored object feeds this many bytes
+ * until it is 0 to get the header without reading the body. */
+size_t envelope_reader_need(const struct envelope_reader *r);
+
+/*
+ * The header as far as it has arrived: ENVELOPE_OK with *out set to the
+ * parsed form (out->body is NULL, out->body_len the declared body length;
+ * valid until the reader is freed), ENVELOPE_TRUNCATED while bytes are
+ * missing, or the final error of the first faulty field.
+ */
+enum envelope_err envelope_reader_header(const struct envelope_reader *r,
+    const struct envelope **out);
+
+/*
+ * The verdict on the whole envelope, taking every byte fed as all there is:
+ * what envelope_parse() would answer for those bytes (ENVELOPE_TRUNCATED or
+ * ENVELOPE_TRAILING when the body is shorter or longer than declared). On
+ * ENVELOPE_OK, *out is set as by envelope_reader_header().
+ */
+enum envelope_err envelope_reader_finish(const struct envelope_reader *r,
+    const struct envelope **out);
+
+/* Frees the reader and its header copy. NULL is ignored. */
+void envelope_reader_free(struct envelope_reader *r);
 
 /*
  * Encodes an envelope into a new buffer of exactly the envelope's size,

@@ -71,6 +71,7 @@ static const struct directive directives[] = {
 	DV("replicate-bandwidth", TOP, K_SIZE, struct conf, replicate_bandwidth),
 	DV("replicate-workers", TOP, K_WORKERS, struct conf, replicate_workers),
 	DV("scrub-rate", TOP, K_SIZE, struct conf, scrub_rate),
+	DV("tier-rate", TOP, K_SIZE, struct conf, tier_rate),
 	DV("posture-listen", TOP, K_PLISTEN, struct conf, posture_listen),
 	DV("type", TARGET, K_TTYPE, struct conf_target, type),
 	DV("url", TARGET, K_URL, struct conf_target, url),
@@ -857,7 +858,7 @@ conf_parse(const char *path, const char *text, size_t len, struct conf **out,
 	if (len > CONF_FILE_MAX)
 		return file_err(path, err, errlen, "file is larger than 1 MiB");
 	/* The parser holds a line buffer of CONF_LINE_MAX: keep it off the stack. */
-	if ((p = conf__calloc(1, sizeof(*p))) == NULL)
+	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return file_err(path, err, errlen, "out of memory");
 	p->path = path;
 	p->err = err;
@@ -890,7 +891,7 @@ conf_load(const char *path, struct conf **out, char *err, size_t errlen)
 
 	if ((f = fopen(path, "rb")) == NULL)
 		return file_err(path, err, errlen, strerror(errno));
-	if ((buf = conf__malloc(CONF_FILE_MAX + 1)) == NULL) {
+	if ((buf = malloc(CONF_FILE_MAX + 1)) == NULL) {
 		fclose(f);
 		return file_err(path, err, errlen, "out of memory");
 	}

@@ -155,6 +155,7 @@ struct conf {
 	uint64_t replicate_bandwidth;      /* bytes per second, 0 = no cap */
 	unsigned replicate_workers;        /* parallel transfers */
 	uint64_t scrub_rate;               /* bytes per second scrub reads, 0 = no cap */
+	uint64_t tier_rate;                /* bytes per second moved to cold tiers, 0 = no cap */
 	int has_posture_listen;            /* posture-listen given: serve the page */
 	struct conf_listen posture_listen;
 };

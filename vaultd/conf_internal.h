@@ -11,16 +11,6 @@
 #include "conf.h"
 
 /*
- * Allocation with a fault-injection hook (STYLE.md 14). conf__fail_after(n)
- * with n >= 0 makes the allocation n calls from now fail (0 = the next one)
- * and every later one succeed; n < 0 turns the hook off. The counter is a
- * plain static: for single-threaded tests only.
- */
-void conf__fail_after(int n);
-void *conf__malloc(size_t size);
-void *conf__calloc(size_t n, size_t size);
-
-/*
  * Makes room for one more element in arr, which holds n elements of size
  * bytes in room for *cap. Returns the array (moved, perhaps; the caller
  * stores it back), or NULL if out of memory (arr is then unchanged).

@@ -1,8 +1,7 @@
 /*
  * vaultd.conf below the level of lines and blocks: one value (whole numbers,
  * sizes, durations, listen addresses; spec/vaultd.conf.md, "Values"), the
- * struct conf itself (defaults, freeing, the policy look-up) and the
- * allocation hook the unit tests fail on purpose.
+ * struct conf itself (defaults, freeing, the policy look-up).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,39 +11,6 @@
 #include "conf_internal.h"
 
 #define DAY (24 * 3600ULL)
-
-/* Allocation failure injection (conf_internal.h). */
-static int fail_countdown = -1;
-
-void
-conf__fail_after(int n)
-{
-	fail_countdown = n;
-}
-
-static int
-fail_now(void)
-{
-	return fail_countdown >= 0 && fail_countdown-- == 0;
-}
-
-void *
-conf__malloc(size_t size)
-{
-	return fail_now() ? NULL : malloc(size);
-}
-
-void *
-conf__calloc(size_t n, size_t size)
-{
-	return fail_now() ? NULL : calloc(n, size);
-}
-
-static void *
-conf__realloc(void *p, size_t size)
-{
-	return fail_now() ? NULL : realloc(p, size);
-}
 
 void *
 conf__grow(void *arr, size_t *cap, size_t n, size_t size)
@@ -57,7 +23,7 @@ conf__grow(void *arr, size_t *cap, size_t n, size_t size)
 	ncap = *cap > 0 ? *cap * 2 : 4;
 	if (ncap < *cap || ncap > SIZE_MAX / size)
 		return NULL;
-	if ((p = conf__realloc(arr, ncap * size)) == NULL)
+	if ((p = realloc(arr, ncap * size)) == NULL)
 		return NULL;
 	*cap = ncap;
 	return p;
@@ -196,7 +162,7 @@ conf__new(void)
 {
 	struct conf *c;
 
-	if ((c = conf__calloc(1, sizeof(*c))) == NULL)
+	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	memcpy(c->data_dir, CONF_DEFAULT_DATA_DIR, sizeof(CONF_DEFAULT_DATA_DIR));
 	c->max_object_size = CONF_DEFAULT_MAX_OBJECT_SIZE;
@@ -213,7 +179,7 @@ conf__new(void)
 int
 conf__add_default_listen(struct conf *c)
 {
-	if ((c->listens = conf__calloc(1, sizeof(*c->listens))) == NULL)
+	if ((c->listens = calloc(1, sizeof(*c->listens))) == NULL)
 		return -1;
 	memcpy(c->listens[0].host, CONF_DEFAULT_LISTEN_HOST,
 	    sizeof(CONF_DEFAULT_LISTEN_HOST));

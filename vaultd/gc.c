@@ -175,43 +175,41 @@ marked(struct vrun *vr, MDB_txn *txn, unsigned kind, const uint8_t id[VSP_ID_LEN
 	return rc == 0 ? 1 : rc == MDB_NOTFOUND ? 0 : -1;
 }
 
-/* Reads snapshot sid's envelope header (at most ENVELOPE_HEADER_MAX bytes)
- * into *head. */
+/* Reads snapshot sid's envelope header into a reader *r, which parses it
+ * (the caller frees it); *e is the parsed header, valid as long as *r. */
 static int
-header_read(struct vrun *vr, const uint8_t sid[VSP_ID_LEN], uint8_t **head,
-    struct envelope *e)
+header_read(struct vrun *vr, const uint8_t sid[VSP_ID_LEN], struct envelope_reader **r,
+    const struct envelope **e)
 {
 	char key[STORE_KEY_MAX + 1], hex[VSP_ID_HEX_LEN + 1];
 	struct backend_reader *rd;
-	enum envelope_err ee;
-	uint64_t size;
-	size_t have = ENVELOPE_HEADER_MIN, need;
-	uint8_t *buf = NULL, *grown;
+	uint64_t size, off = 0;
+	uint8_t buf[16384];
+	size_t n;
 
 	vsp_id_format(sid, hex);
 	store_object_key(key, vr->v->id, VSP_KIND_SNAPSHOT, sid);
-	if (backend_open(vr->g->cfg.backend, key, &rd, &size) != 0)
+	if ((*r = envelope_reader_new()) == NULL)
+		return fail(vr, "out of memory");
+	if (backend_open(vr->g->cfg.backend, key, &rd, &size) != 0) {
+		envelope_reader_free(*r);
 		return fail(vr, "snapshot %s of vault %" PRIu64 " cannot be read: %s", hex,
 		    vr->v->id, strerror(errno));
-	for (;;) {
-		if (have > size || (grown = realloc(buf, have)) == NULL)
-			goto bad;
-		buf = grown;
-		if (store_read_exact(vr->g->cfg.backend, rd, 0, buf, have) != 0)
-			goto bad;
-		ee = envelope_parse_header(buf, have, e, &need);
-		if (ee == ENVELOPE_OK || ee == ENVELOPE_TRAILING)
+	}
+	while ((n = envelope_reader_need(*r)) > 0 && off < size) {
+		if (n > sizeof(buf))
+			n = sizeof(buf);
+		if (n > size - off)
+			n = (size_t)(size - off);
+		if (store_read_exact(vr->g->cfg.backend, rd, off, buf, n) != 0 ||
+		    envelope_reader_feed(*r, buf, n) != 0)
 			break;
-		if (ee != ENVELOPE_TRUNCATED || need <= have)
-			goto bad;
-		have = need;
+		off += n;
 	}
 	backend_close(vr->g->cfg.backend, rd);
-	*head = buf;
-	return 0;
-bad:
-	backend_close(vr->g->cfg.backend, rd);
-	free(buf);
+	if (envelope_reader_header(*r, e) == ENVELOPE_OK)
+		return 0;
+	envelope_reader_free(*r);
 	return fail(vr, "snapshot %s of vault %" PRIu64 " has no readable envelope header",
 	    hex, vr->v->id);
 }
@@ -220,9 +218,10 @@ bad:
 static int
 mark_snapshot(struct vrun *vr, const uint8_t sid[VSP_ID_LEN])
 {
-	uint8_t k[MARK_KEY_LEN], *head = NULL;
+	uint8_t k[MARK_KEY_LEN];
 	MDB_val key = { sizeof(k), k }, val = { 0, NULL };
-	struct envelope e;
+	struct envelope_reader *head;
+	const struct envelope *e;
 	struct envelope_ref ref;
 	MDB_txn *txn;
 	size_t i = 0;
@@ -237,11 +236,11 @@ mark_snapshot(struct vrun *vr, const uint8_t sid[VSP_ID_LEN])
 	if (header_read(vr, sid, &head, &e) != 0)
 		return -1;
 	do {
-		size_t end = e.nrefs - i > MARK_TXN_MAX ? i + MARK_TXN_MAX : e.nrefs;
+		size_t end = e->nrefs - i > MARK_TXN_MAX ? i + MARK_TXN_MAX : e->nrefs;
 		if ((rc = mdb_txn_begin(vr->env, NULL, 0, &txn)) != 0)
 			break;
 		for (; i < end; i++) {
-			envelope_ref_get(&e, i, &ref);
+			envelope_ref_get(e, i, &ref);
 			mark_key(k, ref.kind, ref.id);
 			rc = mdb_put(txn, vr->dbi, &key, &val, MDB_NOOVERWRITE);
 			if (rc == 0)
@@ -250,7 +249,7 @@ mark_snapshot(struct vrun *vr, const uint8_t sid[VSP_ID_LEN])
 				break;
 			rc = 0;
 		}
-		if (i == e.nrefs && rc == 0) {
+		if (i == e->nrefs && rc == 0) {
 			mark_key(k, MARK_SNAPSHOT, sid);
 			rc = mdb_put(txn, vr->dbi, &key, &val, 0);
 		}
@@ -260,8 +259,8 @@ mark_snapshot(struct vrun *vr, const uint8_t sid[VSP_ID_LEN])
 		}
 		if ((rc = mdb_txn_commit(txn)) != 0)
 			break;
-	} while (i < e.nrefs);
-	free(head);
+	} while (i < e->nrefs);
+	envelope_reader_free(head);
 	return rc == 0 ? 0 : fail(vr, "mark store: %s", mdb_strerror(rc));
 }
 

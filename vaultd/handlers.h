@@ -70,12 +70,10 @@ struct upload {
 	uint64_t expected;   /* Content-Length */
 	uint64_t received;
 	int failed_errno;    /* first write error, 0 if none */
-	/* A VSP snapshot: its cleartext header is kept as it streams by, to
-	 * check its references at commit (spec/envelope.md). */
+	/* A VSP snapshot: its cleartext header is parsed once as it streams
+	 * by, to check its references at commit (spec/envelope.md). */
 	int want_envelope;
-	uint8_t *head;
-	size_t head_len, head_need;
-	enum envelope_err env_err; /* ENVELOPE_TRUNCATED until the header is in */
+	struct envelope_reader *env;
 };
 
 /* Sets resp to the JSON error {code, message} for err. */

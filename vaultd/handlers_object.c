@@ -484,9 +484,11 @@ upload_begin(struct store *s, const struct request *req, struct upload *up, stru
 	}
 	up->vault_id = v.id;
 	up->expected = req->content_length;
-	if ((up->want_envelope = handlers__wants_envelope(req))) {
-		up->env_err = ENVELOPE_TRUNCATED;
-		up->head_need = ENVELOPE_HEADER_MIN;
+	if ((up->want_envelope = handlers__wants_envelope(req)) &&
+	    (up->env = envelope_reader_new()) == NULL) {
+		upload_abort(s, up);
+		resp_error(resp, VSP_E_INTERNAL, "out of memory");
+		return 0;
 	}
 	return 1;
 }
@@ -513,7 +515,7 @@ upload_abort(struct store *s, struct upload *up)
 	if (up->put != NULL)
 		backend_put_abort(s->backend, up->put);
 	sha256_free(up->hash);
-	free(up->head);
+	envelope_reader_free(up->env);
 	memset(up, 0, sizeof(*up));
 }
 

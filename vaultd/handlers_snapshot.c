@@ -1,6 +1,7 @@
 /*
  * Snapshot uploads over VSP: the cleartext envelope header (spec/envelope.md)
- * is kept as the body streams by, checked when the upload ends, and its
+ * is parsed once, by an envelope reader, as the body streams by; when the
+ * upload ends its length is checked against the header, and the parsed
  * references are checked against the vault in the same LMDB transaction that
  * stores the snapshot (the commit invariant of DESIGN.md). restic's snapshot
  * files are not envelopes and are stored as plain objects.
@@ -10,7 +11,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 int
 handlers__wants_envelope(const struct request *req)
@@ -21,43 +21,16 @@ handlers__wants_envelope(const struct request *req)
 void
 handlers__envelope_feed(struct upload *up, const uint8_t *buf, size_t len)
 {
-	while (up->env_err == ENVELOPE_TRUNCATED && len > 0) {
-		size_t want = up->head_need - up->head_len, n = len < want ? len : want;
-		uint8_t *grown;
-		size_t hlen;
-		struct envelope e;
-
-		if ((grown = realloc(up->head, up->head_need)) == NULL) {
-			up->failed_errno = ENOMEM;
-			return;
-		}
-		up->head = grown;
-		memcpy(up->head + up->head_len, buf, n);
-		up->head_len += n;
-		buf += n;
-		len -= n;
-		if (up->head_len < up->head_need)
-			return;
-		/* TRAILING only says more body follows; the header is whole. */
-		up->env_err = envelope_parse_header(up->head, up->head_len, &e, &hlen);
-		if (up->env_err == ENVELOPE_TRUNCATED)
-			up->head_need = hlen;
-		else if (up->env_err == ENVELOPE_TRAILING)
-			up->env_err = ENVELOPE_OK;
-	}
+	if (envelope_reader_feed(up->env, buf, len) != 0)
+		up->failed_errno = ENOMEM;
 }
 
-/* 400 unless the upload is one whole envelope; fills *e from the header. */
+/* 400 unless the upload is one whole envelope; *e gets its parsed form. */
 static int
-envelope_check(const struct upload *up, struct envelope *e, struct resp *resp)
+envelope_check(const struct upload *up, const struct envelope **e, struct resp *resp)
 {
-	enum envelope_err err = up->env_err;
-	size_t hlen = 0;
+	enum envelope_err err = envelope_reader_finish(up->env, e);
 
-	if (err == ENVELOPE_OK)
-		err = envelope_parse_header(up->head, up->head_len, e, &hlen);
-	if (err == ENVELOPE_OK && (up->received < hlen || up->received - hlen != e->body_len))
-		err = up->received < hlen + e->body_len ? ENVELOPE_TRUNCATED : ENVELOPE_TRAILING;
 	if (err == ENVELOPE_OK)
 		return 0;
 	resp_error(resp, VSP_E_MALFORMED, "a snapshot must be a snapshot envelope "
@@ -89,7 +62,7 @@ missing_answer(struct resp *resp, const struct envelope *e, const uint8_t *missi
 int
 handlers__snapshot_check(const struct upload *up, struct resp *resp)
 {
-	struct envelope e;
+	const struct envelope *e;
 	return envelope_check(up, &e, resp);
 }
 
@@ -97,24 +70,19 @@ int
 handlers__snapshot_commit(struct store *s, const struct request *req, struct upload *up,
     const struct meta_object *o, struct resp *resp)
 {
-	struct meta_snapshot snap;
-	struct envelope e;
+	const struct envelope *e;
 	uint8_t *missing;
 	int rc;
 
 	if (envelope_check(up, &e, resp) != 0)
 		return META_ERROR;
-	if ((missing = calloc(e.nrefs ? e.nrefs : 1, 1)) == NULL) {
+	if ((missing = calloc(e->nrefs ? e->nrefs : 1, 1)) == NULL) {
 		resp_error(resp, VSP_E_INTERNAL, "out of memory");
 		return META_ERROR;
 	}
-	snap.client_time = e.client_time;
-	memcpy(snap.group, e.group, sizeof(snap.group));
-	snap.nrefs = (uint32_t)e.nrefs;
-	rc = meta_snapshot_put(s->meta, up->vault_id, req->route.oid, o, &snap, e.refs_raw,
-	    e.nrefs, missing, NULL);
+	rc = meta_snapshot_put(s->meta, up->vault_id, req->route.oid, o, e, missing, NULL);
 	if (rc == META_MISSING)
-		missing_answer(resp, &e, missing);
+		missing_answer(resp, e, missing);
 	free(missing);
 	return rc;
 }

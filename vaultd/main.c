@@ -72,6 +72,7 @@ struct daemon {
 	uv_work_t scrub_work;
 	int scrub_running;
 	uint64_t scrub_rate;
+	uint64_t tier_rate;
 	struct posture_config posture;
 	struct posture_http *posture_http;
 	int has_posture_listen;
@@ -423,19 +424,13 @@ static int
 start_tier(struct daemon *d, const struct options *o, struct store *store)
 {
 	char dir[PATH_MAX];
-	const char *pause = getenv("VAULTD_TIER_PAUSE_MS");
 	struct tier_config tc = {.meta = store->meta, .backends = d->backends,
 	    .names = (const char (*)[VSP_NAME_MAX + 1])d->backend_names,
 	    .nbackends = d->nbackends, .state_dir = dir, .policy = policy_src_policy,
-	    .policy_arg = d->policies, .recall_thread = 1};
+	    .policy_arg = d->policies, .recall_thread = 1, .rate = d->tier_rate};
 
 	if (d->nbackends < 2)
 		return 0;
-	if (pause != NULL && *pause != '\0') {
-		tc.pause_ms = (unsigned)strtoul(pause, NULL, 10);
-		fprintf(stderr, "vaultd: VAULTD_TIER_PAUSE_MS: every move pauses %u ms (a test "
-		    "hook)\n", tc.pause_ms);
-	}
 	if (path_join(dir, sizeof(dir), o->data_dir, "tier") != 0 ||
 	    (d->tier = tier_new(&tc)) == NULL)
 		return -1;
@@ -598,6 +593,7 @@ start_policies(struct daemon *d, struct options *o, struct store *store)
 	if (start_repl(d, o->conf, store) != 0)
 		return -1;
 	d->scrub_rate = o->conf->scrub_rate;
+	d->tier_rate = o->conf->tier_rate;
 	d->has_posture_listen = o->conf->has_posture_listen;
 	d->posture_listen = o->conf->posture_listen;
 	d->policies = policy_src_new(o->conf);

@@ -30,6 +30,7 @@ enum meta_rc {
 };
 
 struct meta;
+struct envelope; /* protocol/envelope.h */
 
 /* Token scopes. */
 #define META_SCOPE_READ 0x1u
@@ -172,16 +173,16 @@ struct meta_snapshot {
 
 /*
  * The commit invariant (DESIGN.md): stores the snapshot object (kind
- * snapshot) and its header fields only if every one of the nrefs references
- * in refs_raw (each 1 kind byte, pack or index, then a 32-byte ID) is an
- * object of the vault, all checked in the same write transaction.
- * Otherwise returns META_MISSING, sets missing[i] = 1 for each absent
- * reference (missing has nrefs bytes) and changes nothing. META_EXISTS (and
- * *out) if the snapshot is there already.
+ * snapshot) and the header fields of its parsed envelope env (client time,
+ * group, reference count; protocol/envelope.h) only if every reference of
+ * env is a live object of the vault, all checked in the same write
+ * transaction. Otherwise returns META_MISSING, sets missing[i] = 1 for each
+ * absent reference i (missing has env->nrefs bytes) and changes nothing.
+ * META_EXISTS (and *out) if the snapshot is there already.
  */
 int meta_snapshot_put(struct meta *m, uint64_t vault_id, const uint8_t id[VSP_ID_LEN],
-    const struct meta_object *obj, const struct meta_snapshot *snap,
-    const uint8_t *refs_raw, size_t nrefs, uint8_t *missing, struct meta_object *out);
+    const struct meta_object *obj, const struct envelope *env, uint8_t *missing,
+    struct meta_object *out);
 
 /* The header fields of a snapshot stored with meta_snapshot_put.
  * META_NOTFOUND for an unknown one (or one stored by restic, which has no

@@ -6,8 +6,14 @@
  */
 #include <string.h>
 
+#include "envelope.h"
 #include "meta_internal.h"
 #include "le.h"
+
+_Static_assert(META_GROUP_LEN == ENVELOPE_GROUP_LEN, "a group is kept whole");
+_Static_assert(ENVELOPE_KIND_PACK == VSP_KIND_PACK && ENVELOPE_KIND_INDEX == VSP_KIND_INDEX,
+    "reference kinds are object kinds");
+_Static_assert(ENVELOPE_REFS_MAX <= UINT32_MAX, "a reference count fits the record");
 
 static void
 snap_key(uint8_t key[META__SNAP_KEY_LEN], uint64_t vault_id, const uint8_t id[VSP_ID_LEN])
@@ -41,25 +47,25 @@ meta__snap_dec(const MDB_val *val, struct meta_snapshot *s)
 	return META_OK;
 }
 
-/* Marks the references the vault lacks. Returns META_OK when none is
- * missing, META_MISSING when some are, or a failure. */
+/* Marks the references of env the vault lacks. Returns META_OK when none
+ * is missing, META_MISSING when some are, or a failure. */
 static int
-refs_check(struct meta *m, MDB_txn *txn, uint64_t vault_id, const uint8_t *refs_raw,
-    size_t nrefs, uint8_t *missing)
+refs_check(struct meta *m, MDB_txn *txn, uint64_t vault_id, const struct envelope *env,
+    uint8_t *missing)
 {
-	const size_t ref_len = META__U8_LEN + VSP_ID_LEN;
 	uint8_t key[META__OBJ_KEY_LEN];
 	int any = 0;
 
-	for (size_t i = 0; i < nrefs; i++) {
-		const uint8_t *r = refs_raw + i * ref_len;
+	for (size_t i = 0; i < env->nrefs; i++) {
+		struct envelope_ref r;
 		struct meta_object o;
 		MDB_val val;
 		int rc;
 
-		if (r[0] != VSP_KIND_PACK && r[0] != VSP_KIND_INDEX)
+		envelope_ref_get(env, i, &r);
+		if (r.kind != VSP_KIND_PACK && r.kind != VSP_KIND_INDEX)
 			return meta__corrupt("snapshot_put", "reference kind");
-		meta__obj_key(key, vault_id, (enum vsp_kind)r[0], r + META__U8_LEN);
+		meta__obj_key(key, vault_id, (enum vsp_kind)r.kind, r.id);
 		rc = meta__get(txn, m->objects, key, sizeof(key), &val, "snapshot_put");
 		if (rc != META_OK && rc != META_NOTFOUND)
 			return rc;
@@ -75,22 +81,28 @@ refs_check(struct meta *m, MDB_txn *txn, uint64_t vault_id, const uint8_t *refs_
 
 int
 meta_snapshot_put(struct meta *m, uint64_t vault_id, const uint8_t id[VSP_ID_LEN],
-    const struct meta_object *obj, const struct meta_snapshot *snap,
-    const uint8_t *refs_raw, size_t nrefs, uint8_t *missing, struct meta_object *out)
+    const struct meta_object *obj, const struct envelope *env, uint8_t *missing,
+    struct meta_object *out)
 {
 	const char *op = "snapshot_put";
 	uint8_t key[META__SNAP_KEY_LEN], buf[META__SNAP_LEN];
+	struct meta_snapshot snap;
 	MDB_txn *txn;
 	int rc;
 
+	if (env->nrefs > ENVELOPE_REFS_MAX)
+		return meta__corrupt(op, "reference count");
+	snap.client_time = env->client_time;
+	memcpy(snap.group, env->group, sizeof(snap.group));
+	snap.nrefs = (uint32_t)env->nrefs;
 	if ((rc = meta__txn_begin(m, 0, op, &txn)) != META_OK)
 		return rc;
-	rc = refs_check(m, txn, vault_id, refs_raw, nrefs, missing);
+	rc = refs_check(m, txn, vault_id, env, missing);
 	if (rc == META_OK)
 		rc = meta__object_put_txn(m, txn, vault_id, VSP_KIND_SNAPSHOT, id, obj, out);
 	if (rc == META_OK) {
 		snap_key(key, vault_id, id);
-		snap_enc(buf, snap);
+		snap_enc(buf, &snap);
 		rc = meta__put(txn, m->snapshots, key, sizeof(key), buf, sizeof(buf), 0, op);
 	}
 	return meta__txn_end(txn, rc, op); /* commits only on META_OK */

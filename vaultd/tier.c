@@ -15,6 +15,7 @@
 
 #include "meta_repl.h"
 #include "meta_tier.h"
+#include "scrub.h"
 #include "store.h"
 #include "tier_state.h"
 
@@ -32,6 +33,8 @@ struct tier {
 	struct tier_config cfg;
 	struct tier_state *state;
 	pthread_mutex_t run_mu;     /* one run at a time */
+	pthread_mutex_t rate_mu;    /* the tier-rate bucket */
+	struct scrub_bucket bucket;
 	uint64_t last_due;          /* when the schedule last ran everything */
 	/* Read times not yet written. */
 	pthread_mutex_t use_mu;
@@ -65,10 +68,36 @@ tier_backend_name(const struct tier *t, unsigned i)
 	return t != NULL && i < t->cfg.nbackends ? t->cfg.names[i] : NULL;
 }
 
-static int
-crash_here(const struct tier *t, int step)
+#ifdef VAULT_TEST_HOOKS
+/*
+ * Test builds only: tests/unit/test_tier.c includes this file with
+ * VAULT_TEST_HOOKS defined and sets tier__crash_after to stop every move
+ * after that step (1, 2, 4, 5 or 6; 0 = never) as a crash would, with
+ * TIER_CRASHED. vaultd is built without it, and the checks compile away.
+ */
+static int tier__crash_after;
+#define crash_here(t, step) (tier__crash_after == (step))
+#else
+#define crash_here(t, step) 0
+#endif
+
+/* Charges n bytes moved to a cold backend to the tier-rate bucket and waits
+ * out any debt (spec/tiering.md, "Rate"). */
+static void
+pace(struct tier *t, uint64_t n)
 {
-	return t->cfg.crash_after == step;
+	struct timespec ts;
+	double wait;
+
+	pthread_mutex_lock(&t->rate_mu);
+	wait = scrub_bucket_take(&t->bucket, n, now_seconds());
+	pthread_mutex_unlock(&t->rate_mu);
+	if (wait <= 0)
+		return;
+	ts.tv_sec = (time_t)wait;
+	ts.tv_nsec = (long)((wait - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
 }
 
 /* Removes key from backend i; a missing key is fine. */
@@ -251,8 +280,10 @@ move_steps(struct tier *t, uint64_t vault_id, enum vsp_kind kind, const uint8_t 
 	}
 	if (crash_here(t, 2))
 		return TIER_CRASHED;
-	if (t->cfg.pause_ms > 0)
-		usleep(t->cfg.pause_ms * 1000u);
+	/* tier-rate is paid here, with the copy made and not yet recorded: a stop
+	 * during the wait is settled by recovery like a crash after step 3. */
+	if (to != 0)
+		pace(t, o.size);
 	/* 4: the new location joins the old one. */
 	rc = set_locations(t, vault_id, kind, id, 1u << from, (1u << from) | (1u << to));
 	if (rc != META_OK)
@@ -680,6 +711,8 @@ tier_new(const struct tier_config *cfg)
 		return NULL;
 	t->cfg = *cfg;
 	pthread_mutex_init(&t->run_mu, NULL);
+	pthread_mutex_init(&t->rate_mu, NULL);
+	scrub_bucket_init(&t->bucket, cfg->rate);
 	pthread_mutex_init(&t->use_mu, NULL);
 	pthread_mutex_init(&t->q_mu, NULL);
 	pthread_mutex_init(&t->act_mu, NULL);
@@ -726,5 +759,6 @@ tier_free(struct tier *t)
 	pthread_mutex_destroy(&t->act_mu);
 	pthread_mutex_destroy(&t->use_mu);
 	pthread_mutex_destroy(&t->run_mu);
+	pthread_mutex_destroy(&t->rate_mu);
 	free(t);
 }

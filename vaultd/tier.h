@@ -35,7 +35,7 @@ enum tier_rc {
 	TIER_BUSY = 1,     /* a run is in progress; or the recall queue is full */
 	TIER_NOTFOUND = 2, /* no such tenant, vault or object */
 	TIER_CHANGED = 3,  /* the object's locations changed under the move */
-	TIER_CRASHED = 4,  /* test hook: the move stopped as a crash would stop it */
+	TIER_CRASHED = 4,  /* test builds only: the move stopped as a crash would (tier.c) */
 };
 
 struct tier_config {
@@ -50,8 +50,7 @@ struct tier_config {
 	    struct conf_policy *out);
 	void *policy_arg;
 	int recall_thread;   /* 1: recalls run on a thread of the tierer's own */
-	unsigned pause_ms;   /* test hook: sleep between verify and commit */
-	int crash_after;     /* test hook: stop a move after this step (1-6; 0 = never) */
+	uint64_t rate;       /* tier-rate: bytes per second moved to cold backends, 0 = no cap */
 };
 
 struct tier_report {
@@ -93,7 +92,9 @@ int tier_run_due(struct tier *t, uint64_t now, struct tier_report *out);
  * One move of (vault, kind, id) from backend from to backend to, the
  * object's only location being from. Returns TIER_OK, TIER_NOTFOUND,
  * TIER_CHANGED (another location set: nothing done), TIER_CRASHED (the test
- * hook) or TIER_ERROR (logged; the copy is undone).
+ * hook of test builds) or TIER_ERROR (logged; the copy is undone). A move to
+ * a cold backend (to != 0) waits out cfg.rate between its verified copy and
+ * its commit; a recall does not.
  */
 int tier_move(struct tier *t, uint64_t vault_id, enum vsp_kind kind,
     const uint8_t id[VSP_ID_LEN], unsigned from, unsigned to);

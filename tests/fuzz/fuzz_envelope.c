@@ -1,6 +1,6 @@
 /*
- * Fuzz driver for envelope_parse() and envelope_parse_header()
- * (protocol/envelope.c, spec/envelope.md).
+ * Fuzz driver for envelope_parse(), envelope_parse_header() and the
+ * streaming envelope_reader (protocol/envelope.c, spec/envelope.md).
  *
  * Input: the bytes of one would-be snapshot object, as a client uploads it.
  * The corpus in tests/fuzz/corpus/envelope/ holds the valid and invalid
@@ -13,7 +13,10 @@
  *     strictly ascending, and its body is the input's tail;
  *   - envelope_parse_header() agrees with envelope_parse() on the whole
  *     input, and on prefixes it never contradicts what the whole input
- *     gives (a final error stays, an accepted header stays accepted).
+ *     gives (a final error stays, an accepted header stays accepted);
+ *   - the streaming reader, fed the input whole or in pieces whose sizes
+ *     come from the input, gives envelope_parse()'s verdict and, for a valid
+ *     envelope, the same fields and references.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -100,6 +103,45 @@ check_prefix(const uint8_t *data, size_t k, enum envelope_err herr, size_t hlen)
 	}
 }
 
+/* Feeds data to a reader in pieces of 1 to 256 bytes, sizes taken from the
+ * input itself (seed 0: all at once), and checks it agrees with
+ * envelope_parse() (err, e). */
+static void
+check_reader(const uint8_t *data, size_t size, size_t seed, enum envelope_err err,
+    const struct envelope *e)
+{
+	struct envelope_reader *r = envelope_reader_new();
+	const struct envelope *got = NULL;
+	size_t off = 0;
+
+	if (r == NULL)
+		return;
+	while (off < size) {
+		size_t n = seed == 0 ? size : (size_t)data[(off + seed) % size] + 1;
+
+		if (n > size - off)
+			n = size - off;
+		if (envelope_reader_feed(r, data + off, n) != 0)
+			goto out;
+		off += n;
+	}
+	FUZZ_CHECK(envelope_reader_finish(r, &got) == err);
+	if (err == ENVELOPE_OK) {
+		FUZZ_CHECK(got->nrefs == e->nrefs && got->client_time == e->client_time);
+		FUZZ_CHECK(got->flags == e->flags && got->body_len == e->body_len);
+		FUZZ_CHECK(memcmp(got->group, e->group, ENVELOPE_GROUP_LEN) == 0);
+		for (size_t i = 0; i < e->nrefs; i++) {
+			struct envelope_ref a, b;
+			envelope_ref_get(got, i, &a);
+			envelope_ref_get(e, i, &b);
+			FUZZ_CHECK(a.kind == b.kind && memcmp(a.id, b.id, VSP_ID_LEN) == 0);
+		}
+		FUZZ_CHECK(envelope_reader_need(r) == 0);
+	}
+out:
+	envelope_reader_free(r);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -133,5 +175,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_prefix(data, size / 2, herr, hlen);
 		check_prefix(data, size - 1, herr, hlen);
 	}
+	check_reader(data, size, 0, err, &e);
+	check_reader(data, size, 1, err, &e);
 	return 0;
 }

@@ -9,8 +9,8 @@
 #     {"code":"recalling"}, then 200 with the same bytes once recalled, and
 #     are hot again (the file is back);
 #   - DELETE of a cold pack removes its S3 key;
-#   - kill -9 in the middle of a move (VAULTD_TIER_PAUSE_MS holds every move
-#     between its verified copy and its commit), restart: every pack still
+#   - kill -9 in the middle of a move (a low tier-rate holds each move to
+#     the cloud between its verified copy and its commit), restart: every pack still
 #     reads back byte-identical, each has exactly one location, and S3 holds
 #     exactly the packs whose location is cloud.
 . "$(dirname "$0")/lib.sh"
@@ -167,13 +167,18 @@ assert_eq "S3 keys under cold/ after the delete" 2 "$(s3_aws_keys cold/ vaultbkt
 
 # --- kill -9 in the middle of a move ----------------------------------
 stop_vaultd
-VAULTD_TIER_PAUSE_MS=1500 start_vaultd -c "$W/vaultd.conf"
+# 12K per second: the first move waits at least 1.4 s (its bytes past one
+# second's worth) with its copy on S3 and not yet recorded.
+{ cat "$W/vaultd.conf"; echo "tier-rate 12K"; } >"$W/slow.conf"
+"$VAULTD" -n -c "$W/slow.conf" >"$W/check.out" 2>&1
+assert_eq "vaultd -n accepts tier-rate" 0 "$?"
+start_vaultd -c "$W/slow.conf"
 put_packs sv 30000 40000 50000 60000
 mv "$W/sv.0" "$W/sv.n0"; mv "$W/sv.1" "$W/sv.n1"; mv "$W/sv.2" "$W/sv.n2"; mv "$W/sv.3" "$W/sv.n3"
 sleep 2
 vctl tier acme sv >"$W/tier.out" 2>&1 &
 tier_pid=$!
-# The first move copies at once, then pauses 1.5 s before its commit.
+# The first move copies at once, then waits out tier-rate before its commit.
 for ((i = 0; i < 100; i++)); do
 	[ "$(s3_aws_keys cold/ vaultbkt | wc -l | tr -d ' ')" -gt 2 ] && break
 	sleep 0.1

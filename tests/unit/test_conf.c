@@ -19,6 +19,7 @@
 
 #include "conf.h"
 #include "conf_internal.h"
+#include "faultsim.h"
 
 #define EXAMPLE "vaultd.conf.example"
 #define DAY (24 * 3600ULL)
@@ -550,13 +551,14 @@ alloc_loop(const char *text, size_t len)
 		char err[256] = "";
 		int rc;
 
-		conf__fail_after(n);
+		faultsim_config(n, 1);
 		rc = conf_parse("t.conf", text, len, &c, err, sizeof(err));
-		conf__fail_after(-1);
-		if (rc == 0) {
+		if (faultsim_off() == 0) {
+			assert_int_equal(rc, 0);
 			conf_free(c);
 			break;
 		}
+		assert_int_equal(rc, -1);
 		assert_null(c);
 		if (strcmp(err, "t.conf: out of memory") != 0)
 			fail_msg("allocation %d: \"%s\"", n, err);
@@ -584,18 +586,19 @@ test_alloc_failures(void **state)
 	free(text);
 
 	for (n = 0;; n++) {
-		conf__fail_after(n);
+		faultsim_config(n, 1);
 		c = conf_default();
-		conf__fail_after(-1);
-		if (c != NULL)
+		if (faultsim_off() == 0)
 			break;
+		assert_null(c);
 	}
+	assert_non_null(c);
 	assert_int_equal(n, 2);
 	conf_free(c);
 
-	conf__fail_after(0);
+	faultsim_config(0, 1);
 	assert_int_equal(conf_load(EXAMPLE, &c, err, sizeof(err)), -1);
-	conf__fail_after(-1);
+	assert_int_equal(faultsim_off(), 1);
 	assert_string_equal(err, EXAMPLE ": out of memory");
 }
 

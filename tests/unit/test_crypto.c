@@ -21,6 +21,7 @@
 #include <zstd.h>
 
 #include "crypto.h"
+#include "faultsim.h"
 
 /* Decodes the hex member key of obj into a new buffer of *len bytes. */
 static uint8_t *
@@ -532,21 +533,23 @@ test_alloc_failures(void **state)
 	memset(plain, 'a', sizeof(plain));
 	vc_chunk_id(&k, plain, sizeof(plain), id);
 	for (n = 1;; n++) {
-		vc__crypto_fail_alloc(n);
+		faultsim_config((int)n - 1, 1);
 		rc = vc_seal(&k, id, plain, sizeof(plain), 3, NULL, &blob, &blen);
-		vc__crypto_fail_alloc(0);
-		if (rc == VC_OK)
+		if (faultsim_off() == 0) {
+			assert_int_equal(rc, VC_OK);
 			break;
+		}
 		assert_int_equal(rc, VC_E_NOMEM);
 		assert_null(blob);
 	}
 	assert_int_equal(n, 2); /* one allocation: the blob (compressed into in place) */
 	for (n = 1;; n++) {
-		vc__crypto_fail_alloc(n);
+		faultsim_config((int)n - 1, 1);
 		rc = vc_open(&k, id, blob, blen, &out, &outlen);
-		vc__crypto_fail_alloc(0);
-		if (rc == VC_OK)
+		if (faultsim_off() == 0) {
+			assert_int_equal(rc, VC_OK);
 			break;
+		}
 		assert_int_equal(rc, VC_E_NOMEM);
 		assert_null(out);
 	}
@@ -556,11 +559,12 @@ test_alloc_failures(void **state)
 	free(blob);
 
 	for (n = 1;; n++) {
-		vc__crypto_fail_alloc(n);
+		faultsim_config((int)n - 1, 1);
 		rc = vc_config_new(pw, 2, &p, NULL, &cfg, &clen, &k2);
-		vc__crypto_fail_alloc(0);
-		if (rc == VC_OK)
+		if (faultsim_off() == 0) {
+			assert_int_equal(rc, VC_OK);
 			break;
+		}
 		assert_int_equal(rc, VC_E_NOMEM);
 		assert_null(cfg);
 	}

@@ -24,14 +24,9 @@
 #include <jansson.h>
 
 #include "envelope.h"
+#include "faultsim.h"
 #include "sha256.h"
 #include "vsp.h"
-
-/* The module itself, with malloc() behind the failure hook. */
-#include "alloc_fail.h"
-#define malloc hooked_malloc
-#include "envelope.c"
-#undef malloc
 
 
 /* The layout as spec/envelope.md writes it out, repeated here so that a
@@ -108,6 +103,66 @@ check_canonical(const uint8_t *buf, size_t len)
 	free(copy);
 }
 
+/* --- the streaming reader -------------------------------------------- */
+
+/* Feeds buf (len bytes) to a new reader in pieces of at most piece bytes,
+ * each an exact-size copy; the caller frees the reader. */
+static struct envelope_reader *
+read_pieces(const uint8_t *buf, size_t len, size_t piece)
+{
+	struct envelope_reader *r = envelope_reader_new();
+
+	assert_non_null(r);
+	for (size_t off = 0; off < len; off += piece) {
+		size_t n = len - off < piece ? len - off : piece;
+		uint8_t *copy = dup_exact(buf + off, n);
+
+		assert_int_equal(envelope_reader_feed(r, copy, n), 0);
+		free(copy);
+	}
+	return r;
+}
+
+/* The reader's verdict on buf, however it is cut, is envelope_parse()'s,
+ * and a valid envelope reads as the same fields and references. */
+static void
+check_reader(const uint8_t *buf, size_t len)
+{
+	static const size_t pieces[] = {SIZE_MAX, 1, 7, ENVELOPE_REF_LEN, 64};
+	struct envelope want;
+	enum envelope_err werr;
+	uint8_t *copy;
+
+	werr = parse_exact(buf, len, &want, &copy);
+	for (size_t p = 0; p < sizeof(pieces) / sizeof(pieces[0]); p++) {
+		struct envelope_reader *r = read_pieces(buf, len, pieces[p]);
+		const struct envelope *got = NULL;
+		enum envelope_err err = envelope_reader_finish(r, &got);
+
+		if (err != werr)
+			fail_msg("pieces of %zu: reader says %s, envelope_parse %s", pieces[p],
+			    envelope_err_code(err), envelope_err_code(werr));
+		if (err == ENVELOPE_OK) {
+			assert_non_null(got);
+			assert_true(got->client_time == want.client_time);
+			assert_int_equal(got->flags, want.flags);
+			assert_memory_equal(got->group, want.group, ENVELOPE_GROUP_LEN);
+			assert_int_equal(got->body_len, want.body_len);
+			assert_null(got->body);
+			assert_int_equal(got->nrefs, want.nrefs);
+			for (size_t i = 0; i < want.nrefs; i++) {
+				struct envelope_ref a, b;
+				envelope_ref_get(got, i, &a);
+				envelope_ref_get(&want, i, &b);
+				assert_memory_equal(&a, &b, sizeof(a));
+			}
+			assert_int_equal(envelope_reader_need(r), 0);
+		}
+		envelope_reader_free(r);
+	}
+	free(copy);
+}
+
 /* --- vectors -------------------------------------------------------- */
 
 
@@ -171,6 +226,7 @@ test_vectors_valid(void **state)
 		vsp_id_format(digest, idhex);
 		assert_string_equal(idhex, vectors_str(v, "object_id"));
 		check_canonical(buf, len);
+		check_reader(buf, len);
 
 		free(buf);
 		free(group);
@@ -210,6 +266,7 @@ test_vectors_invalid(void **state)
 			assert_int_equal(herr, err);
 		if (herr == ENVELOPE_TRUNCATED)
 			assert_true(hlen > len);
+		check_reader(buf, len);
 		free(buf);
 	}
 	/* Every error has at least one vector. */
@@ -311,6 +368,7 @@ test_roundtrip(void **state)
 		make_envelope(&s, n, blen, &buf, &len);
 		assert_int_equal(len, ENVELOPE_HEADER_LEN(n) + blen);
 		check_canonical(buf, len);
+		check_reader(buf, len);
 		free(buf);
 	}
 }
@@ -407,14 +465,76 @@ test_encode_errors(void **state)
 	    &len), -1);
 	assert_int_equal(errno, EOVERFLOW);
 
-	/* Out of memory: -1 with ENOMEM, nothing returned. */
-	out = NULL;
-	fail_next_alloc = 1;
-	errno = 0;
-	assert_int_equal(envelope_encode(0, group, 0, refs, 1, NULL, 0, &out, &len), -1);
-	assert_int_equal(errno, ENOMEM);
-	assert_null(out);
-	assert_int_equal(fail_next_alloc, 0);
+	/* Out of memory, at each allocation in turn: -1 with ENOMEM, nothing
+	 * returned. */
+	for (int n = 0;; n++) {
+		int rc;
+
+		out = NULL;
+		errno = 0;
+		faultsim_config(n, 1);
+		rc = envelope_encode(0, group, 0, refs, 1, NULL, 0, &out, &len);
+		if (faultsim_off() == 0) {
+			assert_int_equal(rc, 0);
+			assert_int_equal(n, 1); /* one allocation: the buffer */
+			free(out);
+			break;
+		}
+		assert_int_equal(rc, -1);
+		assert_int_equal(errno, ENOMEM);
+		assert_null(out);
+	}
+}
+
+/*
+ * The reader out of memory at each allocation in turn, once or for good:
+ * envelope_reader_new gives NULL, a feed that cannot keep the header gives
+ * -1 with ENOMEM and so does every later one; a reader whose allocations
+ * all succeeded reads the envelope. ASan checks that nothing leaks.
+ */
+static void
+test_reader_alloc_failures(void **state)
+{
+	static const int repeats[] = {1, FAULTSIM_PERSIST};
+	uint64_t s = 5;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	make_envelope(&s, 2, 9, &buf, &len);
+	for (size_t k = 0; k < sizeof(repeats) / sizeof(repeats[0]); k++) {
+		int n;
+
+		for (n = 0;; n++) {
+			const struct envelope *e;
+			struct envelope_reader *r;
+			int rc = 0;
+
+			faultsim_config(n, repeats[k]);
+			if ((r = envelope_reader_new()) != NULL) {
+				for (size_t off = 0; off < len && rc == 0; off += 10)
+					rc = envelope_reader_feed(r, buf + off,
+					    len - off < 10 ? len - off : 10);
+			}
+			if (faultsim_off() == 0) {
+				assert_non_null(r);
+				assert_int_equal(rc, 0);
+				assert_int_equal(envelope_reader_finish(r, &e), ENVELOPE_OK);
+				assert_int_equal(e->nrefs, 2);
+				envelope_reader_free(r);
+				break;
+			}
+			if (r != NULL) {
+				assert_int_equal(rc, -1);
+				assert_int_equal(errno, ENOMEM);
+				assert_int_equal(envelope_reader_feed(r, buf, 1), -1);
+			}
+			envelope_reader_free(r);
+		}
+		/* The reader, the minimum header, the whole header. */
+		assert_int_equal(n, 3);
+	}
+	free(buf);
 }
 
 static void
@@ -472,6 +592,7 @@ test_truncations(void **state)
 				assert_int_equal(e.nrefs, n);
 				assert_int_equal(hlen + e.body_len, len);
 			}
+			check_reader(copy, k);
 			free(copy);
 		}
 		check_canonical(buf, len);
@@ -524,6 +645,7 @@ test_bit_flips(void **state)
 			} else {
 				assert_true(err > ENVELOPE_OK && err < ENVELOPE_ERR_COUNT);
 			}
+			check_reader(m, len);
 			free(m);
 		}
 	}
@@ -560,8 +682,53 @@ test_streaming_errors(void **state)
 			assert_int_equal(err, ENVELOPE_TRUNCATED);
 		else
 			assert_int_equal(err, ENVELOPE_UNSORTED);
+		check_reader(copy, k);
 		free(copy);
 	}
+	free(buf);
+}
+
+/*
+ * What a reader of a stored object relies on: need() says how many bytes
+ * the header still wants (exact from ENVELOPE_HEADER_MIN bytes on, a lower
+ * bound before) and is 0 exactly when it is whole; header() is OK
+ * from then on, before any body byte; finish() says truncated until the
+ * body is complete and trailing after one byte too many.
+ */
+static void
+test_reader_stream(void **state)
+{
+	uint64_t s = 11;
+	uint8_t *buf;
+	size_t len, hlen = ENVELOPE_HEADER_LEN(3);
+	struct envelope_reader *r;
+	const struct envelope *e;
+
+	(void)state;
+	make_envelope(&s, 3, 5, &buf, &len);
+	assert_non_null(r = envelope_reader_new());
+	for (size_t k = 0; k < len; k++) {
+		if (k < hlen) {
+			assert_true(envelope_reader_need(r) > 0);
+			assert_true(envelope_reader_need(r) <= hlen - k);
+			if (k >= ENVELOPE_HEADER_MIN)
+				assert_int_equal(envelope_reader_need(r), hlen - k);
+			assert_int_equal(envelope_reader_header(r, &e), ENVELOPE_TRUNCATED);
+		} else {
+			assert_int_equal(envelope_reader_need(r), 0);
+			assert_int_equal(envelope_reader_header(r, &e), ENVELOPE_OK);
+			assert_int_equal(e->nrefs, 3);
+			assert_int_equal(e->body_len, 5);
+		}
+		assert_int_equal(envelope_reader_finish(r, &e), ENVELOPE_TRUNCATED);
+		assert_int_equal(envelope_reader_feed(r, buf + k, 1), 0);
+	}
+	assert_int_equal(envelope_reader_finish(r, &e), ENVELOPE_OK);
+	assert_int_equal(envelope_reader_feed(r, buf, 1), 0);
+	assert_int_equal(envelope_reader_finish(r, &e), ENVELOPE_TRAILING);
+	assert_int_equal(envelope_reader_header(r, &e), ENVELOPE_OK);
+	envelope_reader_free(r);
+	envelope_reader_free(NULL);
 	free(buf);
 }
 
@@ -579,6 +746,8 @@ main(void)
 		cmocka_unit_test(test_truncations),
 		cmocka_unit_test(test_bit_flips),
 		cmocka_unit_test(test_streaming_errors),
+		cmocka_unit_test(test_reader_stream),
+		cmocka_unit_test(test_reader_alloc_failures),
 	};
 
 	return cmocka_run_group_tests_name("envelope", tests, NULL, NULL);

@@ -152,7 +152,7 @@ snap_put(struct fx *f, unsigned sn, uint8_t g, int64_t t, const unsigned *packs,
 	struct envelope_ref refs[16];
 	uint8_t group[ENVELOPE_GROUP_LEN], sid[VSP_ID_LEN], *buf, missing[16];
 	size_t len, n = 0;
-	struct meta_snapshot s;
+	struct envelope e;
 	struct meta_object o = { 0, (uint64_t)t, 1, 0 };
 	int rc;
 
@@ -169,18 +169,9 @@ snap_put(struct fx *f, unsigned sn, uint8_t g, int64_t t, const unsigned *packs,
 	    &len), 0);
 	make_id(sid, 1000 + sn);
 	o.size = len;
-	s.client_time = t;
-	memcpy(s.group, group, sizeof(group));
-	s.nrefs = (uint32_t)n;
 	blob_put(f, VSP_KIND_SNAPSHOT, sid, buf, len);
-	{
-		uint8_t raw[16 * ENVELOPE_REF_LEN];
-		for (size_t i = 0; i < n; i++) {
-			raw[i * ENVELOPE_REF_LEN] = refs[i].kind;
-			memcpy(raw + i * ENVELOPE_REF_LEN + 1, refs[i].id, VSP_ID_LEN);
-		}
-		rc = meta_snapshot_put(f->m, f->vault_id, sid, &o, &s, raw, n, missing, NULL);
-	}
+	assert_int_equal(envelope_parse(buf, len, &e), ENVELOPE_OK);
+	rc = meta_snapshot_put(f->m, f->vault_id, sid, &o, &e, missing, NULL);
 	free(buf);
 	return rc;
 }

@@ -12,26 +12,9 @@
 
 #include <cmocka.h>
 
-/* The module's calloc() fails at the nth call from now (0: never). */
-static unsigned long calloc_fail_in;
-
-static void
-alloc_fail_at(unsigned long n)
-{
-	calloc_fail_in = n;
-}
-
-static void *
-hooked_calloc(size_t n, size_t size)
-{
-	if (calloc_fail_in > 0 && --calloc_fail_in == 0)
-		return NULL;
-	return calloc(n, size);
-}
-
-#define calloc hooked_calloc
+/* The module itself, for its statics. */
 #include "idset.c"
-#undef calloc
+#include "faultsim.h"
 
 static void
 make_id(uint8_t id[VC_IDSET_ID_LEN], uint32_t i, int collide)
@@ -137,22 +120,22 @@ test_walk_stops(void **state)
 	vc_idset_free(s);
 }
 
+/* Each allocation of a set growing to 1000 IDs fails in turn: new gives
+ * NULL, or add gives -1 and loses nothing; then a run without a failure. */
 static void
 test_alloc_failure(void **state)
 {
+	int n;
+
 	(void)state;
-	for (unsigned long n = 1; n < 8; n++) {
+	for (n = 0;; n++) {
 		struct vc_idset *s;
 		uint8_t id[VC_IDSET_ID_LEN];
 		int failed = 0;
 
-		alloc_fail_at(n);
+		faultsim_config(n, 1);
 		s = vc_idset_new();
-		if (s == NULL) {
-			alloc_fail_at(0);
-			continue;
-		}
-		for (uint32_t i = 0; i < 1000 && !failed; i++) {
+		for (uint32_t i = 0; s != NULL && i < 1000 && !failed; i++) {
 			make_id(id, i, 0);
 			int rc = vc_idset_add(s, id, i, NULL);
 
@@ -167,9 +150,17 @@ test_alloc_failure(void **state)
 				assert_int_equal(vc_idset_count(s), i);
 			}
 		}
-		alloc_fail_at(0);
+		if (faultsim_off() == 0) {
+			assert_non_null(s);
+			assert_false(failed);
+			assert_int_equal(vc_idset_count(s), 1000);
+			vc_idset_free(s);
+			break;
+		}
+		assert_true(s == NULL || failed);
 		vc_idset_free(s);
 	}
+	assert_true(n >= 3); /* the set, its table, at least one growth */
 }
 
 int

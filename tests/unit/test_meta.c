@@ -22,6 +22,7 @@
 
 #include <lmdb.h>
 
+#include "envelope.h"
 #include "meta.h"
 
 #define NOW 1700000000u
@@ -1277,22 +1278,29 @@ test_snapshot_commit(void **state)
 	struct meta_tenant a = add_tenant(f->m, "acme");
 	struct meta_vault v = add_vault(f->m, a.id, "main"), w = add_vault(f->m, a.id, "other");
 	struct meta_object o = { 77, NOW, 1, 0 }, got;
-	struct meta_snapshot snap = { -5, { 0 }, 2 }, out;
-	uint8_t refs[2 * (1 + VSP_ID_LEN)], sid[VSP_ID_LEN], missing[2];
+	struct meta_snapshot out;
+	struct envelope_ref refs[2];
+	struct envelope env, empty;
+	uint8_t group[ENVELOPE_GROUP_LEN], sid[VSP_ID_LEN], missing[2], *buf, *ebuf;
+	size_t len, elen;
 
-	memset(snap.group, 0xab, sizeof(snap.group));
+	memset(group, 0xab, sizeof(group));
 	make_id(sid, 900);
-	refs[0] = VSP_KIND_PACK;
-	make_id(refs + 1, 1);
-	refs[1 + VSP_ID_LEN] = VSP_KIND_INDEX;
-	make_id(refs + 2 + VSP_ID_LEN, 2);
+	refs[0].kind = ENVELOPE_KIND_PACK;
+	make_id(refs[0].id, 1);
+	refs[1].kind = ENVELOPE_KIND_INDEX;
+	make_id(refs[1].id, 2);
+	assert_int_equal(envelope_encode(-5, group, 0, refs, 2, NULL, 0, &buf, &len), 0);
+	assert_int_equal(envelope_parse(buf, len, &env), ENVELOPE_OK);
+	assert_int_equal(envelope_encode(-5, group, 0, NULL, 0, NULL, 0, &ebuf, &elen), 0);
+	assert_int_equal(envelope_parse(ebuf, elen, &empty), ENVELOPE_OK);
 	assert_int_equal(put_obj(f->m, v.id, VSP_KIND_PACK, 1, 10), META_OK);
 	/* The index is missing; the same ID as a pack or in another vault does
 	 * not count. */
 	assert_int_equal(put_obj(f->m, v.id, VSP_KIND_PACK, 2, 10), META_OK);
 	assert_int_equal(put_obj(f->m, w.id, VSP_KIND_INDEX, 2, 10), META_OK);
 	memset(missing, 9, sizeof(missing));
-	assert_int_equal(meta_snapshot_put(f->m, v.id, sid, &o, &snap, refs, 2, missing, NULL),
+	assert_int_equal(meta_snapshot_put(f->m, v.id, sid, &o, &env, missing, NULL),
 	    META_MISSING);
 	assert_int_equal(missing[0], 0);
 	assert_int_equal(missing[1], 1);
@@ -1302,16 +1310,15 @@ test_snapshot_commit(void **state)
 	assert_int_equal(v.kind_objects[VSP_KIND_SNAPSHOT], 0);
 
 	assert_int_equal(put_obj(f->m, v.id, VSP_KIND_INDEX, 2, 10), META_OK);
-	assert_int_equal(meta_snapshot_put(f->m, v.id, sid, &o, &snap, refs, 2, missing, NULL),
-	    META_OK);
+	assert_int_equal(meta_snapshot_put(f->m, v.id, sid, &o, &env, missing, NULL), META_OK);
 	assert_int_equal(meta_snapshot_get(f->m, v.id, sid, &out), META_OK);
 	assert_int_equal(out.client_time, -5);
 	assert_int_equal(out.nrefs, 2);
-	assert_memory_equal(out.group, snap.group, sizeof(snap.group));
+	assert_memory_equal(out.group, group, sizeof(group));
 	assert_int_equal(meta_vault_get_by_id(f->m, v.id, &v), META_OK);
 	assert_int_equal(v.kind_objects[VSP_KIND_SNAPSHOT], 1);
 	assert_int_equal(v.kind_bytes[VSP_KIND_SNAPSHOT], 77);
-	assert_int_equal(meta_snapshot_put(f->m, v.id, sid, &o, &snap, refs, 2, missing, &got),
+	assert_int_equal(meta_snapshot_put(f->m, v.id, sid, &o, &env, missing, &got),
 	    META_EXISTS);
 	assert_int_equal(got.size, 77);
 
@@ -1319,8 +1326,11 @@ test_snapshot_commit(void **state)
 	assert_int_equal(meta_object_delete(f->m, v.id, VSP_KIND_SNAPSHOT, sid, NULL), META_OK);
 	assert_int_equal(meta_snapshot_get(f->m, v.id, sid, &out), META_NOTFOUND);
 	/* No references at all is a valid snapshot. */
-	assert_int_equal(meta_snapshot_put(f->m, v.id, sid, &o, &snap, refs, 0, missing, NULL),
-	    META_OK);
+	assert_int_equal(meta_snapshot_put(f->m, v.id, sid, &o, &empty, missing, NULL), META_OK);
+	assert_int_equal(meta_snapshot_get(f->m, v.id, sid, &out), META_OK);
+	assert_int_equal(out.nrefs, 0);
+	free(buf);
+	free(ebuf);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)

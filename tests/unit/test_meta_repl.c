@@ -24,6 +24,7 @@
 
 #include <lmdb.h>
 
+#include "envelope.h"
 #include "meta.h"
 #include "meta_repl.h"
 
@@ -222,9 +223,11 @@ static void
 test_commit_queues(void **state)
 {
 	struct fx *f = *state;
-	uint8_t id[VSP_ID_LEN], missing[1], refs[1 + VSP_ID_LEN];
+	uint8_t id[VSP_ID_LEN], missing[1], group[ENVELOPE_GROUP_LEN] = {0}, *buf;
 	struct meta_object o = { 77, NOW, 1, 0 };
-	struct meta_snapshot snap = { 1, {0}, 1 };
+	struct envelope_ref ref = { ENVELOPE_KIND_PACK, {0} };
+	struct envelope env;
+	size_t len;
 
 	put(f, f->vault_id, VSP_KIND_PACK, 1, 100);
 	expect(f, "dr", VSP_KIND_PACK, 1, 'q', 0);
@@ -243,17 +246,22 @@ test_commit_queues(void **state)
 	make_id(id, 9);
 	assert_int_equal(meta_vault_set_config(f->m, f->vault_id, id, 300), META_OK);
 	expect(f, "dr", META_REPL_CONFIG, 9, 'q', 0);
-	refs[0] = VSP_KIND_PACK;
-	make_id(refs + 1, 1);
+	make_id(ref.id, 1);
+	assert_int_equal(envelope_encode(1, group, 0, &ref, 1, NULL, 0, &buf, &len), 0);
+	assert_int_equal(envelope_parse(buf, len, &env), ENVELOPE_OK);
 	make_id(id, 4);
-	assert_int_equal(meta_snapshot_put(f->m, f->vault_id, id, &o, &snap, refs, 1, missing,
-	    NULL), META_OK);
+	assert_int_equal(meta_snapshot_put(f->m, f->vault_id, id, &o, &env, missing, NULL),
+	    META_OK);
+	free(buf);
 	expect(f, "cloud", VSP_KIND_SNAPSHOT, 4, 'q', 0);
 	/* A snapshot refused by the invariant queues nothing. */
-	make_id(refs + 1, 200);
+	make_id(ref.id, 200);
+	assert_int_equal(envelope_encode(1, group, 0, &ref, 1, NULL, 0, &buf, &len), 0);
+	assert_int_equal(envelope_parse(buf, len, &env), ENVELOPE_OK);
 	make_id(id, 5);
-	assert_int_equal(meta_snapshot_put(f->m, f->vault_id, id, &o, &snap, refs, 1, missing,
-	    NULL), META_MISSING);
+	assert_int_equal(meta_snapshot_put(f->m, f->vault_id, id, &o, &env, missing, NULL),
+	    META_MISSING);
+	free(buf);
 	expect(f, "dr", VSP_KIND_SNAPSHOT, 5, '-', 0);
 	assert_int_equal(stats_for(f, "dr").queued, 3);
 	/* The queue survives a reopen. */

@@ -21,11 +21,9 @@
 
 #include "retention.h"
 
-/* The module itself, with malloc() behind the failure hook. */
-#include "alloc_fail.h"
-#define malloc hooked_malloc
+/* The module itself, for its statics. */
 #include "retention.c"
-#undef malloc
+#include "faultsim.h"
 
 #define MAX_SNAPS 16
 
@@ -390,12 +388,14 @@ test_empty(void **state)
 	assert_int_equal(one.keep, 1);
 }
 
-/* Out of memory: -1 with ENOMEM, and nothing marked forgettable. */
+/* Out of memory at each allocation in turn: -1 with ENOMEM, and nothing
+ * marked forgettable. */
 static void
 test_alloc_failure(void **state)
 {
 	struct keep_rules r = {.last = 1};
 	struct retention_snap s[3];
+	int n, rc;
 
 	(void)state;
 	memset(s, 0, sizeof(s));
@@ -404,15 +404,21 @@ test_alloc_failure(void **state)
 		s[i].received = 2000;
 		s[i].keep = 0;
 	}
-	fail_next_alloc = 1;
-	errno = 0;
-	assert_int_equal(retention_apply(&r, s, 3, 5000), -1);
-	assert_int_equal(errno, ENOMEM);
-	for (int i = 0; i < 3; i++)
-		assert_int_equal(s[i].keep, 1);
+	for (n = 0;; n++) {
+		errno = 0;
+		faultsim_config(n, 1);
+		rc = retention_apply(&r, s, 3, 5000);
+		if (faultsim_off() == 0)
+			break;
+		assert_int_equal(rc, -1);
+		assert_int_equal(errno, ENOMEM);
+		for (int i = 0; i < 3; i++)
+			assert_int_equal(s[i].keep, 1);
+	}
+	assert_true(n >= 1);
 
-	/* And the next call, with memory, does its work. */
-	assert_int_equal(retention_apply(&r, s, 3, 5000), 0);
+	/* The run with memory does its work. */
+	assert_int_equal(rc, 0);
 	assert_int_equal(s[0].keep + s[1].keep + s[2].keep, 1);
 	assert_int_equal(s[2].keep, 1);
 }

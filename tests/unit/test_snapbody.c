@@ -25,23 +25,11 @@
 #include "tree.h"
 
 /*
- * Allocation failures: the module is included with malloc behind a
- * countdown (the nth allocation from now fails), and jansson gets the same
- * countdown through json_set_alloc_funcs.
+ * Allocation failures: the countdown of faultsim.h fails the module's
+ * allocations, and jansson's too, which it makes through
+ * json_set_alloc_funcs.
  */
-static unsigned long fail_countdown;
-
-static int
-should_fail(void)
-{
-	return fail_countdown != 0 && --fail_countdown == 0;
-}
-
-static void *
-t_malloc(size_t n)
-{
-	return should_fail() ? NULL : malloc(n);
-}
+#include "faultsim.h"
 
 /* jansson's allocations, which note whether one of them was the one that
  * failed. */
@@ -50,16 +38,15 @@ static int jansson_failed;
 static void *
 j_malloc(size_t n)
 {
-	if (should_fail()) {
+	int before = faultsim_failures();
+	void *p = malloc(n);
+
+	if (faultsim_failures() != before)
 		jansson_failed = 1;
-		return NULL;
-	}
-	return malloc(n);
+	return p;
 }
 
-#define malloc t_malloc
 #include "snapbody.c"
-#undef malloc
 
 static int
 setup(void **state)
@@ -458,11 +445,10 @@ test_alloc_body(void **state)
 	 * buffer drops a byte silently. Those are counted, not hidden.
 	 */
 	for (nth = 1;; nth++) {
-		fail_countdown = nth;
+		faultsim_config((int)nth - 1, 1);
 		jansson_failed = 0;
 		rc = vc_snapbody_open(&k, bv.hdr, bv.hdr_len, bv.sealed, bv.sealed_len, &b);
-		fired = fail_countdown == 0;
-		fail_countdown = 0;
+		fired = faultsim_off() != 0;
 		if (!fired) {
 			assert_int_equal(rc, VC_OK);
 			break;
@@ -487,21 +473,23 @@ test_alloc_body(void **state)
 	assert_true(nomem > nth / 2);
 	assert_true(nth > 10);
 	for (nth = 1;; nth++) {
-		fail_countdown = nth;
+		faultsim_config((int)nth - 1, 1);
 		rc = vc_snapbody_json(&b, &json, &jlen);
-		fail_countdown = 0;
-		if (rc == VC_OK)
+		if (faultsim_off() == 0) {
+			assert_int_equal(rc, VC_OK);
 			break;
+		}
 		assert_int_equal(rc, VC_E_NOMEM);
 		assert_null(json);
 	}
 	assert_true(nth > 10);
 	for (nth = 1;; nth++) {
-		fail_countdown = nth;
+		faultsim_config((int)nth - 1, 1);
 		rc = vc_snapbody_seal(&k, bv.hdr, bv.hdr_len, json, jlen, NULL, &out, &outlen);
-		fail_countdown = 0;
-		if (rc == VC_OK)
+		if (faultsim_off() == 0) {
+			assert_int_equal(rc, VC_OK);
 			break;
+		}
 		assert_int_equal(rc, VC_E_NOMEM);
 		assert_null(out);
 	}

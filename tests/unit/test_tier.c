@@ -29,6 +29,10 @@
 #include "tier.h"
 #include "tier_state.h"
 
+/* The module itself, with its test hook (tier__crash_after) compiled in. */
+#define VAULT_TEST_HOOKS
+#include "tier.c"
+
 #define NB 3 /* hot fs, archive, mem */
 #define HOT 0
 #define ARC 1
@@ -42,6 +46,7 @@ struct fx {
 	struct tier *tier;
 	uint64_t vault_id;
 	struct conf_policy pol;
+	uint64_t rate;  /* tier-rate of the tierers open_tier opens */
 };
 
 static const char names[NB][VSP_NAME_MAX + 1] = {"hot", "tape", "cloud"};
@@ -63,9 +68,10 @@ open_tier(struct fx *f, int crash_after, int recall_thread)
 	char state[PATH_MAX];
 	struct tier_config c = {.meta = f->meta, .backends = f->b, .names = names,
 	    .nbackends = NB, .state_dir = state, .policy = policy_cb, .policy_arg = f,
-	    .recall_thread = recall_thread, .crash_after = crash_after};
+	    .recall_thread = recall_thread, .rate = f->rate};
 
 	snprintf(state, sizeof(state), "%s/tier", f->dir);
+	tier__crash_after = crash_after;
 	return tier_new(&c);
 }
 
@@ -194,6 +200,56 @@ journal(struct fx *f)
 	assert_int_equal(tier_state_moves(ts, mv, 4, &n, &more), 0);
 	tier_state_close(ts);
 	return n;
+}
+
+/* tier-rate: a move to a cold backend waits out the bucket (which starts
+ * with one second's worth) before it is recorded; a recall does not wait. */
+static void
+test_rate(void **state)
+{
+	struct fx *f = *state;
+	uint8_t id[VSP_ID_LEN], id2[VSP_ID_LEN];
+	double t0, tokens, last;
+
+	tier_free(f->tier);
+	f->rate = 100000;
+	assert_non_null(f->tier = open_tier(f, 0, 0));
+	add_pack(f, 1, 150000, 1, id);
+	add_pack(f, 2, 50000, 1, id2);
+	t0 = now_seconds();
+	assert_int_equal(tier_move(f->tier, f->vault_id, VSP_KIND_PACK, id, HOT, MEM), TIER_OK);
+	assert_true(now_seconds() - t0 >= 0.45); /* 50000 bytes past the burst */
+	/* A recall is not charged: the bucket is as the move left it. */
+	tokens = f->tier->bucket.tokens;
+	last = f->tier->bucket.last;
+	assert_int_equal(tier_move(f->tier, f->vault_id, VSP_KIND_PACK, id, MEM, HOT), TIER_OK);
+	assert_true(f->tier->bucket.tokens == tokens && f->tier->bucket.last == last);
+	/* 200000 bytes at 100000 a second, one second's worth saved up at the
+	 * start: the second move ends a second or more after the first began,
+	 * however long the copies and the recall took. */
+	assert_int_equal(tier_move(f->tier, f->vault_id, VSP_KIND_PACK, id2, HOT, MEM), TIER_OK);
+	assert_true(now_seconds() - t0 >= 0.95);
+	assert_int_equal(locations(f, id2), 1u << MEM);
+	assert_int_equal(holds(f, MEM, id2), 1);
+}
+
+/* tier-rate in vaultd.conf: a size, 0 (no cap) when absent. */
+static void
+test_rate_conf(void **state)
+{
+	static const char text[] = "tier-rate 12K\n";
+	struct conf *c = NULL;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(conf_parse("t.conf", "", 0, &c, err, sizeof(err)), 0);
+	assert_int_equal(c->tier_rate, 0);
+	conf_free(c);
+	assert_int_equal(conf_parse("t.conf", text, strlen(text), &c, err, sizeof(err)), 0);
+	assert_int_equal(c->tier_rate, 12 * 1024);
+	conf_free(c);
+	assert_int_equal(conf_parse("t.conf", "tier-rate fast\n", 15, &c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "tier-rate"));
 }
 
 static void
@@ -478,6 +534,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_move),
 		T(test_crash_each_step),
+		T(test_rate),
+		cmocka_unit_test(test_rate_conf),
 		T(test_deleted_during_move),
 		T(test_corrupt_source),
 		T(test_run_rules),

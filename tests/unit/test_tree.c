@@ -25,35 +25,10 @@
 
 #include "tree.h"
 
-/*
- * Allocation failures: the module is included with malloc and realloc
- * behind a countdown (the nth allocation from now fails).
- */
-static unsigned long fail_countdown;
-
-static int
-should_fail(void)
-{
-	return fail_countdown != 0 && --fail_countdown == 0;
-}
-
-static void *
-t_malloc(size_t n)
-{
-	return should_fail() ? NULL : malloc(n);
-}
-
-static void *
-t_realloc(void *p, size_t n)
-{
-	return should_fail() ? NULL : realloc(p, n);
-}
-
-#define malloc t_malloc
-#define realloc t_realloc
+/* The module itself, for its statics; its allocations fail through the
+ * countdown of faultsim.h. */
 #include "tree.c"
-#undef malloc
-#undef realloc
+#include "faultsim.h"
 
 /* ---- nodes from and to vectors --------------------------------------- */
 
@@ -668,9 +643,9 @@ read_with_failure(const uint8_t *data, size_t len, const struct owned_node *want
 	unsigned depth;
 	int rc, failed = 0;
 
-	fail_countdown = nth;
+	faultsim_config((int)nth - 1, 1);
 	if ((r = vc_tree_reader_new()) == NULL) {
-		fail_countdown = 0;
+		assert_int_equal(faultsim_off(), 1);
 		return 1;
 	}
 	while (pos < len) {
@@ -684,7 +659,7 @@ read_with_failure(const uint8_t *data, size_t len, const struct owned_node *want
 		pos += used;
 		i++;
 	}
-	fail_countdown = 0;
+	assert_int_equal(faultsim_off(), failed);
 	assert_int_equal(i, nwant);
 	assert_int_equal(vc_tree_done(r), VC_OK);
 	vc_tree_reader_free(r);
@@ -711,7 +686,7 @@ test_alloc_tree(void **state)
 	for (nth = 1;; nth++) {
 		buf = NULL;
 		blen = cap = 0;
-		fail_countdown = nth;
+		faultsim_config((int)nth - 1, 1);
 		for (i = 0; i < n; i++) {
 			size_t before = blen;
 			if ((rc = vc_tree_append(&buf, &blen, &cap, &o[i].n)) != VC_OK) {
@@ -720,10 +695,13 @@ test_alloc_tree(void **state)
 				break;
 			}
 		}
-		fail_countdown = 0;
+		rc = faultsim_off();
 		free(buf);
-		if (i == n)
+		if (rc == 0) {
+			assert_int_equal(i, n);
 			break;
+		}
+		assert_true(i < n);
 	}
 	assert_true(nth > 1);
 	free(data);
