@@ -201,6 +201,25 @@ const struct conf_policy *conf_policy_for(const struct conf *c, const char *tena
     const char *vault, uint64_t *tenant_quota, uint64_t *vault_quota);
 
 /*
+ * The parts of c that only a restart applies (listen, data, the backends,
+ * posture-listen), copied into a new struct conf whose other settings are
+ * the defaults and which has no policy, tenant or target: the daemon keeps
+ * it from start-up to compare each reloaded file with. For conf_free();
+ * NULL if out of memory.
+ */
+struct conf *conf_restart_part(const struct conf *c);
+
+/*
+ * Compares the restart-only settings of next with those of cur (what the
+ * daemon started with) and returns how many differ: listen (any listen
+ * line), data, each backend added, removed or changed ("backend NAME"),
+ * posture-listen. Their names, separated by ", ", go to out (outlen bytes,
+ * cut if need be; "" when none differs).
+ */
+size_t conf_restart_changes(const struct conf *cur, const struct conf *next, char *out,
+    size_t outlen);
+
+/*
  * Parses a size: decimal digits, then optionally one of K M G T (powers of
  * 1024, upper case only, so that M never reads as "minutes"). Returns 0 and
  * *out, or -1 for anything else (empty, sign, space, other suffix, or more

@@ -23,10 +23,11 @@ struct sha256; /* sha256.h */
 #define EXISTS_IDS_MAX 10000
 #define RESP_HEADERS_MAX 512
 
-/* Limits and knobs; fixed for the daemon's life. */
+/* Limits and knobs. SIGHUP replaces them while handler threads read them:
+ * each field is atomic, so a reader sees the old or the new value. */
 struct store_limits {
-	uint64_t max_object_size;
-	uint64_t reserve_bytes; /* free space kept back; below it uploads get 507 */
+	_Atomic uint64_t max_object_size;
+	_Atomic uint64_t reserve_bytes; /* free space kept back; below it uploads get 507 */
 };
 
 /* What a vault's policy asks of the handlers (vaultd.conf); 0 = none. */

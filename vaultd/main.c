@@ -76,10 +76,9 @@ struct daemon {
 	struct posture_http *posture_http;
 	int has_posture_listen;
 	struct conf_listen posture_listen;
-	/* What the file said at start-up, to tell whether a reload changes
-	 * what only a restart applies. */
-	char started_data_dir[PATH_MAX];
-	size_t started_nlistens;
+	/* What the file said at start-up about what only a restart applies
+	 * (conf_restart_part), to name what a reload cannot apply. */
+	struct conf *boot;
 	char reload_err[1024];
 };
 
@@ -201,6 +200,38 @@ reload_work(uv_work_t *w)
 	}
 }
 
+/*
+ * Puts the settings of a reloaded file that apply to new work in force (on
+ * the loop thread; spec/vaultd.conf.md, "Reload") and names those that only
+ * a restart applies. Policies, tenants and targets follow in reload_done.
+ */
+static void
+reload_apply(struct daemon *d, const struct conf *c)
+{
+	struct server_config sc;
+	uint64_t max_object_size, reserve;
+	char restart[1024];
+
+	options_reloaded(d->opts, c, &max_object_size, &reserve, &sc);
+	d->store->limits.max_object_size = max_object_size;
+	d->store->limits.reserve_bytes = reserve;
+	for (size_t i = 0; i < d->nservers; i++)
+		server_reconfigure(d->servers[i], &sc);
+	if (d->scrub != NULL)
+		scrub_set_rate(d->scrub, c->scrub_rate);
+	if (conf_restart_changes(d->boot, c, restart, sizeof(restart)) > 0)
+		fprintf(stderr, "vaultd: reload: these settings changed but need a restart; "
+		    "until then the ones vaultd started with stay in force: %s\n", restart);
+	fprintf(stderr, "vaultd: reloaded %s: max-object-size %" PRIu64 ", reserve %" PRIu64
+	    ", max-connections %u, header-timeout %us, idle-timeout %us, body-timeout %us, "
+	    "scrub-rate %" PRIu64 ", replicate-workers %u, replicate-bandwidth %" PRIu64
+	    ", %zu policies, %zu tenants, %zu replication target(s)\n", d->opts->conf_path,
+	    max_object_size, reserve, sc.max_connections, sc.header_timeout_ms / 1000,
+	    sc.idle_timeout_ms / 1000, sc.body_timeout_ms / 1000, c->scrub_rate,
+	    c->replicate_workers, c->replicate_bandwidth, c->npolicies, c->ntenants,
+	    c->ntargets);
+}
+
 static void
 reload_done(uv_work_t *w, int status)
 {
@@ -213,15 +244,7 @@ reload_done(uv_work_t *w, int status)
 		    d->reload_err);
 		return;
 	}
-	if (strcmp(d->next_conf->data_dir, d->started_data_dir) != 0 ||
-	    d->next_conf->nlistens != d->started_nlistens)
-		fprintf(stderr, "vaultd: reload: listen and data changes take effect at the "
-		    "next start\n");
-	fprintf(stderr, "vaultd: reloaded %s: %zu policies, %zu tenants\n", d->opts->conf_path,
-	    d->next_conf->npolicies, d->next_conf->ntenants);
-	fprintf(stderr, "vaultd: reload: %zu replication target(s)\n", d->next_conf->ntargets);
-	if (d->scrub != NULL)
-		scrub_set_rate(d->scrub, d->next_conf->scrub_rate);
+	reload_apply(d, d->next_conf);
 	policy_src_swap(d->policies, d->next_conf);
 	d->next_conf = NULL;
 	if (d->repl != NULL)
@@ -593,8 +616,10 @@ start_policies(struct daemon *d, struct options *o, struct store *store)
 		fprintf(stderr, "vaultd: %s\n", err);
 		return -1;
 	}
-	snprintf(d->started_data_dir, sizeof(d->started_data_dir), "%s", o->conf->data_dir);
-	d->started_nlistens = o->conf->nlistens;
+	if ((d->boot = conf_restart_part(o->conf)) == NULL) {
+		fprintf(stderr, "vaultd: out of memory\n");
+		return -1;
+	}
 	if (start_repl(d, o->conf, store) != 0)
 		return -1;
 	d->scrub_rate = o->conf->scrub_rate;
@@ -636,7 +661,8 @@ main(int argc, char **argv)
 	}
 	if ((lockfd = lock_data_dir(opts.data_dir)) < 0)
 		return 1;
-	store.limits = opts.limits;
+	store.limits.max_object_size = opts.max_object_size;
+	store.limits.reserve_bytes = opts.reserve_bytes;
 	d.loop = uv_default_loop();
 	d.opts = &opts;
 	d.store = &store;
@@ -657,6 +683,7 @@ out:
 	meta_close(store.meta);
 	policy_src_free(d.policies);
 	conf_free(opts.conf);
+	conf_free(d.boot);
 	sodium_memzero(store.server_key, sizeof(store.server_key));
 	close(lockfd);
 	return rc;

@@ -29,9 +29,20 @@ struct options {
 	struct conf_listen listens[OPTIONS_LISTEN_MAX];
 	size_t nlistens;
 	struct server_config server; /* host and port are set per listener */
-	struct store_limits limits;
+	uint64_t max_object_size;    /* the store's limits (handlers.h) */
+	uint64_t reserve_bytes;
+	unsigned flags_set;          /* OPTIONS_SET_* bits: what a flag set */
 	const char *port_file;
 };
+
+/* Settings a command-line flag gave: they win over the file at start-up and
+ * at every reload. */
+#define OPTIONS_SET_MAXOBJ 0x01u
+#define OPTIONS_SET_RESERVE 0x02u
+#define OPTIONS_SET_MAXCONN 0x04u
+#define OPTIONS_SET_HDR 0x08u
+#define OPTIONS_SET_IDLE 0x10u
+#define OPTIONS_SET_BODY 0x20u
 
 /*
  * Fills o from the configuration file named by -c (or the defaults) and the
@@ -39,5 +50,15 @@ struct options {
  * exits. Returns 0, or -1 after printing what is wrong.
  */
 int options_parse(int argc, char **argv, struct options *o);
+
+/*
+ * The settings a reload of c puts in force (spec/vaultd.conf.md, "Reload"):
+ * c's object size limit, reserve, connection cap and timeouts, except those
+ * a flag set, which keep the flag's value. Fills *max_object_size,
+ * *reserve_bytes and the limits of *server (host, port and access_log are
+ * copied from o).
+ */
+void options_reloaded(const struct options *o, const struct conf *c,
+    uint64_t *max_object_size, uint64_t *reserve_bytes, struct server_config *server);
 
 #endif

@@ -509,6 +509,15 @@ server_start(uv_loop_t *loop, const struct server_config *cfg, struct store *sto
 	return srv;
 }
 
+void
+server_reconfigure(struct server *srv, const struct server_config *cfg)
+{
+	srv->cfg.max_connections = cfg->max_connections;
+	srv->cfg.header_timeout_ms = cfg->header_timeout_ms;
+	srv->cfg.idle_timeout_ms = cfg->idle_timeout_ms;
+	srv->cfg.body_timeout_ms = cfg->body_timeout_ms;
+}
+
 int
 server_port(const struct server *srv)
 {

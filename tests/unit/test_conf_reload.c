@@ -1,0 +1,159 @@
+/*
+ * What a reload cannot apply (vaultd/conf_reload.c, spec/vaultd.conf.md
+ * "Reload"): conf_restart_part keeps the restart-only settings, and
+ * conf_restart_changes names each one a new file changes (every listen and
+ * backend field, data, posture-listen) and nothing else; every allocation
+ * of conf_restart_part failing in turn.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "conf.h"
+#include "conf_internal.h"
+
+#define BASE \
+	"listen 127.0.0.1:8420\n" \
+	"data /srv/v\n" \
+	"backend hot {\n type fs\n path /srv/o\n}\n" \
+	"backend arch {\n type archive\n path /srv/a\n cartridge-size 1G\n}\n" \
+	"backend s3 {\n type s3\n endpoint http://s3.example\n region r\n bucket b\n" \
+	" prefix x/\n path-style yes\n credentials-file /etc/c\n}\n"
+
+static struct conf *
+parse_ok(const char *text)
+{
+	struct conf *c = NULL;
+	char err[512] = "";
+
+	if (conf_parse("t.conf", text, strlen(text), &c, err, sizeof(err)) != 0)
+		fail_msg("parse failed: %s\n--- input:\n%s", err, text);
+	return c;
+}
+
+/* How many names a ", "-separated list holds. */
+static size_t
+items(const char *list)
+{
+	size_t n = list[0] != '\0';
+
+	for (const char *p = list; (p = strstr(p, ", ")) != NULL; p += 2)
+		n++;
+	return n;
+}
+
+/* Replaces the first from in BASE by to (to "" removes it), parses the
+ * result and checks what conf_restart_changes names against the kept part
+ * of BASE. */
+static void
+check(const char *from, const char *to, const char *want)
+{
+	char text[4096], out[512];
+	const char *at = strstr(BASE, from);
+	struct conf *base = parse_ok(BASE), *boot, *next;
+	size_t n;
+
+	assert_non_null(at);
+	snprintf(text, sizeof(text), "%.*s%s%s", (int)(at - BASE), BASE, to, at + strlen(from));
+	next = parse_ok(text);
+	assert_non_null(boot = conf_restart_part(base));
+	conf_free(base); /* the kept part owns its own copies */
+	n = conf_restart_changes(boot, next, out, sizeof(out));
+	if (strcmp(out, want) != 0)
+		fail_msg("'%s' -> '%s': got '%s', want '%s'", from, to, out, want);
+	assert_int_equal(n, items(want));
+	conf_free(boot);
+	conf_free(next);
+}
+
+static void
+test_each_setting(void **state)
+{
+	(void)state;
+	/* What a reload applies is never named. */
+	check("data /srv/v\n", "data /srv/v\nmax-object-size 8M\nreserve 1G\n"
+	    "header-timeout 1s\nidle-timeout 1s\nbody-timeout 1s\nmax-connections 1\n"
+	    "scrub-rate 1M\nreplicate-workers 9\nreplicate-bandwidth 1M\n"
+	    "policy p {\n keep-last 1\n}\ntenant t {\n policy p\n}\n", "");
+	check("listen 127.0.0.1:8420\n", "listen 127.0.0.1:8421\n", "listen");
+	check("listen 127.0.0.1:8420\n", "listen 127.0.0.2:8420\n", "listen");
+	check("listen 127.0.0.1:8420\n", "listen 127.0.0.1:8420\nlisten [::1]:8420\n", "listen");
+	/* No listen line: the default, 127.0.0.1:8420, the same address. */
+	check("listen 127.0.0.1:8420\n", "", "");
+	check("data /srv/v\n", "data /srv/w\n", "data");
+	check("path /srv/o", "path /srv/p", "backend hot");
+	check("type archive\n path /srv/a\n cartridge-size 1G", "type fs\n path /srv/a",
+	    "backend arch");
+	check("path /srv/a", "path /srv/b", "backend arch");
+	check("cartridge-size 1G", "cartridge-size 2G", "backend arch");
+	check("endpoint http://s3.example", "endpoint http://s4.example", "backend s3");
+	check("region r", "region q", "backend s3");
+	check("bucket b", "bucket c", "backend s3");
+	check("prefix x/", "prefix y/", "backend s3");
+	check("path-style yes", "path-style no", "backend s3");
+	check("credentials-file /etc/c", "credentials-file /etc/d", "backend s3");
+	check("backend s3 {", "backend s4 {", "backend s4");
+	check("data /srv/v\n", "data /srv/v\nposture-listen 127.0.0.1:8421\n", "posture-listen");
+	check("backend s3 {\n type s3\n endpoint http://s3.example\n region r\n bucket b\n"
+	    " prefix x/\n path-style yes\n credentials-file /etc/c\n}\n", "", "backend s3 (removed)");
+	check("backend arch {", "backend new {\n type fs\n path /n\n}\nbackend arch {",
+	    "backend new, backend arch, backend s3 (added)");
+}
+
+/* Several changes, a short buffer: the count is exact, the text is cut
+ * and stays a string. */
+static void
+test_many_and_cut(void **state)
+{
+	struct conf *a = parse_ok(BASE), *b, *boot;
+	char out[12];
+
+	(void)state;
+	b = parse_ok("listen 1.2.3.4:1\ndata /x\nposture-listen 127.0.0.1:1\n");
+	assert_non_null(boot = conf_restart_part(a));
+	/* listen, data, hot/arch/s3 removed... the new file has no backend. */
+	assert_int_equal(conf_restart_changes(boot, b, out, sizeof(out)), 6);
+	assert_true(strlen(out) < sizeof(out));
+	assert_int_equal(strncmp(out, "listen, dat", sizeof(out) - 1), 0);
+	assert_int_equal(conf_restart_changes(boot, b, NULL, 0), 6);
+	conf_free(a);
+	conf_free(b);
+	conf_free(boot);
+}
+
+static void
+test_alloc_fail(void **state)
+{
+	struct conf *a = parse_ok(BASE), *p;
+	int n;
+
+	(void)state;
+	for (n = 0;; n++) {
+		conf__fail_after(n);
+		p = conf_restart_part(a);
+		conf__fail_after(-1);
+		if (p != NULL)
+			break;
+	}
+	assert_true(n >= 3); /* the struct, the listens, the backends */
+	conf_free(p);
+	conf_free(a);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_each_setting),
+		cmocka_unit_test(test_many_and_cut),
+		cmocka_unit_test(test_alloc_fail),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
