@@ -145,7 +145,7 @@ summary(const struct conf_policy *p, int has, const struct policy_limits *lim,
 		dur(p->gc_every, a);
 		add(out, &len, "; gc every %s", a);
 	}
-	if (has && p->gc_grace != CONF_DEFAULT_GC_GRACE) {
+	if (has && p->gc_grace != 0 && p->gc_grace != CONF_DEFAULT_GC_GRACE) {
 		dur(p->gc_grace, a);
 		add(out, &len, "; gc-grace %s", a);
 	}
