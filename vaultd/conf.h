@@ -46,6 +46,7 @@
 #define CONF_DEFAULT_MAX_CONNECTIONS 1024u
 #define CONF_DEFAULT_GC_GRACE (24 * 3600ULL) /* seconds */
 #define CONF_DEFAULT_REPLICATE_WORKERS 4u
+#define CONF_DEFAULT_LOG_TO "stderr"
 #define CONF_DEFAULT_SCRUB_RATE (50ULL * 1024 * 1024) /* bytes per second */
 #define CONF_COPIES_MAX 33            /* largest copies: 32 backends and a replica */
 
@@ -156,6 +157,7 @@ struct conf {
 	uint64_t scrub_rate;               /* bytes per second scrub reads, 0 = no cap */
 	int has_posture_listen;            /* posture-listen given: serve the page */
 	struct conf_listen posture_listen;
+	char log_to[8];                    /* "stderr" (the default) or "syslog" */
 };
 
 /* The index of the backend named name in c->backends, or -1. */

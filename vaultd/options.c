@@ -30,7 +30,9 @@ usage(FILE *f)
 	    "      --header-timeout S    seconds for a request head (default 10)\n"
 	    "      --idle-timeout S      keep-alive idle seconds (default 60)\n"
 	    "      --body-timeout S      seconds without body progress (default 30)\n"
-	    "  -v, --access-log          log every request to stderr\n"
+	    "  -v, --access-log          log every request, not only those answered 5xx\n"
+	    "      --log-to DEST         stderr or syslog (default: the file's log-to,\n"
+	    "                            else stderr; spec/logging.md)\n"
 	    "  -h, --help\n");
 }
 
@@ -125,6 +127,17 @@ options_reloaded(const struct options *o, const struct conf *c, uint64_t *max_ob
 		server->body_timeout_ms = c->body_timeout_ms;
 }
 
+enum log_dest
+options_log_to(const struct options *o, const struct conf *c)
+{
+	enum log_dest d = LOG_TO_STDERR;
+
+	if (o->flags_set & OPTIONS_SET_LOGTO)
+		return o->log_to;
+	(void)log_dest_parse(c->log_to, &d); /* the parser let only the two through */
+	return d;
+}
+
 /* Copies the file's settings; the policies stay in o->conf. */
 static int
 from_conf(struct options *o)
@@ -194,6 +207,11 @@ apply_flag(struct options *o, int ch, const char *arg)
 	case 'v': o->server.access_log = 1; return 0;
 	case 'h': usage(stdout); exit(0);
 	case OPT_PORTFILE: o->port_file = arg; return 0;
+	case OPT_LOGTO:
+		if (log_dest_parse(arg, &o->log_to) == 0)
+			return 0;
+		fprintf(stderr, "vaultd: --log-to wants stderr or syslog, not '%s'\n", arg);
+		return -1;
 	case OPT_MAXOBJ: return parse_u64_arg("--max-object-size", arg, &o->max_object_size);
 	case OPT_RESERVE: return parse_u64_arg("--reserve", arg, &o->reserve_bytes);
 	case OPT_MAXCONN:
@@ -223,6 +241,7 @@ flag_bit(int ch)
 	case OPT_HDR: return OPTIONS_SET_HDR;
 	case OPT_IDLE: return OPTIONS_SET_IDLE;
 	case OPT_BODY: return OPTIONS_SET_BODY;
+	case OPT_LOGTO: return OPTIONS_SET_LOGTO;
 	default: return 0;
 	}
 }
@@ -243,6 +262,7 @@ options_parse(int argc, char **argv, struct options *o)
 		{"idle-timeout", required_argument, NULL, OPT_IDLE},
 		{"body-timeout", required_argument, NULL, OPT_BODY},
 		{"access-log", no_argument, NULL, 'v'},
+		{"log-to", required_argument, NULL, OPT_LOGTO},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};

@@ -6,6 +6,7 @@
 
 #include "conf.h"
 #include "handlers.h"
+#include "log.h"
 #include "server.h"
 
 #define OPTIONS_LISTEN_MAX 16
@@ -18,6 +19,7 @@ enum {
 	OPT_IDLE,
 	OPT_BODY,
 	OPT_PORTFILE,
+	OPT_LOGTO,
 };
 
 struct options {
@@ -31,6 +33,7 @@ struct options {
 	struct server_config server; /* host and port are set per listener */
 	uint64_t max_object_size;    /* the store's limits (handlers.h) */
 	uint64_t reserve_bytes;
+	enum log_dest log_to;        /* --log-to, when OPTIONS_SET_LOGTO */
 	unsigned flags_set;          /* OPTIONS_SET_* bits: what a flag set */
 	const char *port_file;
 };
@@ -43,6 +46,7 @@ struct options {
 #define OPTIONS_SET_HDR 0x08u
 #define OPTIONS_SET_IDLE 0x10u
 #define OPTIONS_SET_BODY 0x20u
+#define OPTIONS_SET_LOGTO 0x40u
 
 /*
  * Fills o from the configuration file named by -c (or the defaults) and the
@@ -60,5 +64,9 @@ int options_parse(int argc, char **argv, struct options *o);
  */
 void options_reloaded(const struct options *o, const struct conf *c,
     uint64_t *max_object_size, uint64_t *reserve_bytes, struct server_config *server);
+
+/* Where the log goes with c in force: --log-to if given, else c's log-to
+ * (spec/logging.md). */
+enum log_dest options_log_to(const struct options *o, const struct conf *c);
 
 #endif
