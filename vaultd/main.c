@@ -572,7 +572,8 @@ start_services(struct daemon *d, struct options *o, struct store *store)
 	char sock[PATH_MAX];
 	struct admin_ctx actx = {.meta = store->meta, .server_key = store->server_key,
 	    .status = status_cb, .status_arg = d, .repl_targets = policy_src_targets,
-	    .repl_has_target = has_target, .repl_arg = d->policies};
+	    .repl_has_target = has_target, .repl_arg = d->policies,
+	    .tenant_declared = policy_src_has_tenant};
 	struct gc_config gcc = {.meta = store->meta, .backend = store->backend,
 	    .backends = d->backends, .nbackends = d->nbackends,
 	    .tmp_dir = sock, .policy = policy_src_policy, .policy_arg = d->policies};
