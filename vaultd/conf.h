@@ -222,6 +222,20 @@ size_t conf_restart_changes(const struct conf *cur, const struct conf *next, cha
     size_t outlen);
 
 /*
+ * 1 if l's host is a loopback address: 127.0.0.0/8, ::1, ::ffff:127.x.y.z
+ * or the name "localhost". Any other name, and the wildcard addresses
+ * 0.0.0.0 and ::, are not.
+ */
+int conf_listen_loopback(const struct conf_listen *l);
+
+/*
+ * If c serves the posture page (which has no authentication) on an address
+ * that is not loopback, writes a warning that says so to msg (len bytes)
+ * and returns 1; else returns 0. For `vaultd -n` and start-up.
+ */
+int conf_posture_exposed(const struct conf *c, char *msg, size_t len);
+
+/*
  * Parses a size: decimal digits, then optionally one of K M G T (powers of
  * 1024, upper case only, so that M never reads as "minutes"). Returns 0 and
  * *out, or -1 for anything else (empty, sign, space, other suffix, or more

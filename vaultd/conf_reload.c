@@ -7,6 +7,8 @@
  */
 #include "conf.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -127,4 +129,36 @@ conf_restart_changes(const struct conf *cur, const struct conf *next, char *out,
 	        !listen_same(&cur->posture_listen, &next->posture_listen)))
 		add(out, outlen, &n, "posture-listen");
 	return n;
+}
+
+int
+conf_listen_loopback(const struct conf_listen *l)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (strcmp(l->host, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, l->host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, l->host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6) ||
+		    (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+	return 0;
+}
+
+int
+conf_posture_exposed(const struct conf *c, char *msg, size_t len)
+{
+	const struct conf_listen *l = &c->posture_listen;
+	int v6 = strchr(l->host, ':') != NULL;
+
+	if (!c->has_posture_listen || conf_listen_loopback(l))
+		return 0;
+	snprintf(msg, len, "warning: posture-listen %s%s%s:%d is not a loopback address, and the "
+	    "posture page has no authentication: anyone who reaches it reads every vault's "
+	    "name, size, policy and health. Bind it to 127.0.0.1 or [::1], or put a proxy "
+	    "that authenticates in front of it (spec/posture.md)", v6 ? "[" : "", l->host,
+	    v6 ? "]" : "", l->port);
+	return 1;
 }

@@ -613,7 +613,7 @@ start_services(struct daemon *d, struct options *o, struct store *store)
 static int
 start_policies(struct daemon *d, struct options *o, struct store *store)
 {
-	char err[256];
+	char err[512];
 
 	if (ensure_tenants(store->meta, o->conf, err, sizeof(err)) != 0) {
 		log_msg(VLOG_ERROR, "%s", err);
@@ -628,6 +628,8 @@ start_policies(struct daemon *d, struct options *o, struct store *store)
 	d->scrub_rate = o->conf->scrub_rate;
 	d->has_posture_listen = o->conf->has_posture_listen;
 	d->posture_listen = o->conf->posture_listen;
+	if (conf_posture_exposed(o->conf, err, sizeof(err)))
+		log_msg(VLOG_WARN, "%s", err);
 	d->policies = policy_src_new(o->conf);
 	o->conf = NULL;
 	if (d->policies == NULL) {

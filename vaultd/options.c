@@ -184,6 +184,8 @@ load_conf(struct options *o)
 	if (from_conf(o) != 0)
 		return -1;
 	if (o->check_only) {
+		if (conf_posture_exposed(o->conf, err, sizeof(err)))
+			fprintf(stderr, "vaultd: %s\n", err);
 		printf("vaultd: %s: the configuration is valid (%zu policies, %zu tenants, "
 		    "%zu replication targets)\n",
 		    o->conf_path != NULL ? o->conf_path : "built-in defaults", o->conf->npolicies,

@@ -3,7 +3,7 @@
  * "Reload"): conf_restart_part keeps the restart-only settings, and
  * conf_restart_changes names each one a new file changes (every listen and
  * backend field, data, posture-listen) and nothing else; every allocation
- * of conf_restart_part failing in turn.
+ * of conf_restart_part failing in turn; the posture-listen warning.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -146,6 +146,52 @@ test_alloc_fail(void **state)
 	conf_free(a);
 }
 
+static void
+test_loopback(void **state)
+{
+	static const struct { const char *host; int loop; } hosts[] = {
+		{"127.0.0.1", 1}, {"127.1.2.3", 1}, {"::1", 1}, {"localhost", 1},
+		{"::ffff:127.0.0.1", 1}, {"0.0.0.0", 0}, {"::", 0}, {"10.0.0.1", 0},
+		{"128.0.0.1", 0}, {"fe80::1", 0}, {"::ffff:10.0.0.1", 0}, {"example.org", 0},
+		{"localhost.example.org", 0}, {"126.255.255.255", 0},
+	};
+	struct conf_listen l;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+		snprintf(l.host, sizeof(l.host), "%s", hosts[i].host);
+		l.port = 1;
+		if (conf_listen_loopback(&l) != hosts[i].loop)
+			fail_msg("%s: want %d", hosts[i].host, hosts[i].loop);
+	}
+}
+
+/* The posture page off, on loopback, or exposed: only the last warns, and
+ * the warning names the address and what to do. */
+static void
+test_posture_exposed(void **state)
+{
+	struct conf *c;
+	char msg[512];
+
+	(void)state;
+	c = parse_ok("listen 0.0.0.0:1\n");
+	assert_int_equal(conf_posture_exposed(c, msg, sizeof(msg)), 0);
+	conf_free(c);
+	c = parse_ok("posture-listen 127.0.0.1:8421\n");
+	assert_int_equal(conf_posture_exposed(c, msg, sizeof(msg)), 0);
+	conf_free(c);
+	c = parse_ok("posture-listen 0.0.0.0:8421\n");
+	assert_int_equal(conf_posture_exposed(c, msg, sizeof(msg)), 1);
+	assert_non_null(strstr(msg, "posture-listen 0.0.0.0:8421 is not a loopback address"));
+	assert_non_null(strstr(msg, "no authentication"));
+	conf_free(c);
+	c = parse_ok("posture-listen [::]:8421\n");
+	assert_int_equal(conf_posture_exposed(c, msg, sizeof(msg)), 1);
+	assert_non_null(strstr(msg, "posture-listen [::]:8421 "));
+	conf_free(c);
+}
+
 int
 main(void)
 {
@@ -153,6 +199,8 @@ main(void)
 		cmocka_unit_test(test_each_setting),
 		cmocka_unit_test(test_many_and_cut),
 		cmocka_unit_test(test_alloc_fail),
+		cmocka_unit_test(test_loopback),
+		cmocka_unit_test(test_posture_exposed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
