@@ -26,14 +26,16 @@
 	"backend s3 {\n type s3\n endpoint http://s3.example\n region r\n bucket b\n" \
 	" prefix x/\n path-style yes\n credentials-file /etc/c\n}\n"
 
+/* The parsed text, which must be good. */
 static struct conf *
 parse_ok(const char *text)
 {
+	char why[512] = "";
 	struct conf *c = NULL;
-	char err[512] = "";
+	int rc = conf_parse("t.conf", text, strlen(text), &c, why, sizeof(why));
 
-	if (conf_parse("t.conf", text, strlen(text), &c, err, sizeof(err)) != 0)
-		fail_msg("parse failed: %s\n--- input:\n%s", err, text);
+	if (rc != 0 || c == NULL)
+		fail_msg("%s\n--- input:\n%s", why, text);
 	return c;
 }
 
@@ -75,35 +77,41 @@ check(const char *from, const char *to, const char *want)
 static void
 test_each_setting(void **state)
 {
+	static const struct { const char *from, *to, *want; } rows[] = {
+		/* What a reload applies is never named. */
+		{"data /srv/v\n", "data /srv/v\nmax-object-size 8M\nreserve 1G\n"
+		    "header-timeout 1s\nidle-timeout 1s\nbody-timeout 1s\nmax-connections 1\n"
+		    "scrub-rate 1M\nreplicate-workers 9\nreplicate-bandwidth 1M\nlog-to syslog\n"
+		    "policy p {\n keep-last 1\n}\ntenant t {\n policy p\n}\n", ""},
+		{"listen 127.0.0.1:8420\n", "listen 127.0.0.1:8421\n", "listen"},
+		{"listen 127.0.0.1:8420\n", "listen 127.0.0.2:8420\n", "listen"},
+		{"listen 127.0.0.1:8420\n", "listen 127.0.0.1:8420\nlisten [::1]:8420\n", "listen"},
+		/* No listen line: the default, 127.0.0.1:8420, the same address. */
+		{"listen 127.0.0.1:8420\n", "", ""},
+		{"data /srv/v\n", "data /srv/w\n", "data"},
+		{"path /srv/o", "path /srv/p", "backend hot"},
+		{"type archive\n path /srv/a\n cartridge-size 1G", "type fs\n path /srv/a",
+		    "backend arch"},
+		{"path /srv/a", "path /srv/b", "backend arch"},
+		{"cartridge-size 1G", "cartridge-size 2G", "backend arch"},
+		{"endpoint http://s3.example", "endpoint http://s4.example", "backend s3"},
+		{"region r", "region q", "backend s3"},
+		{"bucket b", "bucket c", "backend s3"},
+		{"prefix x/", "prefix y/", "backend s3"},
+		{"path-style yes", "path-style no", "backend s3"},
+		{"credentials-file /etc/c", "credentials-file /etc/d", "backend s3"},
+		{"backend s3 {", "backend s4 {", "backend s4"},
+		{"data /srv/v\n", "data /srv/v\nposture-listen 127.0.0.1:8421\n", "posture-listen"},
+		{"backend s3 {\n type s3\n endpoint http://s3.example\n region r\n bucket b\n"
+		    " prefix x/\n path-style yes\n credentials-file /etc/c\n}\n", "",
+		    "backend s3 (removed)"},
+		{"backend arch {", "backend new {\n type fs\n path /n\n}\nbackend arch {",
+		    "backend new, backend arch, backend s3 (added)"},
+	};
+
 	(void)state;
-	/* What a reload applies is never named. */
-	check("data /srv/v\n", "data /srv/v\nmax-object-size 8M\nreserve 1G\n"
-	    "header-timeout 1s\nidle-timeout 1s\nbody-timeout 1s\nmax-connections 1\n"
-	    "scrub-rate 1M\nreplicate-workers 9\nreplicate-bandwidth 1M\n"
-	    "policy p {\n keep-last 1\n}\ntenant t {\n policy p\n}\n", "");
-	check("listen 127.0.0.1:8420\n", "listen 127.0.0.1:8421\n", "listen");
-	check("listen 127.0.0.1:8420\n", "listen 127.0.0.2:8420\n", "listen");
-	check("listen 127.0.0.1:8420\n", "listen 127.0.0.1:8420\nlisten [::1]:8420\n", "listen");
-	/* No listen line: the default, 127.0.0.1:8420, the same address. */
-	check("listen 127.0.0.1:8420\n", "", "");
-	check("data /srv/v\n", "data /srv/w\n", "data");
-	check("path /srv/o", "path /srv/p", "backend hot");
-	check("type archive\n path /srv/a\n cartridge-size 1G", "type fs\n path /srv/a",
-	    "backend arch");
-	check("path /srv/a", "path /srv/b", "backend arch");
-	check("cartridge-size 1G", "cartridge-size 2G", "backend arch");
-	check("endpoint http://s3.example", "endpoint http://s4.example", "backend s3");
-	check("region r", "region q", "backend s3");
-	check("bucket b", "bucket c", "backend s3");
-	check("prefix x/", "prefix y/", "backend s3");
-	check("path-style yes", "path-style no", "backend s3");
-	check("credentials-file /etc/c", "credentials-file /etc/d", "backend s3");
-	check("backend s3 {", "backend s4 {", "backend s4");
-	check("data /srv/v\n", "data /srv/v\nposture-listen 127.0.0.1:8421\n", "posture-listen");
-	check("backend s3 {\n type s3\n endpoint http://s3.example\n region r\n bucket b\n"
-	    " prefix x/\n path-style yes\n credentials-file /etc/c\n}\n", "", "backend s3 (removed)");
-	check("backend arch {", "backend new {\n type fs\n path /n\n}\nbackend arch {",
-	    "backend new, backend arch, backend s3 (added)");
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		check(rows[i].from, rows[i].to, rows[i].want);
 }
 
 /* Several changes, a short buffer: the count is exact, the text is cut
