@@ -103,6 +103,7 @@ static const struct {
 	[VSP_E_INTERNAL] = {500, "internal"},
 	[VSP_E_UNAVAILABLE] = {503, "unavailable"},
 	[VSP_E_NO_SPACE] = {507, "insufficient_storage"},
+	[VSP_E_VERSION] = {505, "http_version_not_supported"},
 };
 
 int
@@ -146,6 +147,7 @@ vsp_status_reason(int status)
 	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
 	case 503: return "Service Unavailable";
+	case 505: return "HTTP Version Not Supported";
 	case 507: return "Insufficient Storage";
 	default: return "Unknown";
 	}

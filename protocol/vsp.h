@@ -64,6 +64,7 @@ enum vsp_err {
 	VSP_E_INTERNAL,         /* 500 internal */
 	VSP_E_UNAVAILABLE,      /* 503 unavailable */
 	VSP_E_NO_SPACE,         /* 507 insufficient_storage */
+	VSP_E_VERSION,          /* 505 http_version_not_supported */
 	VSP_E_COUNT
 };
 

@@ -50,6 +50,11 @@ struct admin_ctx {
 	    char (*names)[VSP_NAME_MAX + 1], size_t max);
 	int (*repl_has_target)(void *arg, const char *name);
 	void *repl_arg;
+	/* 1 if vaultd.conf declares a tenant of this name (such tenants are
+	 * created at start-up and on reload, so "tenant.add" says why one
+	 * exists and "tenant.remove" refuses it); arg is repl_arg. Thread-safe.
+	 * NULL: no tenant is declared. */
+	int (*tenant_declared)(void *arg, const char *name);
 	struct scrub *scrub; /* op "scrub" (scrub.h); NULL: unavailable */
 	const struct posture_config *posture; /* op "posture" (posture.h); NULL: unavailable */
 };

@@ -372,6 +372,12 @@ op_replicate(const struct admin_ctx *ctx, const json_t *req)
 	    "targets", arr);
 }
 
+static int
+declared(const struct admin_ctx *ctx, const char *tenant)
+{
+	return ctx->tenant_declared != NULL && ctx->tenant_declared(ctx->repl_arg, tenant);
+}
+
 static json_t *
 op_tenant_add(const struct admin_ctx *ctx, const json_t *req)
 {
@@ -383,6 +389,10 @@ op_tenant_add(const struct admin_ctx *ctx, const json_t *req)
 	if (field_name(req, "tenant.add", "name", "tenant", 1, &name, &err) != 0)
 		return err;
 	rc = meta_tenant_add(ctx->meta, name, (uint64_t)time(NULL), &t);
+	if (rc == META_EXISTS && declared(ctx, name))
+		return admin__error("a tenant named \"%s\" already exists: vaultd.conf declares "
+		    "it, and vaultd creates the tenants it declares at start-up and on reload",
+		    name);
 	if (rc == META_EXISTS)
 		return admin__error("a tenant named \"%s\" already exists", name);
 	if (rc != META_OK)
@@ -444,6 +454,10 @@ op_tenant_remove(const struct admin_ctx *ctx, const json_t *req)
 	if (field_name(req, "tenant.remove", "name", "tenant", 1, &name, &err) != 0 ||
 	    tenant_lookup(ctx->meta, name, &t, &err) != 0)
 		return err;
+	/* The next reload or start would create it again. */
+	if (declared(ctx, name))
+		return admin__error("tenant \"%s\" is declared in vaultd.conf; remove its block "
+		    "and reload vaultd first, or it is created again", name);
 	/* Counted beforehand only to tell the operator what went. */
 	if ((rc = meta_token_list(ctx->meta, t.id, count_token_cb, &tokens)) != META_OK)
 		return meta_failure(rc);

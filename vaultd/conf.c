@@ -41,7 +41,7 @@ enum kind {
 	K_BLOCK, K_LISTEN, K_PATH, K_TYPE, K_SIZE, K_OBJSIZE, K_TIMEOUT,
 	K_CONNS, K_COUNT, K_DURATION, K_GRACE, K_POLICY,
 	K_TTYPE, K_URL, K_NAME, K_PREFIX, K_BOOL, K_TARGETS, K_WORKERS,
-	K_PLISTEN, K_COPIES,
+	K_PLISTEN, K_COPIES, K_LOGTO,
 };
 
 struct directive {
@@ -73,6 +73,7 @@ static const struct directive directives[] = {
 	DV("scrub-rate", TOP, K_SIZE, struct conf, scrub_rate),
 	DV("tier-rate", TOP, K_SIZE, struct conf, tier_rate),
 	DV("posture-listen", TOP, K_PLISTEN, struct conf, posture_listen),
+	DV("log-to", TOP, K_LOGTO, struct conf, log_to),
 	DV("type", TARGET, K_TTYPE, struct conf_target, type),
 	DV("url", TARGET, K_URL, struct conf_target, url),
 	DV("vault", TARGET, K_NAME, struct conf_target, vault),
@@ -667,6 +668,10 @@ set_value(struct parser *p, const struct directive *d, const char *v)
 		return set_posture_listen(p, v);
 	case K_TYPE:
 		return set_type(p, f, v);
+	case K_LOGTO:
+		if (strcmp(v, "stderr") != 0 && strcmp(v, "syslog") != 0)
+			return perr(p, "unknown log destination " Q " (stderr or syslog)", v);
+		return conf__copy(f, sizeof(((struct conf *)0)->log_to), v);
 	case K_PATH:
 		if (conf__copy(f, CONF_PATH_MAX, v) != 0)
 			return perr(p, "'%s' path is longer than %d bytes", d->word,

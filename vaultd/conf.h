@@ -47,6 +47,7 @@
 #define CONF_DEFAULT_MAX_CONNECTIONS 1024u
 #define CONF_DEFAULT_GC_GRACE (24 * 3600ULL) /* seconds */
 #define CONF_DEFAULT_REPLICATE_WORKERS 4u
+#define CONF_DEFAULT_LOG_TO "stderr"
 #define CONF_DEFAULT_SCRUB_RATE (50ULL * 1024 * 1024) /* bytes per second */
 #define CONF_COPIES_MAX 33            /* largest copies: 32 backends and a replica */
 
@@ -158,6 +159,7 @@ struct conf {
 	uint64_t tier_rate;                /* bytes per second moved to cold tiers, 0 = no cap */
 	int has_posture_listen;            /* posture-listen given: serve the page */
 	struct conf_listen posture_listen;
+	char log_to[8];                    /* "stderr" (the default) or "syslog" */
 };
 
 /* The index of the backend named name in c->backends, or -1. */
@@ -201,6 +203,39 @@ void conf_free(struct conf *c);
  */
 const struct conf_policy *conf_policy_for(const struct conf *c, const char *tenant,
     const char *vault, uint64_t *tenant_quota, uint64_t *vault_quota);
+
+/*
+ * The parts of c that only a restart applies (listen, data, the backends,
+ * posture-listen), copied into a new struct conf whose other settings are
+ * the defaults and which has no policy, tenant or target: the daemon keeps
+ * it from start-up to compare each reloaded file with. For conf_free();
+ * NULL if out of memory.
+ */
+struct conf *conf_restart_part(const struct conf *c);
+
+/*
+ * Compares the restart-only settings of next with those of cur (what the
+ * daemon started with) and returns how many differ: listen (any listen
+ * line), data, each backend added, removed or changed ("backend NAME"),
+ * posture-listen. Their names, separated by ", ", go to out (outlen bytes,
+ * cut if need be; "" when none differs).
+ */
+size_t conf_restart_changes(const struct conf *cur, const struct conf *next, char *out,
+    size_t outlen);
+
+/*
+ * 1 if l's host is a loopback address: 127.0.0.0/8, ::1, ::ffff:127.x.y.z
+ * or the name "localhost". Any other name, and the wildcard addresses
+ * 0.0.0.0 and ::, are not.
+ */
+int conf_listen_loopback(const struct conf_listen *l);
+
+/*
+ * If c serves the posture page (which has no authentication) on an address
+ * that is not loopback, writes a warning that says so to msg (len bytes)
+ * and returns 1; else returns 0. For `vaultd -n` and start-up.
+ */
+int conf_posture_exposed(const struct conf *c, char *msg, size_t len);
 
 /*
  * Parses a size: decimal digits, then optionally one of K M G T (powers of

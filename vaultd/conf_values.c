@@ -173,6 +173,7 @@ conf__new(void)
 	c->max_connections = CONF_DEFAULT_MAX_CONNECTIONS;
 	c->replicate_workers = CONF_DEFAULT_REPLICATE_WORKERS;
 	c->scrub_rate = CONF_DEFAULT_SCRUB_RATE;
+	memcpy(c->log_to, CONF_DEFAULT_LOG_TO, sizeof(CONF_DEFAULT_LOG_TO));
 	return c;
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "conn_internal.h"
+#include "log.h"
 
 static const char continue_answer[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
@@ -251,8 +252,9 @@ after_read(struct conn *c)
 	if (c->work_result < 0) {
 		/* The head is out already, so the only honest signal left is to
 		 * cut the connection short of Content-Length. */
-		fprintf(stderr, "vaultd: read of %s failed: %s\n", c->in.req.url,
-		    strerror(c->work_errno));
+		char t[HTTP_URL_MAX + 64];
+		log_msg(VLOG_ERROR, "read of %s failed: %s",
+		    log_target(c->in.req.url, t, sizeof(t)), strerror(c->work_errno));
 		conn__close(c);
 		return;
 	}

@@ -43,6 +43,8 @@ on_message_begin(llhttp_t *p)
 	struct http_in *in = in_of(p);
 	memset(&in->req, 0, sizeof(in->req));
 	in->has_auth = 0;
+	in->has_version = 0;
+	in->version_len = 0;
 	in->started = 1;
 	return 0;
 }
@@ -184,12 +186,64 @@ on_header_value_complete(llhttp_t *p)
 	return 0;
 }
 
+/*
+ * spec/vsp.md 6.2: VSP is HTTP/1.1; HTTP/1.0 has the same major version and
+ * is read too (RFC 9112 2.6). Any other version that parses as HTTP/D.D is
+ * well formed but not ours: 505. llhttp refuses the versions it does not
+ * know (HTTP/3.0, HTTP/1.2) itself, as "invalid"; the version text kept here
+ * tells those well-formed ones from garbage such as "HTTP/x.1" (400).
+ */
+static int
+on_version(llhttp_t *p, const char *at, size_t len)
+{
+	struct http_in *in = in_of(p);
+
+	if (sizeof(in->version) - 1 - in->version_len < len) {
+		in->version_len = sizeof(in->version); /* too long: never D.D */
+		return 0;
+	}
+	memcpy(in->version + in->version_len, at, len);
+	in->version_len += len;
+	in->version[in->version_len] = '\0';
+	return 0;
+}
+
+/* 1 if the version read is DIGIT "." DIGIT (RFC 9112 2.3). */
+static int
+version_well_formed(const struct http_in *in)
+{
+	const char *v = in->version;
+
+	return in->version_len == 3 && v[0] >= '0' && v[0] <= '9' && v[1] == '.' &&
+	    v[2] >= '0' && v[2] <= '9';
+}
+
+static int
+on_version_complete(llhttp_t *p)
+{
+	struct http_in *in = in_of(p);
+
+	in->has_version = 1;
+	if (p->http_major == 1 && (p->http_minor == 1 || p->http_minor == 0))
+		return 0;
+	http_in_fail(in, VSP_E_VERSION, "only HTTP/1.1 (and HTTP/1.0) is served");
+	return -1;
+}
+
 static int
 on_headers_complete(llhttp_t *p)
 {
 	struct http_in *in = in_of(p);
 	struct http_req *r = &in->req;
 	int rc;
+
+	/* llhttp reads a request line without a version (an HTTP/0.9 simple
+	 * request) as 0.9, with header lines after it. No route, authenticated
+	 * or not, may see it: it is malformed. */
+	if (!in->has_version) {
+		http_in_fail(in, VSP_E_MALFORMED, "the request line has no HTTP version");
+		return -1;
+	}
 
 	/* vaultd never switches protocols: whatever follows an Upgrade request
 	 * is read as HTTP/1.1. CONNECT still ends the connection. */
@@ -230,6 +284,8 @@ http_in_init(struct http_in *in, const struct http_in_cbs *cbs, void *arg)
 	llhttp_settings_init(&in->settings);
 	in->settings.on_message_begin = on_message_begin;
 	in->settings.on_url = on_url;
+	in->settings.on_version = on_version;
+	in->settings.on_version_complete = on_version_complete;
 	in->settings.on_header_field = on_header_field;
 	in->settings.on_header_field_complete = on_header_field_complete;
 	in->settings.on_header_value = on_header_value;
@@ -264,6 +320,10 @@ http_in_execute(struct http_in *in, const char *data, size_t len, size_t *consum
 		return HTTP_PAUSED;
 	}
 	*consumed = len;
+	/* llhttp refused a well-formed version it does not know before
+	 * on_version_complete (which would have set has_version). */
+	if (rc == HPE_INVALID_VERSION && !in->has_version && version_well_formed(in))
+		http_in_fail(in, VSP_E_VERSION, "only HTTP/1.1 (and HTTP/1.0) is served");
 	if (in->err == VSP_OK)
 		http_in_fail(in, VSP_E_MALFORMED, llhttp_get_error_reason(&in->parser));
 	return HTTP_ERROR;

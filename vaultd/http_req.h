@@ -71,6 +71,9 @@ struct http_in {
 	size_t value_len;
 	int started;      /* a byte of the current request was seen */
 	int has_auth;     /* an Authorization field was seen (even empty) */
+	int has_version;  /* the request line named an HTTP version */
+	char version[8];  /* its text, "1.1"; version_len > 7 if longer */
+	size_t version_len;
 	enum vsp_err err;
 	const char *errmsg;
 };

@@ -25,6 +25,7 @@
 #include "backend.h"
 #include "gc.h"
 #include "handlers.h"
+#include "log.h"
 #include "meta.h"
 #include "options.h"
 #include "meta_repl.h"
@@ -77,10 +78,9 @@ struct daemon {
 	struct posture_http *posture_http;
 	int has_posture_listen;
 	struct conf_listen posture_listen;
-	/* What the file said at start-up, to tell whether a reload changes
-	 * what only a restart applies. */
-	char started_data_dir[PATH_MAX];
-	size_t started_nlistens;
+	/* What the file said at start-up about what only a restart applies
+	 * (conf_restart_part), to name what a reload cannot apply. */
+	struct conf *boot;
 	char reload_err[1024];
 };
 
@@ -89,7 +89,7 @@ path_join(char *out, size_t size, const char *dir, const char *name)
 {
 	int n = snprintf(out, size, "%s/%s", dir, name);
 	if (n < 0 || (size_t)n >= size) {
-		fprintf(stderr, "vaultd: path too long: %s/%s\n", dir, name);
+		log_msg(VLOG_ERROR, "path too long: %s/%s", dir, name);
 		return -1;
 	}
 	return 0;
@@ -104,17 +104,17 @@ lock_data_dir(const char *dir)
 	int fd;
 
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		fprintf(stderr, "vaultd: create %s: %s\n", dir, strerror(errno));
+		log_msg(VLOG_ERROR, "create %s: %s", dir, strerror(errno));
 		return -1;
 	}
 	if (path_join(path, sizeof(path), dir, "vaultd.lock") != 0)
 		return -1;
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
-		fprintf(stderr, "vaultd: %s: %s\n", path, strerror(errno));
+		log_msg(VLOG_ERROR, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		fprintf(stderr, "vaultd: %s is in use by another vaultd\n", dir);
+		log_msg(VLOG_ERROR, "%s is in use by another vaultd", dir);
 		close(fd);
 		return -1;
 	}
@@ -156,10 +156,10 @@ on_signal(uv_signal_t *s, int signum)
 	struct daemon *d = s->data;
 
 	if (d->stopping) {
-		fprintf(stderr, "vaultd: second signal; exiting now\n");
+		log_msg(VLOG_WARN, "second signal; exiting now");
 		exit(1);
 	}
-	fprintf(stderr, "vaultd: %s: finishing requests in progress, then exiting\n",
+	log_msg(VLOG_INFO, "%s: finishing requests in progress, then exiting",
 	    strsignal(signum));
 	d->stopping = 1;
 	d->pending_stops = (int)d->nservers + 3;
@@ -202,6 +202,39 @@ reload_work(uv_work_t *w)
 	}
 }
 
+/*
+ * Puts the settings of a reloaded file that apply to new work in force (on
+ * the loop thread; spec/vaultd.conf.md, "Reload") and names those that only
+ * a restart applies. Policies, tenants and targets follow in reload_done.
+ */
+static void
+reload_apply(struct daemon *d, const struct conf *c)
+{
+	struct server_config sc;
+	uint64_t max_object_size, reserve;
+	char restart[1024];
+
+	log_setup(options_log_to(d->opts, c), VLOG_INFO);
+	options_reloaded(d->opts, c, &max_object_size, &reserve, &sc);
+	d->store->limits.max_object_size = max_object_size;
+	d->store->limits.reserve_bytes = reserve;
+	for (size_t i = 0; i < d->nservers; i++)
+		server_reconfigure(d->servers[i], &sc);
+	if (d->scrub != NULL)
+		scrub_set_rate(d->scrub, c->scrub_rate);
+	if (conf_restart_changes(d->boot, c, restart, sizeof(restart)) > 0)
+		log_msg(VLOG_WARN, "reload: these settings changed but need a restart; "
+		    "until then the ones vaultd started with stay in force: %s", restart);
+	log_msg(VLOG_INFO, "reloaded %s: max-object-size %" PRIu64 ", reserve %" PRIu64
+	    ", max-connections %u, header-timeout %us, idle-timeout %us, body-timeout %us, "
+	    "scrub-rate %" PRIu64 ", replicate-workers %u, replicate-bandwidth %" PRIu64
+	    ", log-to %s, %zu policies, %zu tenants, %zu replication target(s)",
+	    d->opts->conf_path, max_object_size, reserve, sc.max_connections,
+	    sc.header_timeout_ms / 1000, sc.idle_timeout_ms / 1000, sc.body_timeout_ms / 1000,
+	    c->scrub_rate, c->replicate_workers, c->replicate_bandwidth,
+	    log_dest_name(options_log_to(d->opts, c)), c->npolicies, c->ntenants, c->ntargets);
+}
+
 static void
 reload_done(uv_work_t *w, int status)
 {
@@ -210,19 +243,11 @@ reload_done(uv_work_t *w, int status)
 	(void)status;
 	d->reloading = 0;
 	if (d->next_conf == NULL) {
-		fprintf(stderr, "vaultd: reload: %s; keeping the configuration in force\n",
+		log_msg(VLOG_WARN, "reload: %s; keeping the configuration in force",
 		    d->reload_err);
 		return;
 	}
-	if (strcmp(d->next_conf->data_dir, d->started_data_dir) != 0 ||
-	    d->next_conf->nlistens != d->started_nlistens)
-		fprintf(stderr, "vaultd: reload: listen and data changes take effect at the "
-		    "next start\n");
-	fprintf(stderr, "vaultd: reloaded %s: %zu policies, %zu tenants\n", d->opts->conf_path,
-	    d->next_conf->npolicies, d->next_conf->ntenants);
-	fprintf(stderr, "vaultd: reload: %zu replication target(s)\n", d->next_conf->ntargets);
-	if (d->scrub != NULL)
-		scrub_set_rate(d->scrub, d->next_conf->scrub_rate);
+	reload_apply(d, d->next_conf);
 	policy_src_swap(d->policies, d->next_conf);
 	d->next_conf = NULL;
 	if (d->repl != NULL)
@@ -239,7 +264,7 @@ on_hup(uv_signal_t *s, int signum)
 
 	(void)signum;
 	if (d->opts->conf_path == NULL) {
-		fprintf(stderr, "vaultd: SIGHUP: running without a configuration file (-c)\n");
+		log_msg(VLOG_WARN, "SIGHUP: running without a configuration file (-c)");
 		return;
 	}
 	if (d->reloading || d->stopping)
@@ -259,15 +284,15 @@ gc_work(uv_work_t *w)
 	struct tier_report tr;
 
 	if (gc_run_due(d->gc, (uint64_t)time(NULL), &r) == GC_OK && r.vaults > 0)
-		fprintf(stderr, "vaultd: scheduled gc of %" PRIu64 " vault(s): %" PRIu64
+		log_msg(VLOG_INFO, "scheduled gc of %" PRIu64 " vault(s): %" PRIu64
 		    " snapshots forgotten, %" PRIu64 " objects tombstoned, %" PRIu64
-		    " deleted (%" PRIu64 " bytes), %.1f s\n", r.vaults, r.snapshots_forgotten,
+		    " deleted (%" PRIu64 " bytes), %.1f s", r.vaults, r.snapshots_forgotten,
 		    r.objects_tombstoned, r.objects_deleted, r.bytes_deleted, r.seconds);
 	/* Tiering is scheduled on the same timer (spec/tiering.md, "Runs"). */
 	if (d->tier != NULL && tier_run_due(d->tier, (uint64_t)time(NULL), &tr) == TIER_OK &&
 	    tr.moved + tr.failed > 0)
-		fprintf(stderr, "vaultd: scheduled tiering: %" PRIu64 " pack(s) moved (%" PRIu64
-		    " bytes), %" PRIu64 " failed, %.1f s\n", tr.moved, tr.bytes_moved, tr.failed,
+		log_msg(VLOG_INFO, "scheduled tiering: %" PRIu64 " pack(s) moved (%" PRIu64
+		    " bytes), %" PRIu64 " failed, %.1f s", tr.moved, tr.bytes_moved, tr.failed,
 		    tr.seconds);
 }
 
@@ -290,8 +315,8 @@ scrub_work(uv_work_t *w)
 
 	if (r != NULL && scrub_run_due(d->scrub, (uint64_t)time(NULL), r) == SCRUB_OK &&
 	    r->vaults > 0)
-		fprintf(stderr, "vaultd: scheduled scrub of %" PRIu64 " vault(s): %" PRIu64
-		    " copies, %" PRIu64 " bytes, %" PRIu64 " bad, %" PRIu64 " repaired, %.1f s\n",
+		log_msg(VLOG_INFO, "scheduled scrub of %" PRIu64 " vault(s): %" PRIu64
+		    " copies, %" PRIu64 " bytes, %" PRIu64 " bad, %" PRIu64 " repaired, %.1f s",
 		    r->vaults, r->copies, r->bytes, r->bad, r->repaired, r->seconds);
 	free(r);
 }
@@ -350,7 +375,7 @@ write_port_file(const char *path, int port)
 		return -1;
 	if ((f = fopen(tmp, "w")) == NULL || fprintf(f, "%d\n", port) < 0 || fclose(f) != 0 ||
 	    rename(tmp, path) != 0) {
-		fprintf(stderr, "vaultd: write %s: %s\n", path, strerror(errno));
+		log_msg(VLOG_ERROR, "write %s: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -376,8 +401,8 @@ open_cold(const struct options *o, const struct conf_backend *cb)
 		    (mkdir(spool, 0700) != 0 && errno != EEXIST) ||
 		    snprintf(spool, sizeof(spool), "%s/s3-spool/%s", o->data_dir, cb->name) >=
 		    (int)sizeof(spool)) {
-			fprintf(stderr, "vaultd: backend %s: endpoint or spool path too long, or the "
-			    "spool cannot be made\n", cb->name);
+			log_msg(VLOG_ERROR, "backend %s: endpoint or spool path too long, or the "
+			    "spool cannot be made", cb->name);
 			return NULL;
 		}
 		snprintf(sc.region, sizeof(sc.region), "%s", cb->region);
@@ -385,14 +410,14 @@ open_cold(const struct options *o, const struct conf_backend *cb)
 		snprintf(sc.prefix, sizeof(sc.prefix), "%s", cb->prefix);
 		sc.path_style = cb->path_style;
 		if (s3_credentials_load(&sc, cb->credentials_file, NULL, err, sizeof(err)) != 0) {
-			fprintf(stderr, "vaultd: backend %s: %s\n", cb->name, err);
+			log_msg(VLOG_ERROR, "backend %s: %s", cb->name, err);
 			return NULL;
 		}
 		b = backend_s3_open(&sc, spool);
 		sodium_memzero(sc.secret_key, sizeof(sc.secret_key));
 	}
 	if (b == NULL)
-		fprintf(stderr, "vaultd: cannot open backend %s (%s): %s\n", cb->name, cb->type,
+		log_msg(VLOG_ERROR, "cannot open backend %s (%s): %s", cb->name, cb->type,
 		    strerror(errno));
 	return b;
 }
@@ -450,11 +475,11 @@ open_store(const struct options *o, struct store *store)
 	if (path_join(path, sizeof(path), o->data_dir, "meta") != 0)
 		return -1;
 	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-		fprintf(stderr, "vaultd: create %s: %s\n", path, strerror(errno));
+		log_msg(VLOG_ERROR, "create %s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (meta_open(path, 0, &store->meta) != META_OK) {
-		fprintf(stderr, "vaultd: cannot open the metadata in %s\n", path);
+		log_msg(VLOG_ERROR, "cannot open the metadata in %s", path);
 		return -1;
 	}
 	if (o->objects_dir[0] != '\0')
@@ -462,7 +487,7 @@ open_store(const struct options *o, struct store *store)
 	else if (path_join(path, sizeof(path), o->data_dir, "objects") != 0)
 		return -1;
 	if ((store->backend = backend_fs_open(path)) == NULL) {
-		fprintf(stderr, "vaultd: cannot open the object store %s: %s\n", path,
+		log_msg(VLOG_ERROR, "cannot open the object store %s: %s", path,
 		    strerror(errno));
 		return -1;
 	}
@@ -479,7 +504,7 @@ start_servers(struct daemon *d, struct options *o, struct store *store)
 		if ((d->servers[i] = server_start(d->loop, &cfg, store)) == NULL)
 			return -1;
 		d->nservers++;
-		fprintf(stderr, "vaultd %s: listening on http://%s%s%s:%d\n", VAULTD_VERSION,
+		log_msg(VLOG_INFO, "version %s, listening on http://%s%s%s:%d", VAULTD_VERSION,
 		    strchr(cfg.host, ':') ? "[" : "", cfg.host, strchr(cfg.host, ':') ? "]" : "",
 		    server_port(d->servers[i]));
 	}
@@ -530,7 +555,7 @@ start_scrub(struct daemon *d, struct store *store)
 	if ((d->posture_http = posture_http_start(d->loop, d->posture_listen.host,
 	    d->posture_listen.port, &d->posture)) == NULL)
 		return -1;
-	fprintf(stderr, "vaultd: posture page on http://%s%s%s:%d/posture (no auth)\n",
+	log_msg(VLOG_INFO, "posture page on http://%s%s%s:%d/posture (no auth)",
 	    strchr(d->posture_listen.host, ':') ? "[" : "", d->posture_listen.host,
 	    strchr(d->posture_listen.host, ':') ? "]" : "", posture_http_port(d->posture_http));
 	return 0;
@@ -542,7 +567,8 @@ start_services(struct daemon *d, struct options *o, struct store *store)
 	char sock[PATH_MAX];
 	struct admin_ctx actx = {.meta = store->meta, .server_key = store->server_key,
 	    .status = status_cb, .status_arg = d, .repl_targets = policy_src_targets,
-	    .repl_has_target = has_target, .repl_arg = d->policies};
+	    .repl_has_target = has_target, .repl_arg = d->policies,
+	    .tenant_declared = policy_src_has_tenant};
 	struct gc_config gcc = {.meta = store->meta, .backend = store->backend,
 	    .backends = d->backends, .nbackends = d->nbackends,
 	    .tmp_dir = sock, .policy = policy_src_policy, .policy_arg = d->policies};
@@ -573,7 +599,7 @@ start_services(struct daemon *d, struct options *o, struct store *store)
 	uv_timer_init(d->loop, &d->gc_timer);
 	d->gc_timer.data = d;
 	uv_timer_start(&d->gc_timer, on_gc_timer, GC_CHECK_MS, GC_CHECK_MS);
-	fprintf(stderr, "vaultd: data in %s, admin socket %s%s%s\n", o->data_dir, sock,
+	log_msg(VLOG_INFO, "data in %s, admin socket %s%s%s", o->data_dir, sock,
 	    o->conf_path ? ", configuration " : "", o->conf_path ? o->conf_path : "");
 	return 0;
 }
@@ -582,24 +608,28 @@ start_services(struct daemon *d, struct options *o, struct store *store)
 static int
 start_policies(struct daemon *d, struct options *o, struct store *store)
 {
-	char err[256];
+	char err[512];
 
 	if (ensure_tenants(store->meta, o->conf, err, sizeof(err)) != 0) {
-		fprintf(stderr, "vaultd: %s\n", err);
+		log_msg(VLOG_ERROR, "%s", err);
 		return -1;
 	}
-	snprintf(d->started_data_dir, sizeof(d->started_data_dir), "%s", o->conf->data_dir);
-	d->started_nlistens = o->conf->nlistens;
+	if ((d->boot = conf_restart_part(o->conf)) == NULL) {
+		log_msg(VLOG_ERROR, "out of memory");
+		return -1;
+	}
 	if (start_repl(d, o->conf, store) != 0)
 		return -1;
 	d->scrub_rate = o->conf->scrub_rate;
 	d->tier_rate = o->conf->tier_rate;
 	d->has_posture_listen = o->conf->has_posture_listen;
 	d->posture_listen = o->conf->posture_listen;
+	if (conf_posture_exposed(o->conf, err, sizeof(err)))
+		log_msg(VLOG_WARN, "%s", err);
 	d->policies = policy_src_new(o->conf);
 	o->conf = NULL;
 	if (d->policies == NULL) {
-		fprintf(stderr, "vaultd: out of memory\n");
+		log_msg(VLOG_ERROR, "out of memory");
 		return -1;
 	}
 	store->policy = policy_src_lookup;
@@ -622,17 +652,19 @@ main(int argc, char **argv)
 	memset(&store, 0, sizeof(store));
 	if (options_parse(argc, argv, &opts) != 0)
 		return 2;
+	log_setup(options_log_to(&opts, opts.conf), VLOG_INFO);
 	/* Disk and hash work runs on the threadpool; more threads than cores
 	 * keep the disk busy while some threads wait on fsync. */
 	setenv("UV_THREADPOOL_SIZE", DEFAULT_THREADS, 0);
 	signal(SIGPIPE, SIG_IGN);
 	if (sodium_init() < 0) {
-		fprintf(stderr, "vaultd: libsodium failed to start\n");
+		log_msg(VLOG_ERROR, "libsodium failed to start");
 		return 1;
 	}
 	if ((lockfd = lock_data_dir(opts.data_dir)) < 0)
 		return 1;
-	store.limits = opts.limits;
+	store.limits.max_object_size = opts.max_object_size;
+	store.limits.reserve_bytes = opts.reserve_bytes;
 	d.loop = uv_default_loop();
 	d.opts = &opts;
 	d.store = &store;
@@ -653,6 +685,7 @@ out:
 	meta_close(store.meta);
 	policy_src_free(d.policies);
 	conf_free(opts.conf);
+	conf_free(d.boot);
 	sodium_memzero(store.server_key, sizeof(store.server_key));
 	close(lockfd);
 	return rc;

@@ -30,7 +30,9 @@ usage(FILE *f)
 	    "      --header-timeout S    seconds for a request head (default 10)\n"
 	    "      --idle-timeout S      keep-alive idle seconds (default 60)\n"
 	    "      --body-timeout S      seconds without body progress (default 30)\n"
-	    "  -v, --access-log          log every request to stderr\n"
+	    "  -v, --access-log          log every request, not only those answered 5xx\n"
+	    "      --log-to DEST         stderr or syslog (default: the file's log-to,\n"
+	    "                            else stderr; spec/logging.md)\n"
 	    "  -h, --help\n");
 }
 
@@ -106,6 +108,36 @@ prescan(int argc, char **argv, struct options *o)
 	}
 }
 
+void
+options_reloaded(const struct options *o, const struct conf *c, uint64_t *max_object_size,
+    uint64_t *reserve_bytes, struct server_config *server)
+{
+	unsigned f = o->flags_set;
+
+	*server = o->server;
+	*max_object_size = f & OPTIONS_SET_MAXOBJ ? o->max_object_size : c->max_object_size;
+	*reserve_bytes = f & OPTIONS_SET_RESERVE ? o->reserve_bytes : c->reserve;
+	if (!(f & OPTIONS_SET_MAXCONN))
+		server->max_connections = c->max_connections;
+	if (!(f & OPTIONS_SET_HDR))
+		server->header_timeout_ms = c->header_timeout_ms;
+	if (!(f & OPTIONS_SET_IDLE))
+		server->idle_timeout_ms = c->idle_timeout_ms;
+	if (!(f & OPTIONS_SET_BODY))
+		server->body_timeout_ms = c->body_timeout_ms;
+}
+
+enum log_dest
+options_log_to(const struct options *o, const struct conf *c)
+{
+	enum log_dest d = LOG_TO_STDERR;
+
+	if (o->flags_set & OPTIONS_SET_LOGTO)
+		return o->log_to;
+	(void)log_dest_parse(c->log_to, &d); /* the parser let only the two through */
+	return d;
+}
+
 /* Copies the file's settings; the policies stay in o->conf. */
 static int
 from_conf(struct options *o)
@@ -123,12 +155,7 @@ from_conf(struct options *o)
 		    OPTIONS_LISTEN_MAX);
 	for (size_t i = 0; i < o->nlistens; i++)
 		o->listens[i] = c->listens[i];
-	o->limits.max_object_size = c->max_object_size;
-	o->limits.reserve_bytes = c->reserve;
-	o->server.max_connections = c->max_connections;
-	o->server.header_timeout_ms = c->header_timeout_ms;
-	o->server.idle_timeout_ms = c->idle_timeout_ms;
-	o->server.body_timeout_ms = c->body_timeout_ms;
+	options_reloaded(o, c, &o->max_object_size, &o->reserve_bytes, &o->server);
 	/* The first backend is the hot one; the others are cold tiers that
 	 * main.c opens (spec/tiering.md). A location is one bit of 32. */
 	if (c->nbackends > 32) {
@@ -157,6 +184,8 @@ load_conf(struct options *o)
 	if (from_conf(o) != 0)
 		return -1;
 	if (o->check_only) {
+		if (conf_posture_exposed(o->conf, err, sizeof(err)))
+			fprintf(stderr, "vaultd: %s\n", err);
 		printf("vaultd: %s: the configuration is valid (%zu policies, %zu tenants, "
 		    "%zu replication targets)\n",
 		    o->conf_path != NULL ? o->conf_path : "built-in defaults", o->conf->npolicies,
@@ -180,8 +209,13 @@ apply_flag(struct options *o, int ch, const char *arg)
 	case 'v': o->server.access_log = 1; return 0;
 	case 'h': usage(stdout); exit(0);
 	case OPT_PORTFILE: o->port_file = arg; return 0;
-	case OPT_MAXOBJ: return parse_u64_arg("--max-object-size", arg, &o->limits.max_object_size);
-	case OPT_RESERVE: return parse_u64_arg("--reserve", arg, &o->limits.reserve_bytes);
+	case OPT_LOGTO:
+		if (log_dest_parse(arg, &o->log_to) == 0)
+			return 0;
+		fprintf(stderr, "vaultd: --log-to wants stderr or syslog, not '%s'\n", arg);
+		return -1;
+	case OPT_MAXOBJ: return parse_u64_arg("--max-object-size", arg, &o->max_object_size);
+	case OPT_RESERVE: return parse_u64_arg("--reserve", arg, &o->reserve_bytes);
 	case OPT_MAXCONN:
 		if (parse_u64_arg("--max-connections", arg, &v) != 0)
 			return -1;
@@ -195,6 +229,22 @@ apply_flag(struct options *o, int ch, const char *arg)
 	case OPT_IDLE: return parse_seconds("--idle-timeout", arg, &o->server.idle_timeout_ms);
 	case OPT_BODY: return parse_seconds("--body-timeout", arg, &o->server.body_timeout_ms);
 	default: usage(stderr); return -1;
+	}
+}
+
+/* The OPTIONS_SET_* bit of a flag, 0 for the others. */
+static unsigned
+flag_bit(int ch)
+{
+	switch (ch) {
+	case OPT_MAXOBJ: return OPTIONS_SET_MAXOBJ;
+	case OPT_RESERVE: return OPTIONS_SET_RESERVE;
+	case OPT_MAXCONN: return OPTIONS_SET_MAXCONN;
+	case OPT_HDR: return OPTIONS_SET_HDR;
+	case OPT_IDLE: return OPTIONS_SET_IDLE;
+	case OPT_BODY: return OPTIONS_SET_BODY;
+	case OPT_LOGTO: return OPTIONS_SET_LOGTO;
+	default: return 0;
 	}
 }
 
@@ -214,6 +264,7 @@ options_parse(int argc, char **argv, struct options *o)
 		{"idle-timeout", required_argument, NULL, OPT_IDLE},
 		{"body-timeout", required_argument, NULL, OPT_BODY},
 		{"access-log", no_argument, NULL, 'v'},
+		{"log-to", required_argument, NULL, OPT_LOGTO},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -223,9 +274,11 @@ options_parse(int argc, char **argv, struct options *o)
 	prescan(argc, argv, o);
 	if (load_conf(o) != 0)
 		return -1;
-	while ((ch = getopt_long(argc, argv, "c:nd:l:vh", longopts, NULL)) != -1)
+	while ((ch = getopt_long(argc, argv, "c:nd:l:vh", longopts, NULL)) != -1) {
 		if (apply_flag(o, ch, optarg) != 0)
 			return -1;
+		o->flags_set |= flag_bit(ch);
+	}
 	if (optind != argc) {
 		fprintf(stderr, "vaultd: unexpected argument '%s'\n", argv[optind]);
 		return -1;

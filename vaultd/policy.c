@@ -108,6 +108,19 @@ policy_src_has_target(struct policy_src *p, const char *name)
 }
 
 int
+policy_src_has_tenant(void *arg, const char *name)
+{
+	struct policy_src *p = arg;
+	int found = 0;
+
+	pthread_rwlock_rdlock(&p->lock);
+	for (size_t i = 0; i < p->conf->ntenants && !found; i++)
+		found = strcmp(p->conf->tenants[i].name, name) == 0;
+	pthread_rwlock_unlock(&p->lock);
+	return found;
+}
+
+int
 policy_src_target(void *arg, const char *name, struct conf_target *out)
 {
 	struct policy_src *p = arg;

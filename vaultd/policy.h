@@ -37,6 +37,10 @@ int policy_src_policy(void *arg, const char *tenant, const char *vault,
 size_t policy_src_targets(void *arg, const char *tenant, const char *vault,
     char (*names)[VSP_NAME_MAX + 1], size_t max);
 
+/* Returns 1 if the configuration in force has a tenant block named name
+ * (admin.h's struct admin_ctx.tenant_declared; arg is the policy_src).
+ * Thread-safe. */
+int policy_src_has_tenant(void *arg, const char *name);
 /* Returns 1 if the configuration in force defines a target named name.
  * Thread-safe. */
 int policy_src_has_target(struct policy_src *p, const char *name);

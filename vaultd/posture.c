@@ -140,6 +140,15 @@ summary(const struct conf_policy *p, int has, const struct policy_limits *lim,
 		dur(p->scrub_every, a);
 		add(out, &len, "; scrub every %s", a);
 	}
+	/* GC's own settings, only when set (gc-grace: when not the default). */
+	if (has && p->gc_every != 0) {
+		dur(p->gc_every, a);
+		add(out, &len, "; gc every %s", a);
+	}
+	if (has && p->gc_grace != 0 && p->gc_grace != CONF_DEFAULT_GC_GRACE) {
+		dur(p->gc_grace, a);
+		add(out, &len, "; gc-grace %s", a);
+	}
 }
 
 /* ---- one vault ---------------------------------------------------- */

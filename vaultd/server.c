@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "conn_internal.h"
+#include "log.h"
 
 static void conn_feed(struct conn *c, const char *data, size_t len);
 static void conn_next_request(struct conn *c);
@@ -302,16 +303,12 @@ write_head(struct conn *c, const char *body, size_t body_len)
 }
 
 static void
-log_request(struct conn *c)
+conn_log(struct conn *c)
 {
-	const struct resp *r = &c->resp;
-	if (!c->srv->cfg.access_log && r->status < 500)
-		return;
 	/* After a parse error the method and target may be half-read. */
 	int parsed = c->in.err == VSP_OK;
-	fprintf(stderr, "vaultd: %s %s -> %d\n",
-	    parsed ? llhttp_method_name(c->in.req.method) : "-", parsed ? c->in.req.url : "-",
-	    r->status);
+	log_request(parsed ? llhttp_method_name(c->in.req.method) : NULL,
+	    parsed ? c->in.req.url : NULL, c->resp.status, c->srv->cfg.access_log);
 }
 
 /* Sends c->resp: its head, then its body or streamed object. */
@@ -327,7 +324,7 @@ conn__send(struct conn *c)
 		r->no_body = 1;
 	if (r->close || !c->in.req.keep_alive || c->srv->stopping)
 		c->close_after = 1;
-	log_request(c);
+	conn_log(c);
 	if (r->no_body || r->reader == NULL) {
 		if (write_head(c, r->no_body ? NULL : r->body, r->no_body ? 0 : r->body_len) != 0)
 			conn__close(c);
@@ -507,6 +504,15 @@ server_start(uv_loop_t *loop, const struct server_config *cfg, struct store *sto
 		return NULL;
 	}
 	return srv;
+}
+
+void
+server_reconfigure(struct server *srv, const struct server_config *cfg)
+{
+	srv->cfg.max_connections = cfg->max_connections;
+	srv->cfg.header_timeout_ms = cfg->header_timeout_ms;
+	srv->cfg.idle_timeout_ms = cfg->idle_timeout_ms;
+	srv->cfg.body_timeout_ms = cfg->body_timeout_ms;
 }
 
 int

@@ -30,6 +30,11 @@ struct server;
 struct server *server_start(uv_loop_t *loop, const struct server_config *cfg,
     struct store *store);
 
+/* After a reload (on the loop thread): cfg's connection cap and timeouts
+ * apply to connections accepted and timers armed from now on. The listen
+ * address and access_log stay. */
+void server_reconfigure(struct server *srv, const struct server_config *cfg);
+
 /* The bound port (useful when cfg->port was 0). */
 int server_port(const struct server *srv);
 

@@ -30,10 +30,11 @@
 struct scrub; /* scrub.h */
 struct tier;  /* tier.h */
 
-/* Limits and knobs; fixed for the daemon's life. */
+/* Limits and knobs. SIGHUP replaces them while handler threads read them:
+ * each field is atomic, so a reader sees the old or the new value. */
 struct store_limits {
-	uint64_t max_object_size;
-	uint64_t reserve_bytes; /* free space kept back; below it uploads get 507 */
+	_Atomic uint64_t max_object_size;
+	_Atomic uint64_t reserve_bytes; /* free space kept back; below it uploads get 507 */
 };
 
 /* What a vault's policy asks of the handlers (vaultd.conf); 0 = none. */

@@ -205,7 +205,7 @@ feed(struct run *r, const char *p, size_t len)
 			r->err = http_in_error(&r->in, &msg);
 			FUZZ_CHECK(msg != NULL);
 			FUZZ_CHECK(r->err == VSP_E_MALFORMED || r->err == VSP_E_URI_TOO_LONG ||
-			    r->err == VSP_E_HEADERS_TOO_LARGE);
+			    r->err == VSP_E_HEADERS_TOO_LARGE || r->err == VSP_E_VERSION);
 			return -1;
 		}
 		FUZZ_CHECK(used <= len);

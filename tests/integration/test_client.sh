@@ -166,6 +166,14 @@ v restore latest --target "$W/r2" --include "$SRC/deep"
 assert_eq "partial restore succeeds" 0 "$RC"
 assert_eq "the included file is there" "deep" "$(cat "$W/r2$SRC/deep/a/b/c/d/e/f.txt")"
 assert_eq "nothing else is" "deep" "$(ls "$W/r2$SRC")"
+# spec/client.md 3: a --target that is itself a symlink is followed (the
+# user named it); the restore lands in the link's destination.
+mkdir -p "$W/r2real"
+ln -s "$W/r2real" "$W/r2link"
+v restore latest --target "$W/r2link" --include "$SRC/deep"
+assert_eq "restore into a symlinked target succeeds" 0 "$RC"
+assert_eq "it lands where the link points" "deep" "$(cat "$W/r2real$SRC/deep/a/b/c/d/e/f.txt")"
+assert_true "the link is still a link" test -L "$W/r2link"
 
 # ---- excludes, tags, one file system ----
 note "excludes and one file system"

@@ -426,20 +426,39 @@ note malformed requests
 restart
 # raw_400 DESC: the request on stdin gets one 400 answer and a close.
 raw_400() {
+	raw_status 400 "$1"
+}
+# raw_status STATUS WHAT: a raw request on stdin is answered STATUS, then closed.
+raw_status() {
 	local rc
 	raw_http 5
 	rc=$?
-	if [ "$(raw_statuses | head -1)" == 400 ] && [ "$rc" == 0 ]; then
+	if [ "$(raw_statuses | head -1)" == "$1" ] && [ "$rc" == 0 ]; then
 		pass_check
 	else
-		fail "$1: expected a 400 and a close, got status '$(raw_statuses | head -1)', rc $rc:"
+		fail "$2: expected a $1 and a close, got status '$(raw_statuses | head -1)', rc $rc:"
 		raw_show
 	fi
-	assert_true "daemon alive after: $1" vaultd_alive
+	assert_true "daemon alive after: $2" vaultd_alive
 }
 printf '\x00\x01\x02garbage\xff\xfe\r\n\r\n' | raw_400 "binary garbage"
 head -c 3000 /dev/urandom | tr -d '\r\n' | raw_400 "random bytes"
-printf 'GET /v1/capabilities HTTP/9.9\r\nHost: t\r\n\r\n' | raw_400 "HTTP/9.9"
+# spec/vsp.md 6.2: a request line without a version (HTTP/0.9) is 400, a
+# well-formed version other than HTTP/1.1 and HTTP/1.0 is 505; neither is
+# served, authenticated routes included.
+printf 'GET /v1/vaults\r\nHost: t\r\nAuthorization: Bearer %s\r\n\r\n' "$ADMIN" |
+	raw_400 "HTTP/0.9 request line, authenticated"
+printf 'GET /v1/capabilities\r\nHost: t\r\n\r\n' | raw_400 "HTTP/0.9 request line"
+for v in 2.0 9.9 1.2 0.9 3.0; do
+	printf 'GET /v1/vaults HTTP/%s\r\nHost: t\r\nAuthorization: Bearer %s\r\n\r\n' "$v" "$ADMIN" |
+		raw_status 505 "HTTP/$v, authenticated"
+	if raw_flat | grep -q -a '"main"'; then
+		fail "HTTP/$v: the vault list was served: $(raw_show)"
+	fi
+	printf 'GET /v1/capabilities HTTP/%s\r\nHost: t\r\n\r\n' "$v" | raw_status 505 "HTTP/$v"
+done
+raw_flat | grep -q -a 'http_version_not_supported'
+assert_eq "505 code" 0 "$?"
 printf 'GET /v1/capabilities HTTX/1.1\r\nHost: t\r\n\r\n' | raw_400 "HTTX/1.1"
 printf 'GET /v1/capabilities HTTP/1.1 extra\r\nHost: t\r\n\r\n' | raw_400 "extra word in request line"
 printf 'GET\r\n\r\n' | raw_400 "method only"

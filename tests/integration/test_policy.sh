@@ -55,6 +55,14 @@ note "declared tenants"
 start_vaultd -c "$CONF"
 assert_match "acme exists" "acme" "$(vctl tenant list 2>&1)"
 assert_match "globex exists" "globex" "$(vctl tenant list 2>&1)"
+# spec/vaultd.conf.md: a tenant block declares the tenant; vaultctl says so.
+out=$(vctl tenant add globex 2>&1)
+assert_ne "tenant add of a declared tenant fails" 0 "$?"
+assert_match "and says vaultd.conf declares it" "already exists: vaultd.conf declares it" "$out"
+out=$(vctl tenant remove globex 2>&1)
+assert_ne "tenant remove of a declared tenant is refused" 0 "$?"
+assert_match "and says why" "declared in vaultd.conf" "$out"
+assert_match "globex still exists" "globex" "$(vctl tenant list 2>&1)"
 ADMIN=$(new_token acme --scopes all)
 use_token "$ADMIN"
 create_vault main

@@ -163,6 +163,34 @@ test_tenant_add_list(void **state)
 	json_decref(r);
 }
 
+/* vaultd.conf declares "decl" (struct admin_ctx.tenant_declared). */
+static int
+declared_decl(void *arg, const char *name)
+{
+	assert_string_equal(arg, "conf");
+	return strcmp(name, "decl") == 0;
+}
+
+/* A tenant vaultd.conf declares: adding it says why it exists, removing
+ * it is refused (the next reload would create it again); others as before. */
+static void
+test_declared_tenant(void **state)
+{
+	struct fixture *f = *state;
+
+	f->ctx.tenant_declared = declared_decl;
+	f->ctx.repl_arg = "conf";
+	add_tenant(f, "decl"); /* what vaultd does at start-up */
+	add_tenant(f, "other");
+	call_err(f, "{\"op\":\"tenant.add\",\"name\":\"decl\"}",
+	    "already exists: vaultd.conf declares it");
+	call_err(f, "{\"op\":\"tenant.remove\",\"name\":\"decl\"}",
+	    "is declared in vaultd.conf; remove its block");
+	call_err(f, "{\"op\":\"tenant.add\",\"name\":\"other\"}", "already exists");
+	json_decref(call_ok(f, "{\"op\":\"tenant.remove\",\"name\":\"other\"}"));
+	call_err(f, "{\"op\":\"tenant.remove\",\"name\":\"nope\"}", "there is no tenant");
+}
+
 static void
 test_validation(void **state)
 {
@@ -356,6 +384,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tenant_add_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_declared_tenant, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_validation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_token_issue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_token_list_revoke, setup, teardown),

@@ -91,6 +91,7 @@ test_example(void **state)
 	assert_int_equal(c->idle_timeout_ms, 60000);
 	assert_int_equal(c->body_timeout_ms, 30000);
 	assert_int_equal(c->max_connections, 1024);
+	assert_string_equal(c->log_to, "stderr");
 	assert_int_equal(c->nbackends, 3);
 	assert_string_equal(c->backends[0].name, "hot");
 	assert_string_equal(c->backends[0].type, "fs");
@@ -179,6 +180,9 @@ test_defaults(void **state)
 		check_defaults(c = parse_ok(texts[i]));
 		conf_free(c);
 	}
+	c = parse_ok("log-to syslog\n");
+	assert_string_equal(c->log_to, "syslog");
+	conf_free(c);
 	/* A policy with nothing set: gc-grace still has its default. */
 	c = parse_ok("policy p {\n}\n");
 	assert_true(c->policies[0].gc_grace == CONF_DEFAULT_GC_GRACE);
@@ -303,6 +307,9 @@ static const struct {
 	  6, "'hot'" },
 	{ "policy p {\n tier-after 1x\n}\n", 2, "'1x'" },
 	{ "backend b {\n type ftp\n}\n", 2, "'ftp'" },
+	{ "log-to file\n", 1, "'file'" },
+	{ "log-to syslog\nlog-to stderr\n", 2, "'log-to'" },
+	{ "policy p {\n log-to syslog\n}\n", 2, "'log-to'" },
 	{ "backend b {\n path /x\n}\n", 1, "'b'" },
 	{ "backend b {\n type fs\n}\n", 1, "'path'" },
 	/* Duplicates. */

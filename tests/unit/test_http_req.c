@@ -359,6 +359,56 @@ test_body_framing(void **state)
 	assert_int_equal(h.keep_alive, 1);
 }
 
+/*
+ * The protocol version (spec/vsp.md 6.2): HTTP/1.1 and HTTP/1.0 (same major
+ * version, RFC 9112 2.6) are read; a request line without a version (an
+ * HTTP/0.9 "simple request", even with header lines after it) is malformed;
+ * any other well-formed version gets 505, before any callback sees it, so
+ * an authenticated route is never served over it.
+ */
+static void
+test_http_version(void **state)
+{
+	static const char *const other[] = {
+		"GET /v1/capabilities HTTP/2.0\r\nHost: v\r\n\r\n",
+		"GET /v1/vaults HTTP/2.0\r\nAuthorization: " TOKEN "\r\n\r\n",
+		"GET /v1/capabilities HTTP/0.9\r\n\r\n",
+		"GET /v1/capabilities HTTP/3.0\r\n\r\n",
+		"PUT /v1/vaults/v HTTP/2.0\r\nContent-Length: 1\r\n\r\nx",
+		"GET /v1/capabilities HTTP/1.2\r\n\r\n",
+		"GET /v1/capabilities HTTP/9.9\r\n\r\n",
+	};
+	static const char *const none[] = {
+		"GET /v1/vaults\r\nAuthorization: " TOKEN "\r\n\r\n",
+		"GET /v1/capabilities\r\n\r\n",
+		"GET /v1/capabilities\r\nHost: v\r\n\r\n",
+		"GET /v1/capabilities HTTP/x.1\r\n\r\n",
+		"GET /v1/capabilities HTTP/1.x\r\n\r\n",
+		"GET /v1/capabilities HTTP/11.0\r\n\r\n",
+		"GET /v1/capabilities HTTP/\r\n\r\n",
+		"GET /v1/capabilities HTTP/1.1 extra\r\n\r\n",
+		"GET /v1/capabilities HTTP/1.1x\r\n\r\n",
+	};
+	struct rec *r;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+		assert_int_equal(outcome_str(other[i], NULL), VSP_E_VERSION);
+		r = run_str(other[i], 0, 0);
+		assert_int_equal(r->headers, 0);
+		free(r);
+	}
+	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+		assert_int_equal(outcome_str(none[i], NULL), VSP_E_MALFORMED);
+		r = run_str(none[i], 0, 0);
+		assert_int_equal(r->headers, 0);
+		free(r);
+	}
+	assert_int_equal(outcome_str("GET /x HTTP/1.1\r\n\r\n", NULL), VSP_OK);
+	assert_int_equal(outcome_str("GET /x HTTP/1.0\r\n\r\n", NULL), VSP_OK);
+	assert_int_equal(vsp_err_status(VSP_E_VERSION), 505);
+}
+
 /* A request line with a target of n bytes ("/" and then 'a's). */
 static char *
 long_target(size_t n, size_t *len)
@@ -770,7 +820,9 @@ test_strict_framing(void **state)
 	assert_int_equal(outcome_str("GET /x HTTP/1.1\r\nName : x\r\n\r\n", NULL),
 	    VSP_E_MALFORMED);
 	assert_int_equal(outcome_str("GET /x HTTP/1.1\nHost: v\n\n", NULL), VSP_E_MALFORMED);
-	assert_int_equal(outcome_str("GET /x HTTP/1.2\r\n\r\n", NULL), VSP_E_MALFORMED);
+	/* A well-formed version other than 1.0 and 1.1 is 505, not 400
+	 * (test_http_version). */
+	assert_int_equal(outcome_str("GET /x HTTP/1.2\r\n\r\n", NULL), VSP_E_VERSION);
 	/* Nothing is read after a request with Connection: close. */
 	r = run_str("GET /x HTTP/1.1\r\nConnection: close\r\n\r\nGET /y HTTP/1.1\r\n\r\n",
 	    0, 0);
@@ -798,6 +850,7 @@ main(void)
 		cmocka_unit_test(test_upgrade_ignored),
 		cmocka_unit_test(test_paused_takes_nothing),
 		cmocka_unit_test(test_strict_framing),
+		cmocka_unit_test(test_http_version),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
