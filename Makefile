@@ -9,6 +9,7 @@
 #   make demo            build, start vaultd on ./var and show a round trip
 #   make bench           throughput figures (bench/README.md)
 #   make client-bench    the vault client against restic (bench/README.md)
+#   make install, deb    install (PREFIX, DESTDIR) or build a .deb (mk/install.mk)
 
 CC ?= cc
 SANITIZER ?=
@@ -188,5 +189,7 @@ client-bench: all
 
 clean:
 	rm -rf build build-* 
+
+include mk/install.mk
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
