@@ -77,15 +77,16 @@ man-lint: $(BUILD)/vaultd $(BUILD)/vaultctl $(BUILD)/vault
 # was asked for, then staged with make install under /usr.
 DEB_BUILD := build-deb
 DEB_STAGE := $(DEB_BUILD)/root
+DEB_FLAGS = DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --get
+# Both sub-makes get the same flags: the build directory's flag stamp would
+# otherwise make install rebuild everything without them.
+DEB_MAKE = env CFLAGS="$$($(DEB_FLAGS) CFLAGS)" CPPFLAGS="$$($(DEB_FLAGS) CPPFLAGS)" \
+	LDFLAGS="$$($(DEB_FLAGS) LDFLAGS)" $(MAKE) --no-print-directory BUILD=$(DEB_BUILD) SANITIZER=
 deb:
-	env DEB_BUILD_MAINT_OPTIONS=hardening=+all \
-		CFLAGS="$$(DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --get CFLAGS)" \
-		CPPFLAGS="$$(DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --get CPPFLAGS)" \
-		LDFLAGS="$$(DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --get LDFLAGS)" \
-		$(MAKE) --no-print-directory BUILD=$(DEB_BUILD) SANITIZER= all
+	$(DEB_MAKE) all
 	rm -rf $(DEB_STAGE)
-	$(MAKE) --no-print-directory BUILD=$(DEB_BUILD) SANITIZER= DESTDIR=$(CURDIR)/$(DEB_STAGE) \
-		PREFIX=/usr unitdir=/lib/systemd/system sysconfdir=/etc install
+	$(DEB_MAKE) DESTDIR=$(CURDIR)/$(DEB_STAGE) PREFIX=/usr unitdir=/lib/systemd/system \
+		sysconfdir=/etc install
 	dist/deb/build.sh $(DEB_STAGE) $(DEB_BUILD) $(VAULT_VERSION)
 
 package-test: deb
