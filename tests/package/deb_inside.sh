@@ -111,6 +111,41 @@ daemon=
 check "vaultd stops cleanly on SIGTERM (status 0)" [ "$drc" -eq 0 ]
 [ "$drc" -eq 0 ] || sed 's/^/    vaultd: /' "$tmp/vaultd.log"
 
+# Boot: systemd itself, in a container on the same scratch root, starts the
+# enabled vaultd.service under its hardening; boot_check.sh (run by a unit
+# ordered after it) checks it and powers off. nspawn mounts its own /proc,
+# /sys and /dev, and wants /run on a tmpfs (ours is private to this
+# namespace); --private-network keeps port 8420 off the machine's.
+umount -R "$m/proc" "$m/sys" "$m/dev"
+mount -t tmpfs tmpfs /run
+install -m 0755 "$(dirname "$0")/boot_check.sh" "$m/root/boot_check.sh"
+cat >"$m/etc/systemd/system/vault-boot-check.service" <<'EOF2'
+[Unit]
+Description=test_deb.sh: check vaultd.service after boot
+After=vaultd.service
+[Service]
+Type=oneshot
+ExecStart=/root/boot_check.sh
+EOF2
+ln -s /etc/systemd/system/vault-boot-check.service \
+	"$m/etc/systemd/system/multi-user.target.wants/vault-boot-check.service"
+if timeout 150 systemd-nspawn -q -D "$m" --boot --private-network --link-journal=no \
+	--register=no --keep-unit >"$tmp/boot.log" 2>&1; then
+	ok "the scratch root boots with systemd-nspawn and powers off"
+else
+	sed 's/^/    boot: /' "$tmp/boot.log" | tail -n 30
+	fail "the scratch root boots with systemd-nspawn and powers off"
+fi
+if [ -s "$m/root/boot-result" ]; then
+	cat "$m/root/boot-result"
+	grep -q '^FAILED' "$m/root/boot-result" && sed 's/^/    detail: /' "$m/root/boot-detail"
+else
+	fail "boot_check.sh reported nothing (vault-boot-check.service did not run)"
+fi
+rm -f "$m/etc/systemd/system/vault-boot-check.service" \
+	"$m/etc/systemd/system/multi-user.target.wants/vault-boot-check.service"
+for d in proc sys dev; do mount --rbind "/$d" "$m/$d"; done
+
 # Purge: the package's files and enablement go, the backups stay.
 if in_root env DEBIAN_FRONTEND=noninteractive apt-get purge -y -q vault \
 	>"$tmp/apt-purge.log" 2>&1; then

@@ -11,7 +11,10 @@
 #      directory and the unit's enablement for boot; systemd-analyze verify;
 #      vaultd started as the unit starts it, as the vault user, whose
 #      sd_notify READY=1 comes once it answers HTTP; vaultctl and the vault
-#      client against it; then apt-get purge, which must leave the backups.
+#      client against it; then systemd itself boots that root in a container
+#      (systemd-nspawn) and tests/package/boot_check.sh checks that the
+#      enabled vaultd.service started under its hardening, reloads and
+#      stops; then apt-get purge, which must leave the backups.
 #
 #   tests/package/test_deb.sh build-deb/vault_VERSION_ARCH.deb
 #
@@ -87,7 +90,8 @@ fi
 unshare -m --propagation private "$0" "$deb" --inside "$tmp" >"$tmp/inside.log" 2>&1
 rc=$?
 cat "$tmp/inside.log"
-checks=$((checks + $(grep -c '^ok: ' "$tmp/inside.log")))
-fails=$((fails + $(grep -c '^FAILED: ' "$tmp/inside.log")))
+inside_fails=$(grep -c '^FAILED: ' "$tmp/inside.log")
+checks=$((checks + $(grep -c '^ok: ' "$tmp/inside.log") + inside_fails))
+fails=$((fails + inside_fails))
 [ "$rc" -eq 0 ] || fail "the scratch-root part exited with status $rc"
 finish
