@@ -10,6 +10,7 @@
 #   make headers         compile every header on its own (part of make test)
 #   make bench           throughput figures (bench/README.md)
 #   make client-bench    the vault client against restic (bench/README.md)
+#   make install, deb    install (PREFIX, DESTDIR) or build a .deb (mk/install.mk)
 
 CC ?= cc
 SANITIZER ?=
@@ -251,5 +252,7 @@ client-bench: all
 
 clean:
 	rm -rf build build-* 
+
+include mk/install.mk
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

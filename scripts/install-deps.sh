@@ -5,7 +5,8 @@ set -eu
 
 PKGS="build-essential pkg-config clang libsodium-dev libuv1-dev libzstd-dev \
 liblmdb-dev libcurl4-openssl-dev libcmocka-dev libssl-dev libjansson-dev \
-node-llhttp curl restic awscli chromium"
+node-llhttp curl restic awscli chromium \
+libsystemd-dev mandoc lintian dpkg-dev systemd-container man-db"
 
 missing=""
 for p in $PKGS; do

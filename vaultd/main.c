@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <sodium.h>
+#include <systemd/sd-daemon.h>
 #include <uv.h>
 
 #include "admin.h"
@@ -672,6 +673,9 @@ main(int argc, char **argv)
 	    start_policies(&d, &opts, &store) != 0 ||
 	    start_services(&d, &opts, &store) != 0)
 		goto out;
+	/* Type=notify (dist/vaultd.service): listeners and admin socket are up.
+	 * Without $NOTIFY_SOCKET this does nothing. */
+	sd_notify(0, "READY=1");
 	uv_run(d.loop, UV_RUN_DEFAULT);
 	rc = 0;
 out:
