@@ -34,7 +34,7 @@ MAN_PAGES := man/vault.1 man/vaultd.conf.5 man/vaultctl.8 man/vaultd.8
 UNIT := $(BUILD)/dist/vaultd.service
 
 # Type=notify: vaultd tells systemd when its listeners are up (sd_notify).
-$(BUILD)/vaultd: LIBS += -lsystemd
+$(BUILD)/vaultd: DAEMON_LIBS += -lsystemd
 
 .PHONY: install uninstall man-lint deb package-test
 
