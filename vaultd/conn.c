@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define CHUNK_POOL_MAX 16 /* idle body chunks a listener keeps */
 
@@ -633,8 +634,9 @@ conn_server_pipe(uv_loop_t *loop, int fd, int backlog, const struct conn_proto *
 	srv->is_pipe = 1;
 	uv_pipe_init(loop, &srv->l.pipe, 0); /* cannot fail on Unix */
 	srv->l.handle.data = srv;
-	if ((rc = uv_pipe_open(&srv->l.pipe, fd)) != 0 ||
-	    (rc = uv_listen(&srv->l.stream, backlog, on_connection)) != 0) {
+	if ((rc = uv_pipe_open(&srv->l.pipe, fd)) != 0)
+		close(fd); /* not the handle's yet */
+	if (rc != 0 || (rc = uv_listen(&srv->l.stream, backlog, on_connection)) != 0) {
 		/* Not expected for a fresh listening socket. The handle is
 		 * initialised, so only its close callback may free srv. */
 		fprintf(stderr, "vaultd: %s: %s\n", proto->name, uv_strerror(rc));
