@@ -9,7 +9,9 @@
 #include <stdint.h>
 
 #include "auth.h"
-#include "backend.h"
+struct backend; /* backend.h */
+struct backend_put;
+struct backend_reader;
 #include "envelope.h"
 #include "http_req.h"
 #include "meta.h"
