@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend.h"
 #include "conn.h"
 #include "sha256.h"
 
@@ -78,15 +79,8 @@ handlers__body_start(struct store *s, struct resp *resp)
 	ob->b.ops = &object_body_ops;
 	ob->s = s;
 	/* The reader and the hash move over; the head stays in resp. */
-	ob->r.reader = resp->reader;
-	ob->r.reader_backend = resp->reader_backend;
-	ob->r.offset = resp->offset;
-	ob->r.length = resp->length;
-	ob->r.verify = resp->verify;
-	ob->r.verify_vault = resp->verify_vault;
-	ob->r.verify_kind = resp->verify_kind;
-	ob->r.verify_backend = resp->verify_backend;
-	memcpy(ob->r.verify_id, resp->verify_id, sizeof(ob->r.verify_id));
+	ob->r = *resp;
+	ob->r.body = NULL;
 	resp->reader = NULL;
 	resp->reader_backend = NULL;
 	resp->verify = NULL;
