@@ -224,7 +224,7 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		p->on_eof(c);
 		return;
 	}
-	if (nread < 0 || (nread == 0 && buf->len == 0)) {
+	if (nread < 0) { /* UV_ENOBUFS too: no read buffer */
 		conn_close(c);
 		return;
 	}
@@ -320,6 +320,7 @@ body_read(struct conn *c)
 	size_t want = left < CONN_CHUNK ? (size_t)left : CONN_CHUNK;
 
 	c->body_err = 0;
+	errno = 0;
 	if (c->body->ops->read(c->body, c->body_off, c->sbuf[i], want) != 0)
 		c->body_err = errno != 0 ? errno : EIO;
 	c->slen[i] = want;
