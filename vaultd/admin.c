@@ -1,6 +1,7 @@
 /*
- * The admin socket server (loop side): reads request lines, runs them on
- * the threadpool through admin__handle(), writes one answer line each.
+ * The admin socket server (loop side): a line protocol over the connection
+ * core (conn.h). It reads request lines, runs them on the threadpool
+ * through admin__handle(), writes one answer line each.
  */
 #include "admin_internal.h"
 
@@ -19,122 +20,39 @@
 #include <sodium.h>
 
 #include "auth.h"
+#include "conn.h"
 #include "vsp.h"
 
 #define LISTEN_BACKLOG 16
 
 
 /* ------------------------------------------------------------------ */
-/* The server (loop side).                                             */
+/* The protocol over the connection core (conn.h).                     */
 /* ------------------------------------------------------------------ */
 
 struct admin {
-	uv_loop_t *loop;
-	uv_pipe_t listener;
+	struct conn_server *cs;
 	struct admin_ctx ctx;
 	char *path;
-	struct admin_conn *conns; /* doubly linked */
-	size_t nconns;
-	int listener_open;
 	int stopping;
 	void (*stop_cb)(void *arg);
 	void *stop_arg;
 };
 
 struct admin_conn {
-	uv_pipe_t pipe;
+	struct conn c;
 	struct admin *a;
-	struct admin_conn *prev, *next;
-	char *buf;        /* ADMIN_LINE_MAX + 1 bytes: one line and its '\n' */
+	char *buf;        /* ADMIN_LINE_MAX + 1 bytes: one line and its '\n';
+	                   * allocated at the first read */
 	size_t len;
-	uv_work_t work;
 	json_t *req;      /* owned by the work while busy */
 	json_t *resp;
 	json_t *extra;    /* ctx->status fields, taken on the loop */
-	size_t writes;    /* uv_write requests in flight */
-	int reading;
-	int busy;         /* a request is on the threadpool */
 	int eof;
 	int drain_close;  /* close once the writes in flight are done */
-	int closing;      /* uv_close called */
-	int closed;       /* close callback ran */
-};
-
-struct admin_write {
-	uv_write_t req;
-	struct admin_conn *c;
-	size_t len;
-	char data[]; /* the response line */
 };
 
 static void conn_process(struct admin_conn *c);
-
-static void
-admin_maybe_done(struct admin *a)
-{
-	void (*cb)(void *) = a->stop_cb;
-	void *arg = a->stop_arg;
-
-	if (!a->stopping || a->listener_open || a->nconns > 0)
-		return;
-	free(a->path);
-	free(a);
-	if (cb != NULL)
-		cb(arg);
-}
-
-/* Frees c once its handle is closed and no work holds it. */
-static void
-conn_maybe_free(struct admin_conn *c)
-{
-	struct admin *a = c->a;
-
-	if (!c->closed || c->busy || c->writes > 0)
-		return;
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		a->conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
-	a->nconns--;
-	json_decref(c->extra);
-	free(c->buf);
-	free(c);
-	admin_maybe_done(a);
-}
-
-static void
-conn_close_cb(uv_handle_t *h)
-{
-	struct admin_conn *c = h->data;
-
-	c->closed = 1;
-	conn_maybe_free(c);
-}
-
-static void
-conn_close(struct admin_conn *c)
-{
-	if (c->closing)
-		return;
-	c->closing = 1;
-	uv_close((uv_handle_t *)&c->pipe, conn_close_cb);
-}
-
-static void
-write_cb(uv_write_t *req, int status)
-{
-	struct admin_write *w = (struct admin_write *)req;
-	struct admin_conn *c = w->c;
-
-	sodium_memzero(w->data, w->len); /* it may hold a new token */
-	free(w);
-	c->writes--;
-	if (status < 0 || (c->drain_close && c->writes == 0))
-		conn_close(c);
-	conn_maybe_free(c); /* after uv_close the last write callback may come last */
-}
 
 /* Wipes the secret of a token.issue response before it is freed; jansson
  * frees its strings without clearing them. */
@@ -147,40 +65,23 @@ scrub_token(json_t *resp)
 		sodium_memzero((char *)json_string_value(t), json_string_length(t));
 }
 
-/* Writes resp (or an out-of-memory error if NULL) as one line. */
+/* Writes resp (or an out-of-memory error if NULL) as one line. The core's
+ * copy is wiped after the write: it may hold a new token. */
 static void
 conn_send(struct admin_conn *c, const json_t *resp)
 {
 	static const char oom[] = "{\"ok\":false,\"error\":\"vaultd is out of memory\"}";
-	struct admin_write *w;
 	char *s = resp != NULL ? json_dumps(resp, JSON_COMPACT) : NULL;
 	const char *text = s != NULL ? s : oom;
 	size_t len = strlen(text);
-	uv_buf_t b;
+	int rc = c->c.closing ? -1 : conn_write(&c->c, text, len, "\n", 1, 1);
 
-	w = c->closing ? NULL : malloc(sizeof(*w) + len + 1);
-	if (w != NULL) {
-		memcpy(w->data, text, len);
-		w->data[len] = '\n';
-		w->len = len + 1;
-		w->c = c;
-	}
 	if (s != NULL) {
 		sodium_memzero(s, len);
 		free(s);
 	}
-	if (w == NULL) {
-		conn_close(c);
-		return;
-	}
-	b = uv_buf_init(w->data, (unsigned int)w->len);
-	if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &b, 1, write_cb) != 0) {
-		sodium_memzero(w->data, w->len);
-		free(w);
-		conn_close(c);
-		return;
-	}
-	c->writes++;
+	if (rc != 0)
+		conn_close(&c->c);
 }
 
 static void
@@ -196,31 +97,35 @@ conn_send_error(struct admin_conn *c, const char *msg)
 static void
 conn_finish(struct admin_conn *c)
 {
-	if (c->reading) {
-		uv_read_stop((uv_stream_t *)&c->pipe);
-		c->reading = 0;
-	}
-	if (c->writes == 0)
-		conn_close(c);
+	conn_read(&c->c, 0);
+	if (conn_out_idle(&c->c))
+		conn_close(&c->c);
 	else
 		c->drain_close = 1;
 }
 
 static void
-work_cb(uv_work_t *w)
+on_written(struct conn *cc)
 {
-	struct admin_conn *c = w->data;
+	struct admin_conn *c = (struct admin_conn *)cc;
+
+	if (c->drain_close && conn_out_idle(cc))
+		conn_close(cc);
+}
+
+static void
+work(struct conn *cc)
+{
+	struct admin_conn *c = (struct admin_conn *)cc;
 
 	c->resp = admin__handle(&c->a->ctx, c->req, 0);
 }
 
 static void
-after_work_cb(uv_work_t *w, int status)
+after_work(struct conn *cc)
 {
-	struct admin_conn *c = w->data;
+	struct admin_conn *c = (struct admin_conn *)cc;
 
-	(void)status; /* UV_ECANCELED cannot happen: we never uv_cancel */
-	c->busy = 0;
 	json_decref(c->req);
 	c->req = NULL;
 	if (c->resp != NULL && c->extra != NULL &&
@@ -228,14 +133,11 @@ after_work_cb(uv_work_t *w, int status)
 		json_object_update_missing(c->resp, c->extra);
 	json_decref(c->extra);
 	c->extra = NULL;
-	conn_send(c, c->resp); /* nothing if the client left or we are stopping */
+	conn_send(c, c->resp);
 	scrub_token(c->resp);
 	json_decref(c->resp);
 	c->resp = NULL;
-	if (!c->closing)
-		conn_process(c);
-	else
-		conn_maybe_free(c);
+	conn_process(c);
 }
 
 /* Starts one parsed request on the threadpool. */
@@ -251,16 +153,7 @@ conn_dispatch(struct admin_conn *c, json_t *req)
 		a->ctx.status(c->extra, a->ctx.status_arg);
 	c->req = req;
 	c->resp = NULL;
-	c->work.data = c;
-	if (uv_queue_work(a->loop, &c->work, work_cb, after_work_cb) != 0) {
-		json_decref(c->req);
-		c->req = NULL;
-		json_decref(c->extra);
-		c->extra = NULL;
-		conn_send_error(c, "vaultd could not queue the request");
-		return;
-	}
-	c->busy = 1;
+	(void)conn_work(&c->c); /* on failure c is closed; on_free drops req */
 }
 
 /* Parses and dispatches the line of len bytes at c->buf. */
@@ -291,47 +184,37 @@ conn_line(struct admin_conn *c, size_t len)
 	conn_dispatch(c, req);
 }
 
-static void
-alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+static char *
+read_buf(struct conn *cc, size_t *len)
 {
-	struct admin_conn *c = h->data;
+	struct admin_conn *c = (struct admin_conn *)cc;
 
-	(void)suggested;
+	if (c->buf == NULL && (c->buf = malloc(ADMIN_LINE_MAX + 1)) == NULL) {
+		*len = 0; /* the core closes the connection */
+		return NULL;
+	}
 	/* conn_process stops reading before the buffer can fill, so this is > 0. */
-	*buf = uv_buf_init(c->buf + c->len, (unsigned int)(ADMIN_LINE_MAX + 1 - c->len));
+	*len = ADMIN_LINE_MAX + 1 - c->len;
+	return c->buf + c->len;
 }
 
 static void
-read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+on_data(struct conn *cc, const char *data, size_t len)
 {
-	struct admin_conn *c = s->data;
+	struct admin_conn *c = (struct admin_conn *)cc;
 
-	(void)buf;
-	if (nread == UV_EOF) {
-		c->eof = 1;
-		uv_read_stop(s);
-		c->reading = 0;
-	} else if (nread < 0) {
-		conn_close(c);
-		return;
-	} else {
-		c->len += (size_t)nread;
-	}
+	(void)data; /* it is at c->buf + c->len (read_buf) */
+	c->len += len;
 	conn_process(c);
 }
 
 static void
-conn_read(struct admin_conn *c, int on)
+on_eof(struct conn *cc)
 {
-	if (on && !c->reading && !c->closing) {
-		if (uv_read_start((uv_stream_t *)&c->pipe, alloc_cb, read_cb) != 0)
-			conn_close(c);
-		else
-			c->reading = 1;
-	} else if (!on && c->reading) {
-		uv_read_stop((uv_stream_t *)&c->pipe);
-		c->reading = 0;
-	}
+	struct admin_conn *c = (struct admin_conn *)cc;
+
+	c->eof = 1;
+	conn_process(c);
 }
 
 /* Handles buffered lines until one goes to the threadpool or none is left.
@@ -339,8 +222,8 @@ conn_read(struct admin_conn *c, int on)
 static void
 conn_process(struct admin_conn *c)
 {
-	while (!c->busy && !c->closing) {
-		char *nl = memchr(c->buf, '\n', c->len);
+	while (!c->c.work_busy && !c->c.closing) {
+		char *nl = c->buf != NULL ? memchr(c->buf, '\n', c->len) : NULL;
 		size_t used;
 
 		if (nl == NULL && c->len > ADMIN_LINE_MAX) {
@@ -357,7 +240,7 @@ conn_process(struct admin_conn *c)
 			if (c->eof)
 				conn_finish(c);
 			else
-				conn_read(c, 1);
+				conn_read(&c->c, 1);
 			return;
 		}
 		*nl = '\0';
@@ -366,52 +249,56 @@ conn_process(struct admin_conn *c)
 		memmove(c->buf, c->buf + used, c->len - used);
 		c->len -= used;
 	}
-	conn_read(c, 0);
+	conn_read(&c->c, 0);
 }
 
 static void
-connection_cb(uv_stream_t *server, int status)
+on_open(struct conn *cc)
 {
-	struct admin *a = server->data;
-	struct admin_conn *c;
+	struct admin_conn *c = (struct admin_conn *)cc;
 
-	if (status < 0) {
-		fprintf(stderr, "vaultd: admin socket: %s\n", uv_strerror(status));
-		return;
-	}
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		goto err0;
-	if ((c->buf = malloc(ADMIN_LINE_MAX + 1)) == NULL)
-		goto err1;
-	c->a = a;
-	if (uv_pipe_init(a->loop, &c->pipe, 0) != 0)
-		goto err2;
-	c->pipe.data = c;
-	/* From here on c is freed through its close callback. */
-	c->next = a->conns;
-	if (a->conns != NULL)
-		a->conns->prev = c;
-	a->conns = c;
-	a->nconns++;
-	if (uv_accept(server, (uv_stream_t *)&c->pipe) != 0) {
-		conn_close(c);
-		return;
-	}
-	if (a->nconns > ADMIN_MAX_CLIENTS) {
-		conn_send_error(c, "too many admin clients are connected; try again later");
-		conn_finish(c);
-		return;
-	}
-	conn_read(c, 1);
-	return;
-
-err2:
-	free(c->buf);
-err1:
-	free(c);
-err0:
-	fprintf(stderr, "vaultd: admin socket: out of memory\n");
+	c->a = conn_server_arg(cc->srv);
+	conn_read(cc, 1);
 }
+
+static void
+on_timeout(struct conn *cc, enum conn_timer which)
+{
+	(void)which; /* the admin socket arms no timer */
+	conn_close(cc);
+}
+
+static void
+on_free(struct conn *cc)
+{
+	struct admin_conn *c = (struct admin_conn *)cc;
+
+	/* A request whose connection closed while it ran: its answer is
+	 * dropped. */
+	json_decref(c->req);
+	scrub_token(c->resp);
+	json_decref(c->resp);
+	json_decref(c->extra);
+	free(c->buf);
+}
+
+static const struct conn_proto admin_proto = {
+	.name = "admin socket",
+	.conn_size = sizeof(struct admin_conn),
+	.max_conns = ADMIN_MAX_CLIENTS,
+	.busy_answer = "{\"ok\":false,\"error\":\"too many admin clients are connected; try "
+	    "again later\"}\n",
+	.on_open = on_open,
+	.read_buf = read_buf,
+	.on_data = on_data,
+	.on_eof = on_eof,
+	.on_timeout = on_timeout,
+	.on_written = on_written,
+	.work = work,
+	.after_work = after_work,
+	.stop_now = NULL, /* every client is closed at stop */
+	.on_free = on_free,
+};
 
 /*
  * Makes way for a new socket at path: refuses a non-socket and a socket
@@ -499,20 +386,11 @@ err0:
 	return -1;
 }
 
-static void
-listener_close_cb(uv_handle_t *h)
-{
-	struct admin *a = h->data;
-
-	a->listener_open = 0;
-	admin_maybe_done(a);
-}
-
 struct admin *
 admin_start(uv_loop_t *loop, const char *path, const struct admin_ctx *ctx)
 {
 	struct admin *a;
-	int fd, rc;
+	int fd;
 
 	if ((a = calloc(1, sizeof(*a))) == NULL || (a->path = strdup(path)) == NULL) {
 		fprintf(stderr, "vaultd: admin socket: out of memory\n");
@@ -520,27 +398,15 @@ admin_start(uv_loop_t *loop, const char *path, const struct admin_ctx *ctx)
 	}
 	if ((fd = listen_socket(path)) < 0)
 		goto err0;
-	a->loop = loop;
 	a->ctx = *ctx;
-	uv_pipe_init(loop, &a->listener, 0); /* cannot fail on Unix */
-	a->listener.data = a;
-	a->listener_open = 1;
-	if ((rc = uv_pipe_open(&a->listener, fd)) != 0) {
-		close(fd); /* not the handle's yet */
-		goto err1;
+	if ((a->cs = conn_server_pipe(loop, fd, LISTEN_BACKLOG, &admin_proto, a)) == NULL) {
+		/* Not expected for a fresh listening socket; the core's handle
+		 * is left closing on the loop. */
+		unlink(path);
+		goto err0;
 	}
-	if ((rc = uv_listen((uv_stream_t *)&a->listener, LISTEN_BACKLOG, connection_cb)) != 0)
-		goto err1;
 	return a;
 
-err1:
-	/* Not expected for a fresh listening socket. The handle is initialised,
-	 * so only its close callback may free a: the loop must run once more. */
-	fprintf(stderr, "vaultd: admin socket %s: %s\n", path, uv_strerror(rc));
-	unlink(path);
-	a->stopping = 1;
-	uv_close((uv_handle_t *)&a->listener, listener_close_cb);
-	return NULL;
 err0:
 	if (a != NULL)
 		free(a->path);
@@ -548,11 +414,22 @@ err0:
 	return NULL;
 }
 
+static void
+stopped(void *arg)
+{
+	struct admin *a = arg;
+	void (*cb)(void *) = a->stop_cb;
+	void *cb_arg = a->stop_arg;
+
+	free(a->path);
+	free(a);
+	if (cb != NULL)
+		cb(cb_arg);
+}
+
 void
 admin_stop(struct admin *a, void (*cb)(void *arg), void *arg)
 {
-	struct admin_conn *c;
-
 	if (a == NULL) {
 		if (cb != NULL)
 			cb(arg);
@@ -564,7 +441,5 @@ admin_stop(struct admin *a, void (*cb)(void *arg), void *arg)
 	a->stop_cb = cb;
 	a->stop_arg = arg;
 	unlink(a->path);
-	for (c = a->conns; c != NULL; c = c->next)
-		conn_close(c);
-	uv_close((uv_handle_t *)&a->listener, listener_close_cb);
+	conn_server_stop(a->cs, stopped, a);
 }

@@ -2,6 +2,8 @@
  * listings and the batch existence query. */
 #include "handlers_internal.h"
 
+#include "conn.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <inttypes.h>
@@ -13,6 +15,7 @@
 
 #include <sodium.h>
 
+#include "conn.h"
 #include "meta_scrub.h"
 #include "scrub.h"
 #include "sha256.h"
@@ -53,6 +56,8 @@ void
 resp_clear(struct store *s, struct resp *r)
 {
 	free(r->body);
+	if (r->gen != NULL)
+		r->gen->ops->free(r->gen);
 	/* A reader of a cold backend (spec/tiering.md) is closed by its own. */
 	if (r->reader != NULL && r->reader_backend != NULL && r->reader_backend != s->backend) {
 		backend_close(r->reader_backend, r->reader);

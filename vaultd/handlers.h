@@ -9,7 +9,9 @@
 #include <stdint.h>
 
 #include "auth.h"
-#include "backend.h"
+struct backend; /* backend.h */
+struct backend_put;
+struct backend_reader;
 #include "envelope.h"
 #include "http_req.h"
 #include "meta.h"
@@ -17,6 +19,7 @@
 #include "store.h"
 
 struct sha256; /* sha256.h */
+struct conn_body; /* conn.h */
 
 #define VAULTD_VERSION "0.1.0"
 #define CONFIG_SIZE_MAX (64 * 1024)          /* vault config blob */
@@ -47,7 +50,12 @@ struct resp {
 	char *body;                    /* malloc'd, or NULL */
 	size_t body_len;
 	int close;                     /* send Connection: close and close */
-	/* A body streamed from the backend: length bytes from offset. */
+	/* A streamed body: a generator the connection core pulls length bytes
+	 * from (conn.h). The connection takes it over when it sends the head. */
+	struct conn_body *gen;
+	/* Handler side, turned into gen by handlers__body_start() before the
+	 * answer leaves the handlers: an object read from the backend, length
+	 * bytes from offset. */
 	struct backend_reader *reader;
 	struct backend *reader_backend; /* the reader's backend; NULL = store.backend */
 	uint64_t offset;
@@ -93,7 +101,7 @@ void resp_header(struct resp *r, const char *fmt, ...) __attribute__((format(pri
  */
 int resp_verify_feed(struct store *s, struct resp *r, const void *buf, size_t len, int last);
 
-/* Frees what r owns (body, reader) and resets it. */
+/* Frees what r owns (body, generator, reader) and resets it. */
 void resp_clear(struct store *s, struct resp *r);
 
 /* Answers every request that is not a streaming object upload. */

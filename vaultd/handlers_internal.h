@@ -21,6 +21,11 @@ int handlers__blob_check(struct store *s, uint64_t vault_id, uint8_t kind,
     const uint8_t id[VSP_ID_LEN], const void *buf, size_t len, struct resp *resp);
 
 void handlers__object_get(struct store *s, const struct request *req, struct resp *resp);
+
+/* Turns the object reader a GET opened in resp (reader, offset, length,
+ * verify) into resp->gen, the body generator the connection streams
+ * (handlers_body.c). Out of memory: resp becomes a 500. */
+void handlers__body_start(struct store *s, struct resp *resp);
 /* Snapshot envelopes (handlers_snapshot.c). */
 /* 1 if the upload of req must be a snapshot envelope (VSP, kind snapshot). */
 int handlers__wants_envelope(const struct request *req);

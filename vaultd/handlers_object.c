@@ -355,6 +355,7 @@ handlers__object_get(struct store *s, const struct request *req, struct resp *re
 	 * opened is the one read_location picks now. */
 	if (!req->has_range && size > 0)
 		verify_start(resp, &v, rt, store_read_location(o.locations));
+	handlers__body_start(s, resp);
 }
 
 void

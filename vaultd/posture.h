@@ -22,11 +22,11 @@
 /* A vault's figures are "stale" for scrub when its last full pass is older
  * than this many scrub-every periods. */
 #define POSTURE_SCRUB_SLACK 2
-/* Bytes of a request head the posture page reads. */
-#define POSTURE_HEAD_MAX 8192
-/* Milliseconds a posture page client has to send its request. */
+/* Milliseconds a posture page client has to send its request (and to
+ * read its answer). */
 #define POSTURE_TIMEOUT_MS 10000
-/* Posture page clients served at once; more are refused (closed). */
+/* Posture page clients served at once; more are refused (closed). Requests
+ * are read by the HTTP layer (server.h) within its limits (http_req.h). */
 #define POSTURE_CLIENTS_MAX 32
 
 struct posture_config {

@@ -395,3 +395,57 @@ range_parse(const char *hdr, uint64_t size, uint64_t *first, uint64_t *last)
 	*last = b;
 	return 0;
 }
+
+#define POSTURE_PREFIX "/posture"
+#define POSTURE_JSON ".json"
+#define POSTURE_TARGET_MAX 255 /* longer targets name no posture page */
+
+/* Copies the valid name of len bytes at p into out. Returns 0, or -1. */
+static int
+posture_name(const char *p, size_t len, char out[VSP_NAME_MAX + 1])
+{
+	if (len > VSP_NAME_MAX || !vsp_name_valid(p, len))
+		return -1;
+	memcpy(out, p, len);
+	out[len] = '\0';
+	return 0;
+}
+
+enum vsp_err
+route_posture(int method, const char *target, size_t len, struct route *out,
+    const char **allow, const char **msg)
+{
+	const size_t plen = sizeof(POSTURE_PREFIX) - 1, jlen = sizeof(POSTURE_JSON) - 1;
+	const char *q = memchr(target, '?', len), *t, *slash;
+	size_t n = q != NULL ? (size_t)(q - target) : len;
+
+	memset(out, 0, sizeof(*out));
+	out->method = method;
+	*allow = NULL;
+	if (method != HTTP_GET) {
+		*allow = "GET";
+		*msg = "only GET is served here";
+		return VSP_E_METHOD;
+	}
+	out->id = ROUTE_POSTURE;
+	*msg = "not found: try /posture, /posture/TENANT/VAULT or /posture.json";
+	if (len > POSTURE_TARGET_MAX || memchr(target, '\0', n) != NULL)
+		return VSP_E_NOT_FOUND;
+	if (n >= jlen && memcmp(target + n - jlen, POSTURE_JSON, jlen) == 0) {
+		out->json = 1;
+		n -= jlen;
+	}
+	if (n < plen || memcmp(target, POSTURE_PREFIX, plen) != 0 ||
+	    (n > plen && target[plen] != '/'))
+		return VSP_E_NOT_FOUND;
+	if (n == plen)
+		return VSP_OK;
+	t = target + plen + 1;
+	n -= plen + 1;
+	if ((slash = memchr(t, '/', n)) == NULL)
+		return posture_name(t, n, out->tenant) == 0 ? VSP_OK : VSP_E_NOT_FOUND;
+	if (posture_name(t, (size_t)(slash - t), out->tenant) != 0 ||
+	    posture_name(slash + 1, n - (size_t)(slash - t) - 1, out->vault) != 0)
+		return VSP_E_NOT_FOUND;
+	return VSP_OK;
+}

@@ -26,6 +26,8 @@ enum route_id {
 	ROUTE_RESTIC_CONFIG, /* /restic/{v}/config */
 	ROUTE_RESTIC_LIST,   /* /restic/{v}/{type}/ */
 	ROUTE_RESTIC_OBJECT, /* /restic/{v}/{type}/{id} */
+	/* the posture page (spec/posture.md), on its own listener */
+	ROUTE_POSTURE,       /* /posture[/{t}[/{v}]][.json] */
 };
 
 struct route {
@@ -38,6 +40,8 @@ struct route {
 	int has_after;                  /* listing: start after this ID */
 	uint8_t after[VSP_ID_LEN];
 	size_t limit;                   /* listing: page size */
+	char tenant[VSP_NAME_MAX + 1];  /* posture: "" = every tenant */
+	int json;                       /* posture: ".json" was asked for */
 };
 
 /*
@@ -48,6 +52,16 @@ struct route {
  * for the client on every error.
  */
 enum vsp_err route_parse(int method, const char *target, size_t len, struct route *out,
+    const char **allow, const char **msg);
+
+/*
+ * The posture page's routes (spec/posture.md): GET /posture, /posture/{t}
+ * and /posture/{t}/{v}, each also with ".json" appended, and any query
+ * ignored. Fills out->tenant, out->vault (both "" when absent) and
+ * out->json. Returns VSP_OK, VSP_E_METHOD for anything but GET (*allow =
+ * "GET"), or VSP_E_NOT_FOUND; *msg gets a sentence on every error.
+ */
+enum vsp_err route_posture(int method, const char *target, size_t len, struct route *out,
     const char **allow, const char **msg);
 
 /*

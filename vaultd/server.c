@@ -1,16 +1,21 @@
 /*
- * Connections: read a request with llhttp, hand the work to the threadpool,
- * write the answer, repeat. The states of one connection:
+ * HTTP connections over the connection core (conn.h): read a request with
+ * llhttp, hand the work to the threadpool, write the answer, repeat. The
+ * states of one connection (the core's own life cycle is at the top of
+ * conn.c):
  *
  *   READ  --headers of an upload-->  BEGIN (work: auth, checks, temp file)
  *   BEGIN --go on-->  BODY (chunks hashed and written on the threadpool)
  *   READ/BODY --request complete-->  WORK (work: handler or upload finish)
- *   WORK  --answer ready-->  SEND (header, then body or streamed object)
- *   SEND  --done-->  READ (next request, possibly pipelined) or closed
+ *   WORK  --answer ready-->  SEND (head, then body or a body generator the
+ *                            core pulls from: conn_send_body)
+ *   SEND  --done-->  READ (next request, possibly pipelined), or
+ *                    LINGER (Connection: close: conn_linger, then closed)
  *
- * At most one work item per connection is in flight at a time, so the
- * uv_work_t is embedded and the connection is freed only when its handles
- * are closed and no work is outstanding.
+ * At most one work item per connection is in flight at a time (the core's
+ * uv_work_t), and the core frees a connection only when its handles are
+ * closed and no work is outstanding; what this layer holds is released in
+ * on_free, after that.
  */
 #include "server.h"
 
@@ -21,274 +26,168 @@
 #include <string.h>
 #include <time.h>
 
-#include "conn_internal.h"
 #include "log.h"
+#include "server_internal.h"
 
-static void conn_feed(struct conn *c, const char *data, size_t len);
-static void conn_next_request(struct conn *c);
+#define LISTEN_BACKLOG 511
 
-/* ---- life cycle ---- */
-
-void
-conn__maybe_free(struct conn *c)
-{
-	if (c->handles_open > 0 || c->work_busy)
-		return;
-	resp_clear(c->srv->store, &c->resp);
-	free(c->req.body);
-	free(c->fill);
-	free(c->spare);
-	free(c->sbuf[0]);
-	free(c->sbuf[1]);
-	struct server *srv = c->srv;
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		srv->conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
-	srv->nconns--;
-	free(c);
-	server__maybe_stopped(srv);
-}
-
-static void
-on_handle_closed(uv_handle_t *h)
-{
-	struct conn *c = h->data;
-	c->handles_open--;
-	conn__maybe_free(c);
-}
-
-void
-conn__close(struct conn *c)
-{
-	if (c->closing)
-		return;
-	c->closing = 1;
-	uv_read_stop((uv_stream_t *)&c->tcp);
-	uv_close((uv_handle_t *)&c->timer, on_handle_closed);
-	uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
-	/* An upload whose work is done can be dropped now; one whose work is
-	 * still running is dropped in its after-work callback. */
-	if (!c->work_busy && c->up.put != NULL)
-		upload_abort(c->srv->store, &c->up);
-}
+static void conn_feed(struct hconn *h, const char *data, size_t len);
+static void conn_next_request(struct hconn *h);
 
 /* ---- timers ---- */
 
 static void
-on_timer(uv_timer_t *t)
+on_timeout(struct conn *c, enum conn_timer which)
 {
-	struct conn *c = t->data;
+	struct hconn *h = (struct hconn *)c;
 
-	if (c->state == CS_READ && !http_in_started(&c->in)) {
-		conn__close(c); /* idle keep-alive connection */
+	if (which == CONN_T_IDLE) {
+		conn_close(c); /* idle keep-alive connection */
 		return;
 	}
-	if (c->state == CS_READ || c->state == CS_BODY) {
-		conn__send_error(c, VSP_E_TIMEOUT, c->state == CS_READ ?
+	if (h->state == CS_READ || h->state == CS_BODY) {
+		conn__send_error(h, VSP_E_TIMEOUT, h->state == CS_READ ?
 		    "the request headers took too long" : "the request body stalled", NULL);
 		return;
 	}
-	conn__close(c); /* a reader that stopped reading, or lingering is over */
+	conn_close(c); /* a reader that stopped reading */
 }
 
-/* Arms the timer the current state calls for. restart = 1 re-arms an already
- * running timeout (progress was made). */
+/* Arms the timer the current state calls for. restart = 1 re-arms an
+ * already running timeout (progress was made). */
 static void
-conn_timer(struct conn *c, int restart)
+conn_timer_state(struct hconn *h, int restart)
 {
-	const struct server_config *cfg = &c->srv->cfg;
-	enum timer_mode mode;
-	unsigned ms;
+	const struct server_config *cfg = &h->srv->cfg;
 
-	if (c->closing)
-		return;
-	switch (c->state) {
+	switch (h->state) {
 	case CS_READ:
-		mode = http_in_started(&c->in) ? TM_HEADER : TM_IDLE;
-		ms = mode == TM_HEADER ? cfg->header_timeout_ms : cfg->idle_timeout_ms;
-		restart = 0; /* the header deadline runs from the first byte */
+		/* The header deadline runs from the first byte. */
+		if (http_in_started(&h->in))
+			conn_timer(&h->c, CONN_T_HEADER, cfg->header_timeout_ms, 0);
+		else
+			conn_timer(&h->c, CONN_T_IDLE, cfg->idle_timeout_ms, 0);
 		break;
 	case CS_BODY:
 	case CS_SEND:
-		mode = TM_PROGRESS;
-		ms = cfg->body_timeout_ms;
+		conn_timer(&h->c, CONN_T_PROGRESS, cfg->body_timeout_ms, restart);
 		break;
 	case CS_LINGER:
-		mode = TM_LINGER;
-		ms = LINGER_MS;
-		restart = 0;
-		break;
+		break; /* the core's linger timer runs */
 	default:
-		mode = TM_NONE;
-		ms = 0;
+		conn_timer(&h->c, CONN_T_NONE, 0, 0);
 	}
-	if (mode == c->timer_mode && !restart)
-		return;
-	c->timer_mode = mode;
-	if (mode == TM_NONE)
-		uv_timer_stop(&c->timer);
-	else
-		uv_timer_start(&c->timer, on_timer, ms, 0);
 }
 
 /* ---- reading ---- */
 
 static void
-on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+on_data(struct conn *c, const char *data, size_t len)
 {
-	struct conn *c = h->data;
-	(void)suggested;
-	buf->base = c->rbuf;
-	buf->len = sizeof(c->rbuf);
-}
+	struct hconn *h = (struct hconn *)c;
 
-static void
-on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
-{
-	struct conn *c = s->data;
-
-	if (nread < 0) {
-		conn__close(c);
-		return;
-	}
-	if (nread == 0)
-		return;
-	c->srv->bytes_in += (uint64_t)nread;
-	if (c->state == CS_LINGER)
-		return; /* discarding what a closed request still sends */
-	conn_feed(c, buf->base, (size_t)nread);
-	if (c->state == CS_BODY)
-		conn_timer(c, 1);
-	conn__update(c);
+	conn_feed(h, data, len);
+	if (h->state == CS_BODY)
+		conn_timer_state(h, 1);
+	conn__update(h);
 }
 
 /* Reads from the socket only when the parser can take bytes: not while
  * paused, not while a full upload chunk waits for the disk. */
 void
-conn__update(struct conn *c)
+conn__update(struct hconn *h)
 {
 	int want;
 
-	if (c->closing)
+	if (h->c.closing || h->state == CS_LINGER)
 		return;
-	want = c->pending_len == 0 &&
-	    (c->state == CS_READ || c->state == CS_LINGER ||
-	        (c->state == CS_BODY && (!c->is_upload || c->fill_len < UPLOAD_CHUNK)));
-	if (want && !c->reading)
-		uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-	else if (!want && c->reading)
-		uv_read_stop((uv_stream_t *)&c->tcp);
-	c->reading = want;
-	conn_timer(c, 0);
+	want = h->pending_len == 0 &&
+	    (h->state == CS_READ ||
+	        (h->state == CS_BODY && (!h->is_upload || h->fill_len < UPLOAD_CHUNK)));
+	conn_read(&h->c, want);
+	conn_timer_state(h, 0);
 }
 
-/* Keeps bytes the paused parser has not used, to feed them later. */
 static void
-keep_pending(struct conn *c, const char *rest, size_t n)
+drop_pending(struct hconn *h)
+{
+	free(h->pending);
+	h->pending = NULL;
+	h->pending_off = h->pending_len = 0;
+}
+
+/* Keeps bytes the paused parser has not used, to feed them later. The
+ * buffer exists only while bytes wait, so an idle connection has none. */
+static void
+keep_pending(struct hconn *h, const char *rest, size_t n)
 {
 	if (n == 0) {
-		c->pending_len = 0;
-		c->pending_off = 0;
+		drop_pending(h);
 		return;
 	}
-	if (rest >= c->pending && rest < c->pending + sizeof(c->pending)) {
-		c->pending_off = (size_t)(rest - c->pending);
-		c->pending_len = n;
+	if (h->pending != NULL && rest >= h->pending && rest < h->pending + CONN_READ_BUF) {
+		h->pending_off = (size_t)(rest - h->pending);
+		h->pending_len = n;
 		return;
 	}
-	/* n <= READ_BUF_SIZE: it came from one read. */
-	memcpy(c->pending, rest, n);
-	c->pending_off = 0;
-	c->pending_len = n;
+	/* n <= CONN_READ_BUF: it came from one read. */
+	if (h->pending == NULL && (h->pending = malloc(CONN_READ_BUF)) == NULL) {
+		conn_close(&h->c);
+		return;
+	}
+	memcpy(h->pending, rest, n);
+	h->pending_off = 0;
+	h->pending_len = n;
 }
 
 static void
-conn_feed(struct conn *c, const char *data, size_t len)
+conn_feed(struct hconn *h, const char *data, size_t len)
 {
 	size_t used = 0;
 	enum http_exec rc;
 	const char *msg;
 
-	c->action = ACT_NONE;
-	rc = http_in_execute(&c->in, data, len, &used);
+	h->action = ACT_NONE;
+	rc = http_in_execute(&h->in, data, len, &used);
 	if (rc == HTTP_ERROR) {
-		enum vsp_err err = http_in_error(&c->in, &msg);
-		c->pending_len = 0;
-		conn__send_error(c, err, msg, c->allow);
+		enum vsp_err err = http_in_error(&h->in, &msg);
+		drop_pending(h);
+		conn__send_error(h, err, msg, h->allow);
 		return;
 	}
-	keep_pending(c, data + used, len - used);
+	keep_pending(h, data + used, len - used);
 	if (rc == HTTP_PAUSED)
-		c->paused = 1;
-	if (c->action == ACT_BEGIN)
-		conn__start_work(c, WORK_BEGIN);
-	else if (c->action == ACT_COMPLETE)
-		conn__request_complete(c);
-	else if (c->state == CS_BODY && c->is_upload)
-		conn__pump_upload(c);
+		h->paused = 1;
+	if (h->action == ACT_BEGIN)
+		conn__start_work(h, WORK_BEGIN);
+	else if (h->action == ACT_COMPLETE)
+		conn__request_complete(h);
+	else if (h->state == CS_BODY && h->is_upload)
+		conn__pump_upload(h);
 }
 
 /* Feeds bytes kept while the parser was paused. */
 void
-conn__resume(struct conn *c)
+conn__resume(struct hconn *h)
 {
-	if (c->paused) {
-		c->paused = 0;
-		http_in_resume(&c->in);
+	if (h->paused) {
+		h->paused = 0;
+		http_in_resume(&h->in);
 	}
-	if (c->pending_len > 0 && !c->closing)
-		conn_feed(c, c->pending + c->pending_off, c->pending_len);
-	conn__update(c);
+	if (h->pending_len > 0 && !h->c.closing)
+		conn_feed(h, h->pending + h->pending_off, h->pending_len);
+	conn__update(h);
 }
 
 /* ---- answering ---- */
 
-static void
-on_plain_write(uv_write_t *w, int status)
-{
-	struct write_req *wr = (struct write_req *)w;
-	struct conn *c = wr->conn;
-
-	free(wr);
-	c->writes--;
-	if (status < 0) {
-		conn__close(c);
-		return;
-	}
-	conn__write_progress(c);
-}
-
-int
-conn__write(struct conn *c, const char *a, size_t alen, const char *b, size_t blen)
-{
-	struct write_req *wr = malloc(sizeof(*wr) + alen);
-	uv_buf_t bufs[2];
-
-	if (wr == NULL)
-		return -1;
-	wr->conn = c;
-	memcpy(wr->data, a, alen);
-	bufs[0] = uv_buf_init(wr->data, (unsigned)alen);
-	bufs[1] = uv_buf_init((char *)b, (unsigned)blen);
-	if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, bufs, blen ? 2 : 1, on_plain_write) != 0) {
-		free(wr);
-		return -1;
-	}
-	c->writes++;
-	c->srv->bytes_out += alen + blen;
-	return 0;
-}
-
-/* Writes the status line and headers of c->resp. */
+/* Writes the status line and headers of h->resp. */
 static int
-write_head(struct conn *c, const char *body, size_t body_len)
+write_head(struct hconn *h, const char *body, size_t body_len)
 {
-	struct resp *r = &c->resp;
-	uint64_t length = r->reader != NULL || (r->no_body && r->body == NULL) ? r->length
-	                                                                      : r->body_len;
+	struct resp *r = &h->resp;
+	uint64_t length = r->gen != NULL || (r->no_body && r->body == NULL) ? r->length
+	                                                                    : r->body_len;
 	char head[RESP_HEADERS_MAX + 256];
 	int n;
 
@@ -296,210 +195,189 @@ write_head(struct conn *c, const char *body, size_t body_len)
 	    "HTTP/1.1 %d %s\r\n%s%s%sContent-Length: %" PRIu64 "\r\n%s%s\r\n", r->status,
 	    vsp_status_reason(r->status), r->content_type ? "Content-Type: " : "",
 	    r->content_type ? r->content_type : "", r->content_type ? "\r\n" : "", length,
-	    c->close_after ? "Connection: close\r\n" : "", r->headers);
+	    h->close_after ? "Connection: close\r\n" : "", r->headers);
 	if (n < 0 || (size_t)n >= sizeof(head))
 		return -1;
-	return conn__write(c, head, (size_t)n, body, body_len);
+	return conn_write(&h->c, head, (size_t)n, body, body_len, 0);
 }
 
+/* The one place a request is logged. */
 static void
-conn_log(struct conn *c)
+conn_log(const struct hconn *h)
 {
 	/* After a parse error the method and target may be half-read. */
-	int parsed = c->in.err == VSP_OK;
-	log_request(parsed ? llhttp_method_name(c->in.req.method) : NULL,
-	    parsed ? c->in.req.url : NULL, c->resp.status, c->srv->cfg.access_log);
+	int parsed = h->in.err == VSP_OK;
+	log_request(parsed ? llhttp_method_name(h->in.req.method) : NULL,
+	    parsed ? h->in.req.url : NULL, h->resp.status, h->srv->cfg.access_log);
 }
 
-/* Sends c->resp: its head, then its body or streamed object. */
+/* Sends h->resp: its head, then its body or its body generator. */
 void
-conn__send(struct conn *c)
+conn__send(struct hconn *h)
 {
-	struct resp *r = &c->resp;
+	struct resp *r = &h->resp;
 
-	c->state = CS_SEND;
-	c->srv->requests++;
+	h->state = CS_SEND;
+	h->srv->requests++;
 	/* A HEAD answer never has a body, errors included (RFC 9110 9.3.2). */
-	if (c->in.req.method == HTTP_HEAD && c->in.err == VSP_OK)
+	if (h->in.req.method == HTTP_HEAD && h->in.err == VSP_OK)
 		r->no_body = 1;
-	if (r->close || !c->in.req.keep_alive || c->srv->stopping)
-		c->close_after = 1;
-	conn_log(c);
-	if (r->no_body || r->reader == NULL) {
-		if (write_head(c, r->no_body ? NULL : r->body, r->no_body ? 0 : r->body_len) != 0)
-			conn__close(c);
+	if (r->close || !h->in.req.keep_alive || conn_server_stopping(h->srv->cs) ||
+	    h->srv->store == NULL)
+		h->close_after = 1;
+	conn_log(h);
+	if (r->no_body || r->gen == NULL) {
+		if (write_head(h, r->no_body ? NULL : r->body, r->no_body ? 0 : r->body_len) != 0)
+			conn_close(&h->c);
 	} else {
-		if (write_head(c, NULL, 0) != 0 || conn__stream_start(c) != 0)
-			conn__close(c);
+		struct conn_body *gen = r->gen;
+		if (write_head(h, NULL, 0) != 0) {
+			conn_close(&h->c);
+		} else {
+			r->gen = NULL; /* the core's from here */
+			if (conn_send_body(&h->c, gen, r->length) != 0)
+				conn_close(&h->c);
+		}
 	}
-	conn__update(c);
+	conn__update(h);
+}
+
+/* Sets h->resp to the error answer for err, as the service formats it. */
+static void
+error_answer(struct hconn *h, enum vsp_err err, const char *msg, const char *allow)
+{
+	resp_clear(h->srv->store, &h->resp);
+	if (h->srv->store == NULL && h->srv->svc.error != NULL)
+		h->srv->svc.error(&h->resp, err, msg);
+	else
+		resp_error(&h->resp, err, "%s", msg);
+	if (allow != NULL)
+		resp_header(&h->resp, "Allow: %s", allow);
+}
+
+/* Answers a request the router refused (its body, if any, was read). */
+void
+conn__route_error(struct hconn *h, enum vsp_err err, const char *msg, const char *allow)
+{
+	error_answer(h, err, msg, allow);
+	conn__send(h);
 }
 
 void
-conn__send_error(struct conn *c, enum vsp_err err, const char *msg, const char *allow)
+conn__send_error(struct hconn *h, enum vsp_err err, const char *msg, const char *allow)
 {
-	resp_clear(c->srv->store, &c->resp);
-	resp_error(&c->resp, err, "%s", msg);
-	if (allow != NULL)
-		resp_header(&c->resp, "Allow: %s", allow);
+	error_answer(h, err, msg, allow);
 	if (err == VSP_E_UNAUTHORIZED)
-		resp_header(&c->resp, "WWW-Authenticate: Bearer realm=\"vault\"");
-	c->resp.close = 1;
-	conn__send(c);
+		resp_header(&h->resp, "WWW-Authenticate: Bearer realm=\"vault\"");
+	h->resp.close = 1;
+	conn__send(h);
 }
 
 /* Called when a write finished: is the whole answer out? */
-void
-conn__write_progress(struct conn *c)
+static void
+on_written(struct conn *c)
 {
-	if (c->closing || c->state != CS_SEND)
+	struct hconn *h = (struct hconn *)c;
+
+	if (c->closing || h->state != CS_SEND)
 		return;
-	conn_timer(c, 1);
-	if (c->writes > 0 || !conn__stream_done(c))
+	conn_timer_state(h, 1);
+	if (!conn_out_idle(c))
 		return;
-	if (c->close_after) {
-		conn__linger(c);
+	if (h->close_after) {
+		/* Stop sending but drain input for a moment (conn_linger). */
+		h->state = CS_LINGER;
+		drop_pending(h);
+		conn_linger(c);
 		return;
 	}
-	conn_next_request(c);
+	conn_next_request(h);
 }
 
 static void
-on_shutdown(uv_shutdown_t *s, int status)
+conn_next_request(struct hconn *h)
 {
-	(void)status;
-	free(s);
+	conn__free_request(h);
+	h->close_after = 0;
+	h->allow = NULL;
+	h->route_err = VSP_OK;
+	h->state = CS_READ;
+	conn_timer(&h->c, CONN_T_NONE, 0, 0);
+	conn__resume(h);
 }
 
-/* After an answer with Connection: close, stop sending but keep reading
- * (and discarding) for a moment: closing with unread bytes would make the
- * kernel send a reset that can destroy the answer before the client reads
- * it. */
-void
-conn__linger(struct conn *c)
-{
-	uv_shutdown_t *s = malloc(sizeof(*s));
+/* ---- the protocol over the core ---- */
 
-	if (s == NULL || uv_shutdown(s, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
-		free(s);
-		conn__close(c);
-		return;
-	}
-	c->state = CS_LINGER;
-	c->pending_len = 0;
-	conn__update(c);
+static void
+on_open(struct conn *c)
+{
+	struct hconn *h = (struct hconn *)c;
+
+	h->srv = conn_server_arg(c->srv);
+	conn__init_parser(h);
+	h->state = CS_READ;
+	conn__update(h);
+}
+
+/* Idle connections go at once at stop; busy ones after their answer. */
+static int
+stop_now(const struct conn *c)
+{
+	const struct hconn *h = (const struct hconn *)c;
+
+	return h->state == CS_READ && !http_in_started(&h->in) && !c->work_busy;
 }
 
 static void
-conn_next_request(struct conn *c)
+on_free(struct conn *c)
 {
-	resp_clear(c->srv->store, &c->resp);
-	free(c->req.body);
-	memset(&c->req, 0, sizeof(c->req));
-	c->is_upload = 0;
-	c->fill_len = 0;
-	c->body_done = 0;
-	c->close_after = 0;
-	c->allow = NULL;
-	c->route_err = VSP_OK;
-	c->state = CS_READ;
-	c->timer_mode = TM_NONE;
-	conn__resume(c);
-}
+	struct hconn *h = (struct hconn *)c;
 
-/* ---- accepting ---- */
+	if (h->srv == NULL)
+		return; /* closed before on_open */
+	/* Rare: the client went away mid-upload. Dropping the temp file
+	 * here costs one unlink on the loop. */
+	if (h->up.put != NULL)
+		upload_abort(h->srv->store, &h->up);
+	conn__free_request(h);
+	drop_pending(h);
+}
 
 #define BUSY_BODY "{\"code\":\"unavailable\",\"message\":\"too many connections; retry\"}"
 
-static void
-on_rejected_closed(uv_handle_t *h)
-{
-	free(h);
-}
-
-static void
-reject(struct server *srv)
-{
-	uv_tcp_t *t = malloc(sizeof(*t));
-	char answer[256];
-	int n = snprintf(answer, sizeof(answer),
-	    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-	    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-	    sizeof(BUSY_BODY) - 1, BUSY_BODY);
-	uv_buf_t b = uv_buf_init(answer, (unsigned)n);
-
-	if (t == NULL)
-		return;
-	uv_tcp_init(srv->loop, t);
-	if (uv_accept((uv_stream_t *)&srv->listener, (uv_stream_t *)t) == 0)
-		uv_try_write((uv_stream_t *)t, &b, 1);
-	uv_close((uv_handle_t *)t, on_rejected_closed);
-}
-
-static void
-on_connection(uv_stream_t *l, int status)
-{
-	struct server *srv = l->data;
-	struct conn *c;
-
-	if (status < 0) {
-		fprintf(stderr, "vaultd: accept: %s\n", uv_strerror(status));
-		return;
-	}
-	if (srv->nconns >= srv->cfg.max_connections || (c = calloc(1, sizeof(*c))) == NULL) {
-		reject(srv);
-		return;
-	}
-	c->srv = srv;
-	uv_tcp_init(srv->loop, &c->tcp);
-	uv_timer_init(srv->loop, &c->timer);
-	c->tcp.data = c->timer.data = c;
-	c->handles_open = 2;
-	c->next = srv->conns;
-	if (srv->conns != NULL)
-		srv->conns->prev = c;
-	srv->conns = c;
-	srv->nconns++;
-	srv->accepted++;
-	conn__init_parser(c);
-	if (uv_accept(l, (uv_stream_t *)&c->tcp) != 0) {
-		conn__close(c);
-		return;
-	}
-	uv_tcp_nodelay(&c->tcp, 1);
-	c->state = CS_READ;
-	conn__update(c);
-}
-
-struct server *
-server_start(uv_loop_t *loop, const struct server_config *cfg, struct store *store)
+static struct server *
+start(uv_loop_t *loop, const struct server_config *cfg, struct store *store,
+    const struct http_service *svc)
 {
 	struct server *srv = calloc(1, sizeof(*srv));
-	struct sockaddr_storage addr;
-	int rc;
 
 	if (srv == NULL)
 		return NULL;
+	snprintf(srv->busy, sizeof(srv->busy),
+	    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+	    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+	    sizeof(BUSY_BODY) - 1, BUSY_BODY);
 	srv->loop = loop;
 	srv->cfg = *cfg;
 	srv->store = store;
-	srv->started = (uint64_t)time(NULL);
-	if (uv_ip4_addr(cfg->host, cfg->port, (struct sockaddr_in *)&addr) != 0 &&
-	    uv_ip6_addr(cfg->host, cfg->port, (struct sockaddr_in6 *)&addr) != 0) {
-		fprintf(stderr, "vaultd: bad listen address '%s'\n", cfg->host);
-		free(srv);
-		return NULL;
-	}
-	uv_tcp_init(loop, &srv->listener);
-	srv->listener.data = srv;
-	if ((rc = uv_tcp_bind(&srv->listener, (struct sockaddr *)&addr, 0)) != 0 ||
-	    (rc = uv_listen((uv_stream_t *)&srv->listener, 511, on_connection)) != 0) {
-		fprintf(stderr, "vaultd: listen on %s:%d: %s\n", cfg->host, cfg->port,
-		    uv_strerror(rc));
-		srv->stopping = 1;
-		uv_close((uv_handle_t *)&srv->listener, NULL);
-		/* The handle is closed on the next loop turn; run it now. */
-		uv_run(loop, UV_RUN_NOWAIT);
+	if (svc != NULL)
+		srv->svc = *svc;
+	srv->proto = (struct conn_proto){
+		.name = store != NULL ? "server" : "posture page",
+		.conn_size = sizeof(struct hconn),
+		.max_conns = cfg->max_connections,
+		.busy_answer = store != NULL ? srv->busy : NULL,
+		.on_open = on_open,
+		.on_data = on_data,
+		.on_timeout = on_timeout,
+		.on_written = on_written,
+		.work = conn__work,
+		.after_work = conn__after_work,
+		.stop_now = stop_now,
+		.on_free = on_free,
+	};
+	if ((srv->cs = conn_server_tcp(loop, cfg->host, cfg->port, LISTEN_BACKLOG, &srv->proto,
+	    srv)) == NULL) {
 		free(srv);
 		return NULL;
 	}
@@ -513,64 +391,60 @@ server_reconfigure(struct server *srv, const struct server_config *cfg)
 	srv->cfg.header_timeout_ms = cfg->header_timeout_ms;
 	srv->cfg.idle_timeout_ms = cfg->idle_timeout_ms;
 	srv->cfg.body_timeout_ms = cfg->body_timeout_ms;
+	/* The core reads the cap from the protocol it was given, this one. */
+	srv->proto.max_conns = cfg->max_connections;
+}
+
+struct server *
+server_start(uv_loop_t *loop, const struct server_config *cfg, struct store *store)
+{
+	return start(loop, cfg, store, NULL);
+}
+
+struct server *
+server_start_service(uv_loop_t *loop, const struct server_config *cfg,
+    const struct http_service *svc)
+{
+	return start(loop, cfg, NULL, svc);
 }
 
 int
 server_port(const struct server *srv)
 {
-	struct sockaddr_storage addr;
-	int len = sizeof(addr);
-
-	if (uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&addr, &len) != 0)
-		return -1;
-	if (addr.ss_family == AF_INET6)
-		return ntohs(((struct sockaddr_in6 *)&addr)->sin6_port);
-	return ntohs(((struct sockaddr_in *)&addr)->sin_port);
-}
-
-void
-server__maybe_stopped(struct server *srv)
-{
-	if (!srv->stopping || srv->nconns > 0 || !srv->listener_closed || srv->stop_cb == NULL)
-		return;
-	void (*cb)(void *) = srv->stop_cb;
-	void *arg = srv->stop_arg;
-	srv->stop_cb = NULL;
-	free(srv);
-	cb(arg);
+	return conn_server_port(srv->cs);
 }
 
 static void
-on_listener_closed(uv_handle_t *h)
+on_stopped(void *arg)
 {
-	struct server *srv = h->data;
-	srv->listener_closed = 1;
-	server__maybe_stopped(srv);
+	struct server *srv = arg;
+	void (*cb)(void *) = srv->stop_cb;
+	void *cb_arg = srv->stop_arg;
+
+	free(srv);
+	if (cb != NULL)
+		cb(cb_arg);
 }
 
 void
 server_stop(struct server *srv, void (*cb)(void *arg), void *arg)
 {
-	srv->stopping = 1;
 	srv->stop_cb = cb;
 	srv->stop_arg = arg;
-	uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
-	/* Idle connections go now; busy ones after their current answer. */
-	for (struct conn *c = srv->conns, *next; c != NULL; c = next) {
-		next = c->next;
-		if (c->state == CS_READ && !http_in_started(&c->in) && !c->work_busy)
-			conn__close(c);
-	}
+	conn_server_stop(srv->cs, on_stopped, srv);
 }
 
 void
 server_status(const struct server *srv, json_t *obj)
 {
+	struct conn_stats st;
+
+	conn_server_stats(srv->cs, &st);
 	json_object_set_new(obj, "uptime", json_integer((json_int_t)((uint64_t)time(NULL) -
-	    srv->started)));
-	json_object_set_new(obj, "connections", json_integer((json_int_t)srv->nconns));
-	json_object_set_new(obj, "connections_accepted", json_integer((json_int_t)srv->accepted));
+	    st.started)));
+	json_object_set_new(obj, "connections", json_integer((json_int_t)st.conns));
+	json_object_set_new(obj, "connections_accepted", json_integer((json_int_t)st.accepted));
 	json_object_set_new(obj, "requests", json_integer((json_int_t)srv->requests));
-	json_object_set_new(obj, "bytes_in", json_integer((json_int_t)srv->bytes_in));
-	json_object_set_new(obj, "bytes_out", json_integer((json_int_t)srv->bytes_out));
+	json_object_set_new(obj, "bytes_in", json_integer((json_int_t)st.bytes_in));
+	json_object_set_new(obj, "bytes_out", json_integer((json_int_t)st.bytes_out));
 }

@@ -1,10 +1,13 @@
 #ifndef SERVER_H
 #define SERVER_H
 /*
- * The HTTP side of vaultd: a libuv TCP listener, one llhttp reader per
- * connection, and the glue that runs handlers (handlers.h) on the threadpool
- * while the loop only moves bytes. Memory per connection is bounded: a read
- * buffer, two upload chunks and two download chunks at most.
+ * The HTTP layer of vaultd over the connection core (conn.h): one llhttp
+ * reader per connection (http_req.h), the router, and the glue that runs
+ * handlers (handlers.h) on the threadpool while the loop only moves bytes.
+ * It serves VSP and restic (server_start) and, with another router and
+ * handler, the posture page (server_start_service). Memory per connection
+ * is bounded: its struct when idle; while busy, two upload chunks or the
+ * core's two body chunks at most.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -25,10 +28,32 @@ struct server_config {
 };
 
 struct server;
+struct request;
+struct resp;
+struct route;
+
+/*
+ * A service other than VSP over this layer (the posture page). Requests are
+ * routed with route (router.h's contract), answered by handle on the
+ * threadpool, and every answer closes the connection; small bodies are
+ * read and ignored, uploads are not taken. error formats an error answer
+ * (NULL: the JSON error of handlers.h).
+ */
+struct http_service {
+	enum vsp_err (*route)(int method, const char *target, size_t len, struct route *out,
+	    const char **allow, const char **msg);
+	void (*handle)(void *arg, const struct request *req, struct resp *resp);
+	void (*error)(struct resp *resp, enum vsp_err err, const char *msg);
+	void *arg;
+};
 
 /* Binds and listens. Returns NULL with a message on stderr. */
 struct server *server_start(uv_loop_t *loop, const struct server_config *cfg,
     struct store *store);
+
+/* Like server_start, for svc (copied) instead of VSP. */
+struct server *server_start_service(uv_loop_t *loop, const struct server_config *cfg,
+    const struct http_service *svc);
 
 /* After a reload (on the loop thread): cfg's connection cap and timeouts
  * apply to connections accepted and timers armed from now on. The listen

@@ -447,6 +447,62 @@ test_restic(void **state)
 	expect_err(HTTP_DELETE, "/restic/main/config", VSP_E_METHOD);
 }
 
+/* route_posture: the posture page's paths, as its parse_path took them. */
+static void
+posture_ok(const char *target, const char *tenant, const char *vault, int json)
+{
+	const char *allow, *msg;
+	struct route r;
+
+	assert_int_equal(route_posture(HTTP_GET, target, strlen(target), &r, &allow, &msg),
+	    VSP_OK);
+	assert_int_equal(r.id, ROUTE_POSTURE);
+	assert_string_equal(r.tenant, tenant);
+	assert_string_equal(r.vault, vault);
+	assert_int_equal(r.json, json);
+}
+
+static void
+posture_err(int method, const char *target, enum vsp_err want)
+{
+	const char *allow, *msg = NULL;
+	struct route r;
+
+	assert_int_equal(route_posture(method, target, strlen(target), &r, &allow, &msg), want);
+	assert_non_null(msg);
+	if (want == VSP_E_METHOD)
+		assert_string_equal(allow, "GET");
+}
+
+static void
+test_posture(void **state)
+{
+	char longer[300];
+
+	(void)state;
+	posture_ok("/posture", "", "", 0);
+	posture_ok("/posture.json", "", "", 1);
+	posture_ok("/posture.json?refresh=1", "", "", 1);
+	posture_ok("/posture/acme", "acme", "", 0);
+	posture_ok("/posture/acme/laptop.json", "acme", "laptop", 1);
+	posture_ok("/posture/acme/laptop?x=.json", "acme", "laptop", 0);
+	posture_err(HTTP_POST, "/posture", VSP_E_METHOD);
+	posture_err(HTTP_HEAD, "/posture", VSP_E_METHOD);
+	posture_err(HTTP_POST, "/other", VSP_E_METHOD); /* the method is checked first */
+	posture_err(HTTP_GET, "/other", VSP_E_NOT_FOUND);
+	posture_err(HTTP_GET, "/postures", VSP_E_NOT_FOUND);
+	posture_err(HTTP_GET, "/posture/", VSP_E_NOT_FOUND);
+	posture_err(HTTP_GET, "/posture//v", VSP_E_NOT_FOUND);
+	posture_err(HTTP_GET, "/posture/acme/", VSP_E_NOT_FOUND);
+	posture_err(HTTP_GET, "/posture/a/b/c", VSP_E_NOT_FOUND);
+	posture_err(HTTP_GET, "/posture/a<b>", VSP_E_NOT_FOUND);
+	posture_err(HTTP_GET, "/v1/capabilities", VSP_E_NOT_FOUND);
+	memset(longer, 'a', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = '\0';
+	memcpy(longer, "/posture/", 9);
+	posture_err(HTTP_GET, longer, VSP_E_NOT_FOUND);
+}
+
 static void
 test_names_vectors(void **state)
 {
@@ -607,6 +663,7 @@ main(void)
 		cmocka_unit_test(test_percent_encoding),
 		cmocka_unit_test(test_query),
 		cmocka_unit_test(test_restic),
+		cmocka_unit_test(test_posture),
 		cmocka_unit_test(test_names_vectors),
 		cmocka_unit_test(test_range_vectors),
 		cmocka_unit_test(test_range_extremes),
