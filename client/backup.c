@@ -482,7 +482,8 @@ attempt(struct vc_repo *r, const struct vc_backup_opts *o, char **paths, size_t 
 	if (o->progress) {
 		if (pthread_create(&scan, NULL, bk_scan_thread, &b) == 0)
 			have_scan = 1;
-		prog = vc_progress_start("backup:", &b.files, &b.done, &b.scan_bytes, &b.scan_done);
+		prog = vc_progress_start(&r->report, "backup:", &b.files, &b.done, &b.scan_bytes,
+		    &b.scan_done);
 	}
 	rc = bk_walk(&b, paths, npaths);
 	if (rc == 0)
@@ -500,11 +501,10 @@ attempt(struct vc_repo *r, const struct vc_backup_opts *o, char **paths, size_t 
 		rc = -1;
 		goto out;
 	}
-	/* Lets the integration test run the vault's garbage collector at the
-	 * one moment that forces the commit's 409 path (spec/client.md). */
-	if (st->attempts == 1 && getenv("VAULT_TEST_BEFORE_COMMIT") != NULL &&
-	    system(getenv("VAULT_TEST_BEFORE_COMMIT")) != 0)
-		fprintf(stderr, "vault: VAULT_TEST_BEFORE_COMMIT failed\n");
+	/* Lets a test run the vault's garbage collector at the one moment that
+	 * forces the commit's 409 path (spec/client.md 2.4). */
+	if (o->before_commit != NULL)
+		o->before_commit(o->before_commit_arg, st->attempts);
 	rc = commit(&b, paths, npaths, refs, nrefs, st, &missing, &nmissing, err, errlen);
 	if (rc == VC_R_MISSING)
 		forget_missing(r, refs, nrefs, missing, nmissing);
@@ -743,8 +743,8 @@ vc_backup(struct vc_repo *r, const struct vc_backup_opts *o, struct vc_backup_st
 		st->uploaded += sent1 - sent0;
 		if (rc != VC_R_MISSING)
 			break;
-		fprintf(stderr, "vault: the vault lost packs this backup relied on (garbage "
-		    "collection ran meanwhile); backing up again\n");
+		vc_report(&r->report, VC_LOG_WARN, "vault: the vault lost packs this backup "
+		    "relied on (garbage collection ran meanwhile); backing up again");
 	}
 	if (rc == VC_R_MISSING) {
 		snprintf(err, errlen, "the vault kept removing packs this backup needs; "

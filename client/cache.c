@@ -45,7 +45,8 @@ _Static_assert(ME_PLAIN + 4 == VC_PACK_ENTRY_LEN, "map entry layout");
 int
 vc_cache__fail(const struct vc_cache *c, const char *op, int mdb_rc)
 {
-	fprintf(stderr, "vault cache %s: %s: %s\n", c->dir, op, mdb_strerror(mdb_rc));
+	vc_report(&c->rp, VC_LOG_ERROR, "vault cache %s: %s: %s", c->dir, op,
+	    mdb_strerror(mdb_rc));
 	return -1;
 }
 
@@ -54,8 +55,8 @@ vc_cache__fail(const struct vc_cache *c, const char *op, int mdb_rc)
 static int
 damaged(const struct vc_cache *c, const char *op, const char *what)
 {
-	fprintf(stderr, "vault cache %s: %s: damaged %s (delete the directory; the next "
-	    "sync rebuilds it)\n", c->dir, op, what);
+	vc_report(&c->rp, VC_LOG_ERROR, "vault cache %s: %s: damaged %s (delete the "
+	    "directory; the next sync rebuilds it)", c->dir, op, what);
 	return -1;
 }
 
@@ -77,13 +78,13 @@ vc_cache__commit(struct vc_cache *c, MDB_txn *txn, const char *op)
 
 /* Creates dir and its missing parents with DIR_MODE. Returns 0 or -1. */
 static int
-mkdir_p(const char *dir)
+mkdir_p(const struct vc_report *rp, const char *dir)
 {
 	char path[VC_CACHE__DIR_MAX];
 	size_t len = strlen(dir);
 
 	if (len == 0 || len >= sizeof(path)) {
-		fprintf(stderr, "vault cache: directory name empty or too long\n");
+		vc_report(rp, VC_LOG_ERROR, "vault cache: directory name empty or too long");
 		return -1;
 	}
 	memcpy(path, dir, len + 1);
@@ -92,7 +93,7 @@ mkdir_p(const char *dir)
 			continue;
 		path[i] = '\0';
 		if (mkdir(path, DIR_MODE) != 0 && errno != EEXIST) {
-			fprintf(stderr, "vault cache: mkdir %s: %s\n", path, strerror(errno));
+			vc_report(rp, VC_LOG_ERROR, "vault cache: mkdir %s: %s", path, strerror(errno));
 			return -1;
 		}
 		path[i] = i == len ? '\0' : '/';
@@ -134,8 +135,8 @@ open_dbs(struct vc_cache *c)
 	} else if (val.mv_size != sizeof(fmt) ||
 	    le32_get(val.mv_data) != VC_CACHE__FORMAT) {
 		mdb_txn_abort(txn);
-		fprintf(stderr, "vault cache %s: another format than %d (delete the directory; "
-		    "the next sync rebuilds it)\n", c->dir, VC_CACHE__FORMAT);
+		vc_report(&c->rp, VC_LOG_ERROR, "vault cache %s: another format than %d (delete "
+		    "the directory; the next sync rebuilds it)", c->dir, VC_CACHE__FORMAT);
 		return -1;
 	}
 	return vc_cache__commit(c, txn, "open");
@@ -146,19 +147,21 @@ fail:
 }
 
 int
-vc_cache_open(const char *dir, struct vc_cache **out)
+vc_cache_open(const char *dir, const struct vc_report *rp, struct vc_cache **out)
 {
 	struct vc_cache *c;
 	int rc;
 
 	*out = NULL;
-	if (mkdir_p(dir) != 0)
+	if (mkdir_p(rp, dir) != 0)
 		return -1;
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		fprintf(stderr, "vault cache %s: out of memory\n", dir);
+		vc_report(rp, VC_LOG_ERROR, "vault cache %s: out of memory", dir);
 		return -1;
 	}
 	memcpy(c->dir, dir, strlen(dir) + 1);  /* mkdir_p checked the length */
+	if (rp != NULL)
+		c->rp = *rp;
 	if ((rc = mdb_env_create(&c->env)) != 0) {
 		c->env = NULL;
 		goto fail;
@@ -295,7 +298,7 @@ vc_cache__drop_pack_txn(struct vc_cache *c, MDB_txn *txn, const uint8_t pack_id[
 		return -1;
 	/* The value is only valid until the first write: keep a copy. */
 	if ((copy = malloc(val.mv_size)) == NULL) {
-		fprintf(stderr, "vault cache %s: drop pack: out of memory\n", c->dir);
+		vc_report(&c->rp, VC_LOG_ERROR, "vault cache %s: drop pack: out of memory", c->dir);
 		return -1;
 	}
 	memcpy(copy, val.mv_data, val.mv_size);
@@ -329,7 +332,7 @@ vc_cache__add_pack_txn(struct vc_cache *c, MDB_txn *txn, const uint8_t pack_id[V
 	int rc;
 
 	if (n > VC_PACK_CHUNKS_MAX) {
-		fprintf(stderr, "vault cache %s: add pack: %zu entries\n", c->dir, n);
+		vc_report(&c->rp, VC_LOG_ERROR, "vault cache %s: add pack: %zu entries", c->dir, n);
 		return -1;
 	}
 	/* A pack recorded again replaces its old record (the last segment
@@ -483,8 +486,8 @@ vc_cache_pack_entries(struct vc_cache *c, const uint8_t pack_id[VC_ID_LEN],
 }
 
 int
-vc_cache_default_dir(const char *url, const char *vault, const uint8_t *config,
-    size_t config_len, char *out, size_t outlen)
+vc_cache_default_dir(const struct vc_report *rp, const char *url, const char *vault,
+    const uint8_t *config, size_t config_len, char *out, size_t outlen)
 {
 	static const uint8_t zero = 0;
 	const char *base = getenv("VAULT_CACHE_DIR"), *sub = "";
@@ -499,8 +502,8 @@ vc_cache_default_dir(const char *url, const char *vault, const uint8_t *config,
 		if (base == NULL || *base == '\0') {
 			sub = "/.cache/vault";
 			if ((base = getenv("HOME")) == NULL || *base == '\0') {
-				fprintf(stderr, "vault cache: neither VAULT_CACHE_DIR, "
-				    "XDG_CACHE_HOME nor HOME is set\n");
+				vc_report(rp, VC_LOG_ERROR, "vault cache: neither VAULT_CACHE_DIR, "
+				    "XDG_CACHE_HOME nor HOME is set");
 				return -1;
 			}
 		}
@@ -517,7 +520,7 @@ vc_cache_default_dir(const char *url, const char *vault, const uint8_t *config,
 	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
 	n = snprintf(out, outlen, "%s%s/%s", base, sub, hex);
 	if (n < 0 || (size_t)n >= outlen) {
-		fprintf(stderr, "vault cache: directory name too long\n");
+		vc_report(rp, VC_LOG_ERROR, "vault cache: directory name too long");
 		return -1;
 	}
 	return 0;

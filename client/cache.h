@@ -10,13 +10,15 @@
  * Databases: chunks (chunk ID -> pack ID, index ID, type, offset, sealed
  * and plain length), packs (pack ID -> index ID), indexes (index ID ->
  * nothing: imported). Thread-safe; every call is its own transaction.
- * Returns 0, VC_CACHE_NOTFOUND, or -1 with a message on stderr.
+ * Returns 0, VC_CACHE_NOTFOUND, or -1 with a message handed to the report
+ * callback given to vc_cache_open.
  */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "crypto.h"
 #include "pack.h"
+#include "report.h"
 
 #define VC_CACHE_NOTFOUND 1
 
@@ -31,9 +33,10 @@ struct vc_cache_loc {
 };
 
 /* Opens (creating) the cache in directory dir (created with parents, mode
- * 0700) into *out. -1 (with LMDB's reason) if the environment does not open
- * or holds another layout; never an empty cache in its place. */
-int vc_cache_open(const char *dir, struct vc_cache **out);
+ * 0700) into *out. rp (copied; NULL = silent) receives its error messages.
+ * -1 (with LMDB's reason) if the environment does not open or holds
+ * another layout; never an empty cache in its place. */
+int vc_cache_open(const char *dir, const struct vc_report *rp, struct vc_cache **out);
 
 /* Closes the cache. NULL is ignored. */
 void vc_cache_close(struct vc_cache *c);
@@ -74,7 +77,7 @@ int vc_cache_pack_entries(struct vc_cache *c, const uint8_t pack_id[VC_ID_LEN],
  * vault no longer holds (GC removed it), and forgets segments the vault no
  * longer holds. A segment that fails to authenticate is an error (the vault
  * holds something this key did not write). Returns 0 or -1 (message in
- * vc_remote_error or on stderr); *imported (if not NULL) gets the number of
+ * vc_remote_error or through the report callback); *imported (if not NULL) gets the number of
  * segments downloaded.
  */
 int vc_cache_sync(struct vc_cache *c, struct vc_remote *r, const struct vc_keys *keys,
@@ -82,8 +85,9 @@ int vc_cache_sync(struct vc_cache *c, struct vc_remote *r, const struct vc_keys 
 
 /* The default cache directory for a vault: $VAULT_CACHE_DIR, else
  * $XDG_CACHE_HOME/vault, else ~/.cache/vault, then /<hex of BLAKE2b-128 of
- * url 0x00 vault name 0x00 config blob>. Returns 0 or -1 (too long). */
-int vc_cache_default_dir(const char *url, const char *vault, const uint8_t *config,
-    size_t config_len, char *out, size_t outlen);
+ * url 0x00 vault name 0x00 config blob>. Returns 0 or -1 (too long, or no
+ * variable set; said through rp, which may be NULL). */
+int vc_cache_default_dir(const struct vc_report *rp, const char *url, const char *vault,
+    const uint8_t *config, size_t config_len, char *out, size_t outlen);
 
 #endif

@@ -48,6 +48,10 @@ remote_from(const struct vc_repo_opts *o, char *err, size_t errlen)
 	ro.vault = o->vault;
 	ro.token = o->token;
 	ro.parallel = o->parallel;
+	ro.retry_base_ms = o->retry_base_ms;
+	ro.recall_wait_ms = o->recall_wait_ms;
+	ro.recall_poll_ms = o->recall_poll_ms;
+	ro.report = o->report;
 	/* A queued upload holds a whole pack: keep the queue short, so memory
 	 * stays at a few packs however slow the network is. */
 	ro.queue_max = (o->parallel ? o->parallel : VC_REMOTE_PARALLEL_DEFAULT) / 2;
@@ -133,6 +137,7 @@ vc_repo_open(const struct vc_repo_opts *o, struct vc_repo **out, char *err, size
 		return -1;
 	}
 	r->zstd_level = o->zstd_level != 0 ? o->zstd_level : VC_ZSTD_LEVEL_DEFAULT;
+	r->report = o->report;
 	if ((r->remote = remote_from(o, err, errlen)) == NULL)
 		goto fail;
 	rc = vc_remote_get_config(r->remote, &r->config, &r->config_len);
@@ -165,12 +170,12 @@ vc_repo_open(const struct vc_repo_opts *o, struct vc_repo **out, char *err, size
 			goto fail;
 		}
 		strcpy(dir, o->cache_dir);
-	} else if (vc_cache_default_dir(o->url, o->vault, r->config, r->config_len, dir,
-	    sizeof(dir)) != 0) {
+	} else if (vc_cache_default_dir(&o->report, o->url, o->vault, r->config,
+	    r->config_len, dir, sizeof(dir)) != 0) {
 		seterr(err, errlen, "cannot name a cache directory (set VAULT_CACHE_DIR)");
 		goto fail;
 	}
-	if (vc_cache_open(dir, &r->cache) != 0) {
+	if (vc_cache_open(dir, &o->report, &r->cache) != 0) {
 		seterr(err, errlen, "cannot open the local cache in %s (delete it to rebuild it)",
 		    dir);
 		goto fail;

@@ -25,9 +25,16 @@ struct vc_repo_opts {
 	unsigned parallel;      /* transfers at once, 0 = default */
 	const char *cache_dir;  /* NULL = vc_cache_default_dir */
 	int zstd_level;         /* 0 = VC_ZSTD_LEVEL_DEFAULT */
+	/* Transport tuning, as in struct vc_remote_opts (0 = default). */
+	unsigned retry_base_ms;
+	uint64_t recall_wait_ms, recall_poll_ms;
+	/* Where every warning, error and progress line of this vault's
+	 * operations goes (report.h); copied. An empty one: none. */
+	struct vc_report report;
 };
 
 struct vc_repo {
+	struct vc_report report;
 	struct vc_remote *remote;
 	struct vc_keys keys;
 	struct vc_cache *cache;

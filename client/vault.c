@@ -283,9 +283,49 @@ get_token(struct cli *c)
 	return NULL;
 }
 
+/* 1 while a progress line is on the terminal: a message first clears it. */
+static int progress_shown;
+
+/*
+ * The library's messages (report.h) go to standard error as they always
+ * did: a progress line is redrawn in place, every other message is a line
+ * of its own. Called from several threads; stdio's lock keeps lines whole.
+ */
+static void
+cli_report(void *arg, enum vc_level level, const char *msg)
+{
+	(void)arg;
+	flockfile(stderr);
+	if (level == VC_LOG_PROGRESS) {
+		fprintf(stderr, "\r\033[K%s", msg);
+		progress_shown = *msg != '\0';
+	} else {
+		fprintf(stderr, "%s%s\n", progress_shown ? "\r\033[K" : "", msg);
+	}
+	fflush(stderr);
+	funlockfile(stderr);
+}
+
+/* A number of milliseconds from the environment, or 0 (the default). */
+static uint64_t
+env_ms(const char *name)
+{
+	const char *s = getenv(name);
+	char *end;
+	unsigned long long v;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return 0;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	return errno != 0 || *end != '\0' ? 0 : (uint64_t)v;
+}
+
 static void
 repo_opts(struct cli *c, struct vc_repo_opts *o, char *pw, size_t pwlen)
 {
+	uint64_t base = env_ms("VAULT_RETRY_BASE_MS");
+
 	memset(o, 0, sizeof(*o));
 	o->url = c->url;
 	o->vault = c->vault;
@@ -295,6 +335,12 @@ repo_opts(struct cli *c, struct vc_repo_opts *o, char *pw, size_t pwlen)
 	o->parallel = c->parallel;
 	o->cache_dir = c->cache_dir ? c->cache_dir : getenv("VAULT_CACHE_DIR");
 	o->zstd_level = c->zstd_level;
+	/* Transport tuning (spec/client.md 1); the library ignores
+	 * out-of-range values. */
+	o->retry_base_ms = base <= VC_REMOTE_RETRY_BASE_MAX ? (unsigned)base : 0;
+	o->recall_wait_ms = env_ms("VAULT_RECALL_WAIT_MS");
+	o->recall_poll_ms = env_ms("VAULT_RECALL_POLL_MS");
+	o->report.fn = cli_report;
 }
 
 int
