@@ -92,8 +92,8 @@ run(void *arg)
 }
 
 struct vc_progress *
-vc_progress_start(const struct vc_report *rp, const char *verb, const uint64_t *files, const uint64_t *done,
-    const uint64_t *total, const int *total_known)
+vc_progress_start(const struct vc_report *rp, const char *verb, const uint64_t *files,
+    const uint64_t *done, const uint64_t *total, const int *total_known)
 {
 	struct vc_progress *p = calloc(1, sizeof(*p));
 

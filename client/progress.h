@@ -2,7 +2,8 @@
 #define VC_PROGRESS_H
 /*
  * A progress line, handed to the caller's report callback (VC_LOG_PROGRESS)
- * twice a second by a thread of its own: "VERB N files, DONE of TOTAL, RATE/s, ETA m:ss". The counters
+ * twice a second by a thread of its own: "VERB N files, DONE of TOTAL,
+ * RATE/s, ETA m:ss". The counters
  * belong to the caller, which updates them with __atomic stores or adds;
  * the ETA appears once *total_known is non-zero.
  */
