@@ -56,7 +56,8 @@ struct vc_backup_stats {
 	double seconds;
 };
 
-/* Runs a backup. Returns 0, VC_BACKUP_PARTIAL, or -1 with err. */
+/* Runs a backup. Returns 0, VC_BACKUP_PARTIAL, VC_ROLLBACK (the listing
+ * lacks a snapshot this client saw; nothing was uploaded), or -1 with err. */
 int vc_backup(struct vc_repo *r, const struct vc_backup_opts *o, struct vc_backup_stats *st,
     char *err, size_t errlen);
 

@@ -20,7 +20,7 @@
 #include <sodium.h>
 
 #define MAP_SIZE ((size_t)4 << 30)
-#define MAX_DBS 4
+#define MAX_DBS 5
 #define ENV_MODE 0600
 #define DIR_MODE 0700
 #define FORMAT_KEY "format"
@@ -110,6 +110,7 @@ open_dbs(struct vc_cache *c)
 		{ "chunks", MDB_DUPSORT | MDB_DUPFIXED, offsetof(struct vc_cache, chunks) },
 		{ "packs", 0, offsetof(struct vc_cache, packs) },
 		{ "indexes", 0, offsetof(struct vc_cache, indexes) },
+		{ "heads", 0, offsetof(struct vc_cache, heads) },
 	};
 	MDB_val key = { sizeof(FORMAT_KEY) - 1, (void *)FORMAT_KEY }, val;
 	uint8_t fmt[4];

@@ -70,6 +70,29 @@ int vc_cache_drop_pack(struct vc_cache *c, const uint8_t pack_id[VC_ID_LEN]);
 int vc_cache_pack_entries(struct vc_cache *c, const uint8_t pack_id[VC_ID_LEN],
     int (*cb)(const struct vc_pack_entry *e, void *arg), void *arg);
 
+/* The newest snapshot of one group this client has seen (spec/pack.md 5,
+ * spec/client.md 4.1): its rank in the group and its ID. */
+struct vc_cache_head {
+	uint8_t group[32];
+	uint64_t seq;
+	int64_t time;
+	uint32_t time_nsec;
+	uint8_t id[VC_ID_LEN];
+};
+
+/* The head recorded for h->group into *h: 0, VC_CACHE_NOTFOUND or -1. */
+int vc_cache_head_get(struct vc_cache *c, struct vc_cache_head *h);
+
+/* Records h as its group's head (replacing any). Returns 0 or -1. */
+int vc_cache_head_put(struct vc_cache *c, const struct vc_cache_head *h);
+
+/* Forgets the head of group: 0, VC_CACHE_NOTFOUND or -1. */
+int vc_cache_head_del(struct vc_cache *c, const uint8_t group[32]);
+
+/* Every recorded head into *out (*n; malloc'ed, NULL when none), in group
+ * order. Returns 0 or -1. */
+int vc_cache_heads(struct vc_cache *c, struct vc_cache_head **out, size_t *n);
+
 /*
  * Brings the cache up to date with the vault: lists the vault's index
  * segments and imports (downloads, authenticates, decodes) each one not yet

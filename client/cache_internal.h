@@ -23,7 +23,7 @@
 
 struct vc_cache {
 	MDB_env *env;
-	MDB_dbi meta, chunks, packs, indexes;
+	MDB_dbi meta, chunks, packs, indexes, heads;
 	struct vc_report rp;  /* where errors go */
 	char dir[VC_CACHE__DIR_MAX];
 };

@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 
+#include "chain.h"
 #include "envelope.h"
 #include "repo.h"
 
@@ -138,6 +139,7 @@ vc_repo_open(const struct vc_repo_opts *o, struct vc_repo **out, char *err, size
 	}
 	r->zstd_level = o->zstd_level != 0 ? o->zstd_level : VC_ZSTD_LEVEL_DEFAULT;
 	r->report = o->report;
+	r->accept_rollback = o->accept_rollback;
 	if ((r->remote = remote_from(o, err, errlen)) == NULL)
 		goto fail;
 	rc = vc_remote_get_config(r->remote, &r->config, &r->config_len);
@@ -257,6 +259,11 @@ vc_repo_snapshot_load(struct vc_repo *r, const uint8_t id[VC_ID_LEN],
 	}
 	hdr_len = len - e.body_len;
 	rc = vc_snapbody_open(&r->keys, buf, hdr_len, e.body, e.body_len, &out->body);
+	if (rc == VC_E_UNSUPPORTED) {
+		seterr(err, errlen, "snapshot %s was written by a newer client, in a format this "
+		    "one cannot read: upgrade the client", hex);
+		goto fail;
+	}
 	if (rc != 0) {
 		seterr(err, errlen, "snapshot %s cannot be opened: %s", hex, vc_strerror(rc));
 		goto fail;
@@ -323,6 +330,7 @@ vc_repo_snapshots(struct vc_repo *r, struct vc_snapinfo **out, size_t *n,
 	struct idlist l = { 0 };
 	struct vc_snapinfo *s = NULL;
 	size_t got = 0;
+	int rc = -1;
 
 	if (vc_remote_list(r->remote, VSP_KIND_SNAPSHOT, collect_id, &l) != 0) {
 		seterr(err, errlen, "cannot list snapshots: %s", vc_remote_error(r->remote));
@@ -333,18 +341,20 @@ vc_repo_snapshots(struct vc_repo *r, struct vc_snapinfo **out, size_t *n,
 		goto fail;
 	}
 	for (size_t i = 0; i < l.n; i++) {
-		int rc = vc_repo_snapshot_load(r, l.ids[i], &s[got], err, errlen);
+		int lrc = vc_repo_snapshot_load(r, l.ids[i], &s[got], err, errlen);
 
 		/* One deleted between the listing and the read (forget, GC) is
 		 * simply gone. */
-		if (rc == VC_R_NOTFOUND)
+		if (lrc == VC_R_NOTFOUND)
 			continue;
-		if (rc != 0)
+		if (lrc != 0)
 			goto fail;
 		got++;
 	}
 	if (got > 0)
 		qsort(s, got, sizeof(*s), snap_cmp);
+	if ((rc = vc_chain_check(r, s, got, err, errlen)) != 0)
+		goto fail;
 	free(l.ids);
 	*out = s;
 	*n = got;
@@ -352,7 +362,7 @@ vc_repo_snapshots(struct vc_repo *r, struct vc_snapinfo **out, size_t *n,
 fail:
 	vc_snapinfo_free_all(s, got);
 	free(l.ids);
-	return -1;
+	return rc;
 }
 
 long

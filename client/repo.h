@@ -15,6 +15,9 @@
 #include "tree.h"
 
 #define VC_ERR_LEN 512
+/* A listing lacks the newest snapshot of a group this client saw
+ * (spec/client.md 4.1): the vault was rolled back. */
+#define VC_ROLLBACK 4
 
 struct vc_repo_opts {
 	const char *url;        /* "http://host:port" */
@@ -31,10 +34,14 @@ struct vc_repo_opts {
 	/* Where every warning, error and progress line of this vault's
 	 * operations goes (report.h); copied. An empty one: none. */
 	struct vc_report report;
+	/* Take a listing that lacks a snapshot this client saw as a deliberate
+	 * forget: warn, and believe the listing (spec/client.md 4.1). */
+	int accept_rollback;
 };
 
 struct vc_repo {
 	struct vc_report report;
+	int accept_rollback;
 	struct vc_remote *remote;
 	struct vc_keys keys;
 	struct vc_cache *cache;
@@ -73,7 +80,10 @@ int vc_repo_sync(struct vc_repo *r, char *err, size_t errlen);
 void vc_repo_close(struct vc_repo *r);
 
 /* Loads every snapshot, sorted by client time then ID, into *out (*n).
- * A snapshot that fails to authenticate is an error. */
+ * A snapshot that fails to authenticate is an error. The listing is
+ * checked against the heads this client saw (vc_chain_check): VC_ROLLBACK
+ * (and nothing in *out) when a head is gone. Returns 0, VC_ROLLBACK or
+ * -1. */
 int vc_repo_snapshots(struct vc_repo *r, struct vc_snapinfo **out, size_t *n,
     char *err, size_t errlen);
 /* Loads one snapshot. Returns 0, VC_R_NOTFOUND or -1. */

@@ -17,6 +17,7 @@
 
 #include <sodium.h>
 
+#include "chain.h"
 #include "vault.h"
 #include "vsp.h"
 
@@ -65,8 +66,11 @@ static const char usage_text[] =
 "      --parallel N              transfers at once (default 2 for backup, 4 otherwise)\n"
 "      --threads N               sealing threads (default: one per core)\n"
 "      --kdf-ops N, --kdf-mem BYTES  Argon2id limits for init (default MODERATE)\n"
+"      --accept-rollback         take snapshots missing since the last run as forgotten\n"
+"                                on purpose (else that is a rollback: exit 4)\n"
 "\n"
-"Exit codes: 0 done, 1 failed, 2 bad usage, 3 done but some files could not be read.\n";
+"Exit codes: 0 done, 1 failed, 2 bad usage, 3 done but some files could not be read,\n"
+"4 the vault rolled back (a snapshot this client saw is gone).\n";
 
 /* Prints "vault: MESSAGE" and a hint if any, then exits with code. */
 static void __attribute__((noreturn))
@@ -341,6 +345,7 @@ repo_opts(struct cli *c, struct vc_repo_opts *o, char *pw, size_t pwlen)
 	o->recall_wait_ms = env_ms("VAULT_RECALL_WAIT_MS");
 	o->recall_poll_ms = env_ms("VAULT_RECALL_POLL_MS");
 	o->report.fn = cli_report;
+	o->accept_rollback = c->accept_rollback;
 }
 
 int
@@ -359,6 +364,20 @@ cli_open(struct cli *c, struct vc_repo **out)
 	return 0;
 }
 
+void
+cli_list(struct vc_repo *r, struct vc_snapinfo **out, size_t *n)
+{
+	char err[VC_ERR_LEN];
+	int rc = vc_repo_snapshots(r, out, n, err, sizeof(err));
+
+	if (rc == VC_ROLLBACK) {
+		fprintf(stderr, "vault: %s\n", err);
+		exit(VAULT_EXIT_ROLLBACK);
+	}
+	if (rc != 0)
+		cli_die("%s", err);
+}
+
 int
 cli_snapshot(struct vc_repo *r, const char *spec, struct vc_snapinfo *out)
 {
@@ -367,8 +386,7 @@ cli_snapshot(struct vc_repo *r, const char *spec, struct vc_snapinfo *out)
 	char err[VC_ERR_LEN];
 	long i;
 
-	if (vc_repo_snapshots(r, &list, &n, err, sizeof(err)) != 0)
-		cli_die("%s", err);
+	cli_list(r, &list, &n);
 	if ((i = vc_repo_find(list, n, spec, err, sizeof(err))) < 0)
 		cli_die("%s", err);
 	*out = list[i];
@@ -486,6 +504,10 @@ cmd_backup(struct cli *c)
 	o.verbose = c->verbose;
 	rc = vc_backup(r, &o, &st, err, sizeof(err));
 	vc_repo_close(r);
+	if (rc == VC_ROLLBACK) {
+		fprintf(stderr, "vault: backup refused: %s\n", err);
+		exit(VAULT_EXIT_ROLLBACK);
+	}
 	if (rc < 0)
 		cli_die("backup failed: %s", err);
 	print_backup(c, &st, rc);
@@ -498,11 +520,9 @@ cmd_snapshots(struct cli *c)
 	struct vc_repo *r;
 	struct vc_snapinfo *s = NULL;
 	size_t n = 0;
-	char err[VC_ERR_LEN];
 
 	cli_open(c, &r);
-	if (vc_repo_snapshots(r, &s, &n, err, sizeof(err)) != 0)
-		cli_die("%s", err);
+	cli_list(r, &s, &n);
 	if (c->json)
 		printf("[");
 	else if (!c->quiet)
@@ -551,24 +571,38 @@ cmd_snapshots(struct cli *c)
 	return VAULT_EXIT_OK;
 }
 
+/* Deletes the snapshots named by the arguments from one listing, then
+ * moves the heads of their groups back (spec/client.md 4.1), so that this
+ * client's own forget is not taken for a rollback. */
 static int
 cmd_forget(struct cli *c)
 {
 	struct vc_repo *r;
+	struct vc_snapinfo *list = NULL;
+	unsigned char *gone;
+	size_t n = 0;
+	char err[VC_ERR_LEN];
 	int failed = 0;
 
 	if (c->args.n == 0)
 		usage_die("forget: name at least one snapshot");
 	cli_open(c, &r);
+	cli_list(r, &list, &n);
+	if ((gone = calloc(n + 1, 1)) == NULL)
+		cli_die("out of memory");
 	for (size_t i = 0; i < c->args.n; i++) {
-		struct vc_snapinfo s;
+		struct vc_snapinfo *s;
 		char hex[65];
+		long at;
 		int rc;
 
-		cli_snapshot(r, c->args.v[i], &s);
-		vc_hex(s.id, 0, hex);
-		rc = vc_remote_delete(r->remote, VSP_KIND_SNAPSHOT, s.id);
+		if ((at = vc_repo_find(list, n, c->args.v[i], err, sizeof(err))) < 0)
+			cli_die("%s", err);
+		s = &list[at];
+		vc_hex(s->id, 0, hex);
+		rc = vc_remote_delete(r->remote, VSP_KIND_SNAPSHOT, s->id);
 		if (rc == 0 || rc == VC_R_NOTFOUND) {
+			gone[at] = 1;
 			if (c->json)
 				printf("{\"forgotten\":\"%s\"}\n", hex);
 			else if (!c->quiet)
@@ -579,8 +613,12 @@ cmd_forget(struct cli *c)
 			    vc_remote_error(r->remote));
 			failed = 1;
 		}
-		vc_snapinfo_free(&s);
 	}
+	if (vc_chain_forgot(r, list, n, gone) != 0)
+		fprintf(stderr, "vault: the local cache could not record what was forgotten; "
+		    "the next run may call it a rollback (then use --accept-rollback)\n");
+	free(gone);
+	vc_snapinfo_free_all(list, n);
 	vc_repo_close(r);
 	return failed ? VAULT_EXIT_ERROR : VAULT_EXIT_OK;
 }
@@ -589,7 +627,7 @@ enum {
 	OPT_TOKEN = 256, OPT_TOKEN_FILE, OPT_PW_FILE, OPT_PW_CMD, OPT_CACHE, OPT_JSON,
 	OPT_PARALLEL, OPT_THREADS, OPT_TAG, OPT_FORCE, OPT_PARENT, OPT_HOST, OPT_TIME,
 	OPT_TARGET, OPT_INCLUDE, OPT_READ_DATA, OPT_KDF_OPS, OPT_KDF_MEM, OPT_COMPRESSION,
-	OPT_HELP
+	OPT_ACCEPT_ROLLBACK, OPT_HELP
 };
 
 static const struct option long_opts[] = {
@@ -618,6 +656,7 @@ static const struct option long_opts[] = {
 	{ "kdf-ops", required_argument, NULL, OPT_KDF_OPS },
 	{ "kdf-mem", required_argument, NULL, OPT_KDF_MEM },
 	{ "compression", required_argument, NULL, OPT_COMPRESSION },
+	{ "accept-rollback", no_argument, NULL, OPT_ACCEPT_ROLLBACK },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 }
 };
@@ -669,6 +708,7 @@ parse_args(struct cli *c, int argc, char **argv)
 		case OPT_COMPRESSION:
 			c->zstd_level = (int)number("compression", optarg, 19);
 			break;
+		case OPT_ACCEPT_ROLLBACK: c->accept_rollback = 1; break;
 		case OPT_HELP: fputs(usage_text, stdout); exit(VAULT_EXIT_OK);
 		default: usage_die("unknown option");
 		}

@@ -14,6 +14,7 @@
 #define VAULT_EXIT_ERROR 1
 #define VAULT_EXIT_USAGE 2
 #define VAULT_EXIT_PARTIAL 3
+#define VAULT_EXIT_ROLLBACK 4   /* the vault lost a snapshot this client saw */
 
 struct strv {
 	char **v;
@@ -34,7 +35,7 @@ struct cli {
 	int json, quiet, verbose, progress;
 	/* Command options. */
 	struct strv excludes, tags, includes;
-	int one_fs, force, read_data, long_list;
+	int one_fs, force, read_data, long_list, accept_rollback;
 	const char *parent, *host, *target;
 	long long time;
 	unsigned long long kdf_ops, kdf_mem;
@@ -47,6 +48,8 @@ struct cli {
 void cli_die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 int cli_open(struct cli *c, struct vc_repo **out);
 int cli_snapshot(struct vc_repo *r, const char *spec, struct vc_snapinfo *out);
+/* vc_repo_snapshots, or exit: 4 on a rollback, 1 on another failure. */
+void cli_list(struct vc_repo *r, struct vc_snapinfo **out, size_t *n);
 void cli_json_str(FILE *f, const char *s);
 void cli_time(long long t, char *buf, size_t len);
 

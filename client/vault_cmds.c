@@ -159,10 +159,16 @@ print_body(const struct vc_snapinfo *s)
 		printf("null");
 	}
 	printf(",\"tree_chunks\":%zu,\"tree_size\":%llu,\"files\":%llu,\"dirs\":%llu,"
-	    "\"bytes\":%llu,\"errors\":%llu,\"references\":%zu}\n", b->ntree,
+	    "\"bytes\":%llu,\"errors\":%llu,\"references\":%zu,\"version\":%u,\"seq\":%llu,"
+	    "\"prev\":[", b->ntree,
 	    (unsigned long long)b->tree_size, (unsigned long long)b->files,
 	    (unsigned long long)b->dirs, (unsigned long long)b->bytes,
-	    (unsigned long long)b->errors, s->nrefs);
+	    (unsigned long long)b->errors, s->nrefs, b->version, (unsigned long long)b->seq);
+	for (size_t i = 0; i < b->nprev; i++) {
+		vc_hex(b->prev[i], 0, hex);
+		printf("%s\"%s\"", i ? "," : "", hex);
+	}
+	printf("]}\n");
 }
 
 int
@@ -569,8 +575,7 @@ cmd_check(struct cli *c)
 		cli_die("out of memory");
 	if (vc_remote_list(k.r->remote, VSP_KIND_INDEX, add_pack, k.indexes) != 0)
 		cli_die("cannot list index segments: %s", vc_remote_error(k.r->remote));
-	if (vc_repo_snapshots(k.r, &s, &n, err, sizeof(err)) != 0)
-		cli_die("%s", err);
+	cli_list(k.r, &s, &n);
 	for (size_t i = 0; i < n; i++) {
 		char hex[65];
 

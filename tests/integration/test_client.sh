@@ -244,9 +244,9 @@ assert_match "the snapshots of the source are forgotten" "^\[" "$OUT"
 sleep 2 # past the 1 s grace
 # The source's chunks are still in the cache; GC tombstones their packs
 # just before the next backup commits.
-# tests/tools/backup_hook runs the collector through the library's
+# tests/tools/client_tool runs the collector through the library's
 # before_commit callback (the library has no environment hook).
-"$TOOLS_DIR/backup_hook" "$URL" laptop testhost "$VAULTCTL -d $DATA gc acme laptop >/dev/null" \
+"$TOOLS_DIR/client_tool" "$URL" laptop backup-gc testhost "$VAULTCTL -d $DATA gc acme laptop >/dev/null" \
 	"$SRC" >"$W/out" 2>"$W/err"
 RC=$?
 OUT=$(cat "$W/out")
