@@ -11,7 +11,7 @@
 
 #include "chain.h"
 #include "envelope.h"
-#include "repo.h"
+#include "repo_internal.h"
 
 #define TREE_WINDOW_MIN ((size_t)1 << 16)
 
@@ -102,11 +102,8 @@ vc_repo_init(const struct vc_repo_opts *o, const struct vc_kdf_params *kdf,
 		p = *kdf;
 	else
 		vc_kdf_params_default(&p);
-	rc = vc_config_new(o->pw, o->pwlen, &p, NULL, &blob, &len, NULL);
-	if (rc != 0) {
-		seterr(err, errlen, "cannot make the vault's keys: %s", vc_strerror(rc));
+	if (vc_repo__init_keys(r, o, &p, &blob, &len, err, errlen) != 0)
 		goto fail;
-	}
 	rc = vc_remote_put_config(r, blob, len);
 	if (rc == VC_R_EXISTS) {
 		seterr(err, errlen, "vault %s was initialised by someone else meanwhile; "
@@ -156,16 +153,8 @@ vc_repo_open(const struct vc_repo_opts *o, struct vc_repo **out, char *err, size
 		seterr(err, errlen, "%s", vc_remote_error(r->remote));
 		goto fail;
 	}
-	rc = vc_config_open(r->config, r->config_len, o->pw, o->pwlen, &r->keys, NULL);
-	if (rc == VC_E_PASSPHRASE) {
-		seterr(err, errlen, "wrong passphrase for vault %s", o->vault);
+	if (vc_repo__unlock(r, o, err, errlen) != 0)
 		goto fail;
-	}
-	if (rc != VC_OK) {
-		seterr(err, errlen, "the config of vault %s cannot be used: %s", o->vault,
-		    vc_strerror(rc));
-		goto fail;
-	}
 	if (o->cache_dir != NULL) {
 		if (strlen(o->cache_dir) >= sizeof(dir)) {
 			seterr(err, errlen, "cache directory name too long");
@@ -208,6 +197,7 @@ vc_repo_close(struct vc_repo *r)
 	vc_cache_close(r->cache);
 	vc_remote_free(r->remote);
 	vc_keys_wipe(&r->keys);
+	sodium_memzero(r->master, sizeof(r->master));
 	free(r->config);
 	free(r);
 }

@@ -11,6 +11,7 @@
 
 #include "cache.h"
 #include "crypto.h"
+#include "keyobj.h"
 #include "remote.h"
 #include "tree.h"
 
@@ -37,6 +38,7 @@ struct vc_repo_opts {
 	/* Take a listing that lacks a snapshot this client saw as a deliberate
 	 * forget: warn, and believe the listing (spec/client.md 4.1). */
 	int accept_rollback;
+	const char *key_label;  /* vc_repo_init: the first key's label; NULL = user@host */
 };
 
 struct vc_repo {
@@ -48,7 +50,37 @@ struct vc_repo {
 	int zstd_level;
 	uint8_t *config;
 	size_t config_len;
+	/* The master key (kept for key management; wiped on close) and which
+	 * secret opened it: the version 1 config's passphrase, or key_id. */
+	uint8_t master[VC_KEY_LEN];
+	int by_config;
+	uint8_t key_id[VC_ID_LEN];
 };
+
+/* One key object of the vault (vc_repo_keys). */
+struct vc_repo_key {
+	uint8_t id[VC_ID_LEN];
+	struct vc_keyobj_info info;
+	int current;            /* it opened this session */
+};
+
+/* Every key object of the vault that this master key opens, by creation
+ * time, into *out (*n, malloc'ed). Returns 0 or -1. */
+int vc_repo_keys(struct vc_repo *r, struct vc_repo_key **out, size_t *n, char *err,
+    size_t errlen);
+
+/* Adds a key object wrapping r's master key under secret (a passphrase
+ * with Argon2id under p, or a recovery key's VC_RECOVERY_LEN bytes), with
+ * label (NULL = user@host); its ID into id. Returns 0 or -1. */
+int vc_repo_key_add(struct vc_repo *r, int type, const uint8_t *secret, size_t len,
+    const struct vc_kdf_params *p, const char *label, uint8_t id[VC_ID_LEN], char *err,
+    size_t errlen);
+
+/* Deletes key object id (needs the delete scope). Refuses the key that
+ * opened this session unless current_ok, and the vault's last key.
+ * Returns 0 or -1. */
+int vc_repo_key_remove(struct vc_repo *r, const uint8_t id[VC_ID_LEN], int current_ok,
+    char *err, size_t errlen);
 
 /* A snapshot as listed: its object ID, envelope fields and decrypted body.
  * refs (nrefs × 33 bytes) is malloc'ed. */

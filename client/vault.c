@@ -37,6 +37,10 @@ static const char usage_text[] =
 "  diff A B                      what changed from snapshot A to B\n"
 "  check [--read-data]           verify the vault's structure (and every byte)\n"
 "  forget SNAPSHOT...            delete snapshots (needs a token with delete scope)\n"
+"  key list                      the vault's keys (passphrases and recovery keys)\n"
+"  key add [--label L] [--recovery]  add a passphrase (or print a new recovery key)\n"
+"  key remove ID                 remove a key (not the last, not the one in use)\n"
+"  key passwd                    change the passphrase in use (re-wraps the key only)\n"
 "\n"
 "SNAPSHOT is `latest` or a prefix of a snapshot ID (at least 4 hex digits).\n"
 "\n"
@@ -66,6 +70,7 @@ static const char usage_text[] =
 "      --parallel N              transfers at once (default 2 for backup, 4 otherwise)\n"
 "      --threads N               sealing threads (default: one per core)\n"
 "      --kdf-ops N, --kdf-mem BYTES  Argon2id limits for init (default MODERATE)\n"
+"      --new-password-file FILE  the new passphrase for key add/passwd  VAULT_NEW_PASSWORD\n"
 "      --accept-rollback         take snapshots missing since the last run as forgotten\n"
 "                                on purpose (else that is a rollback: exit 4)\n"
 "\n"
@@ -93,6 +98,15 @@ cli_die(const char *fmt, ...)
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
 usage_die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	die_v(VAULT_EXIT_USAGE, "(vault --help lists the commands and options)\n", fmt, ap);
+}
+
+void
+cli_usage(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -264,6 +278,38 @@ get_passphrase(struct cli *c, char *buf, size_t len, int confirm)
 	return n;
 }
 
+size_t
+cli_new_passphrase(struct cli *c, char *buf, size_t len)
+{
+	const char *env = getenv("VAULT_NEW_PASSWORD");
+	char again[PASS_MAX];
+	size_t n, m;
+
+	if (c->new_password_file != NULL) {
+		FILE *f = fopen(c->new_password_file, "r");
+
+		if (f == NULL)
+			cli_die("cannot read the new passphrase file %s: %s", c->new_password_file,
+			    strerror(errno));
+		n = read_secret_fd(f, buf, len);
+		fclose(f);
+	} else if (env != NULL) {
+		if (strlen(env) >= len)
+			cli_die("VAULT_NEW_PASSWORD is too long");
+		strcpy(buf, env);
+		n = strlen(buf);
+	} else {
+		n = prompt("new passphrase: ", buf, len);
+		m = prompt("the same again: ", again, sizeof(again));
+		if (m != n || sodium_memcmp(again, buf, n) != 0)
+			cli_die("the passphrases differ; nothing was changed");
+		sodium_memzero(again, sizeof(again));
+	}
+	if (n == 0)
+		cli_die("an empty passphrase is refused");
+	return n;
+}
+
 static const char *
 get_token(struct cli *c)
 {
@@ -346,6 +392,7 @@ repo_opts(struct cli *c, struct vc_repo_opts *o, char *pw, size_t pwlen)
 	o->recall_poll_ms = env_ms("VAULT_RECALL_POLL_MS");
 	o->report.fn = cli_report;
 	o->accept_rollback = c->accept_rollback;
+	o->key_label = c->label;
 }
 
 int
@@ -627,7 +674,7 @@ enum {
 	OPT_TOKEN = 256, OPT_TOKEN_FILE, OPT_PW_FILE, OPT_PW_CMD, OPT_CACHE, OPT_JSON,
 	OPT_PARALLEL, OPT_THREADS, OPT_TAG, OPT_FORCE, OPT_PARENT, OPT_HOST, OPT_TIME,
 	OPT_TARGET, OPT_INCLUDE, OPT_READ_DATA, OPT_KDF_OPS, OPT_KDF_MEM, OPT_COMPRESSION,
-	OPT_ACCEPT_ROLLBACK, OPT_HELP
+	OPT_ACCEPT_ROLLBACK, OPT_LABEL, OPT_RECOVERY, OPT_NEW_PW_FILE, OPT_HELP
 };
 
 static const struct option long_opts[] = {
@@ -657,6 +704,9 @@ static const struct option long_opts[] = {
 	{ "kdf-mem", required_argument, NULL, OPT_KDF_MEM },
 	{ "compression", required_argument, NULL, OPT_COMPRESSION },
 	{ "accept-rollback", no_argument, NULL, OPT_ACCEPT_ROLLBACK },
+	{ "label", required_argument, NULL, OPT_LABEL },
+	{ "recovery", no_argument, NULL, OPT_RECOVERY },
+	{ "new-password-file", required_argument, NULL, OPT_NEW_PW_FILE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 }
 };
@@ -709,6 +759,9 @@ parse_args(struct cli *c, int argc, char **argv)
 			c->zstd_level = (int)number("compression", optarg, 19);
 			break;
 		case OPT_ACCEPT_ROLLBACK: c->accept_rollback = 1; break;
+		case OPT_LABEL: c->label = optarg; break;
+		case OPT_RECOVERY: c->recovery = 1; break;
+		case OPT_NEW_PW_FILE: c->new_password_file = optarg; break;
 		case OPT_HELP: fputs(usage_text, stdout); exit(VAULT_EXIT_OK);
 		default: usage_die("unknown option");
 		}
@@ -732,6 +785,7 @@ main(int argc, char **argv)
 		{ "init", cmd_init }, { "backup", cmd_backup }, { "snapshots", cmd_snapshots },
 		{ "ls", cmd_ls }, { "restore", cmd_restore }, { "cat", cmd_cat },
 		{ "diff", cmd_diff }, { "check", cmd_check }, { "forget", cmd_forget },
+		{ "key", cmd_key },
 	};
 	/* Static, so that what the options point to stays reachable until
 	 * exit (cli_die may exit from anywhere). */
