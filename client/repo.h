@@ -39,6 +39,9 @@ struct vc_repo_opts {
 	 * forget: warn, and believe the listing (spec/client.md 4.1). */
 	int accept_rollback;
 	const char *key_label;  /* vc_repo_init: the first key's label; NULL = user@host */
+	/* Where the master key is kept between runs of a session (keycache.h;
+	 * a per-user tmpfs such as $XDG_RUNTIME_DIR/vault); NULL = nowhere. */
+	const char *key_cache_dir;
 };
 
 struct vc_repo {
@@ -55,6 +58,7 @@ struct vc_repo {
 	uint8_t master[VC_KEY_LEN];
 	int by_config;
 	uint8_t key_id[VC_ID_LEN];
+	int from_key_cache;     /* the key cache opened it (no Argon2id ran) */
 };
 
 /* One key object of the vault (vc_repo_keys). */

@@ -10,6 +10,7 @@
 
 #include <sodium.h>
 
+#include "keycache.h"
 #include "repo_internal.h"
 #include "sha256.h"
 
@@ -111,8 +112,74 @@ unlock_by_keys(struct vc_repo *r, const uint8_t *secret, size_t len, int recover
 	return rc;
 }
 
+static int unlock_slow(struct vc_repo *r, const struct vc_repo_opts *o, char *err,
+    size_t errlen);
+
+/* The fast path (spec/client-crypto.md 9): the key cache opens with this
+ * passphrase, its master key passes the config's check, and the key object
+ * it came from is still in the vault (a removed key stays revoked). 0 if
+ * it opened r, else 1. */
+static int
+unlock_cached(struct vc_repo *r, const struct vc_repo_opts *o, const char *path)
+{
+	struct vc_keycache_entry e;
+	uint64_t size;
+	int rc = 1;
+
+	if (vc_keycache_load(path, o->pw, o->pwlen, &e) != 0)
+		return 1;
+	if (vc_config_check(r->config, e.master, &r->keys) != VC_OK)
+		goto out;
+	if (!e.by_config &&
+	    vc_remote_stat(r->remote, VSP_KIND_KEY, e.key_id, &size) != 0) {
+		vc_keys_wipe(&r->keys);
+		goto out;
+	}
+	memcpy(r->master, e.master, VC_KEY_LEN);
+	r->by_config = e.by_config;
+	memcpy(r->key_id, e.key_id, VC_ID_LEN);
+	r->from_key_cache = 1;
+	rc = 0;
+out:
+	sodium_memzero(&e, sizeof(e));
+	return rc;
+}
+
+/* Keeps what the slow path found for the next runs; a failure only costs
+ * the next run an Argon2id, so it is reported and ignored. */
+static void
+remember(struct vc_repo *r, const struct vc_repo_opts *o, const char *path)
+{
+	struct vc_keycache_entry e;
+
+	memcpy(e.master, r->master, VC_KEY_LEN);
+	e.by_config = r->by_config;
+	memcpy(e.key_id, r->key_id, VC_ID_LEN);
+	if (vc_keycache_store(path, o->pw, o->pwlen, &e) != 0)
+		vc_report(&r->report, VC_LOG_WARN, "vault: cannot write the key cache %s "
+		    "(the next run derives the key again)", path);
+	sodium_memzero(&e, sizeof(e));
+}
+
 int
 vc_repo__unlock(struct vc_repo *r, const struct vc_repo_opts *o, char *err, size_t errlen)
+{
+	char path[4096];
+	int use_cache = o->key_cache_dir != NULL && *o->key_cache_dir != '\0' &&
+	    vc_keycache_path(o->key_cache_dir, o->url, o->vault, r->config, r->config_len, path,
+	    sizeof(path)) == 0;
+
+	if (use_cache && unlock_cached(r, o, path) == 0)
+		return 0;
+	if (unlock_slow(r, o, err, errlen) != 0)
+		return -1;
+	if (use_cache)
+		remember(r, o, path);
+	return 0;
+}
+
+static int
+unlock_slow(struct vc_repo *r, const struct vc_repo_opts *o, char *err, size_t errlen)
 {
 	struct vc_kdf_params p;
 	uint8_t rk[VC_RECOVERY_LEN];

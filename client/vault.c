@@ -52,6 +52,8 @@ static const char usage_text[] =
 "      --password-command CMD    passphrase printed by CMD  VAULT_PASSWORD_COMMAND\n"
 "                                (or VAULT_PASSWORD; else asked on the terminal)\n"
 "      --cache-dir DIR           local index cache          VAULT_CACHE_DIR\n"
+"      --no-key-cache            derive the key every run   (VAULT_KEY_CACHE_DIR, else\n"
+"                                $XDG_RUNTIME_DIR/vault, keeps it for the session)\n"
 "\n"
 "Backup options:\n"
 "  -e, --exclude PATTERN         skip names (or, with a '/', absolute paths) matching\n"
@@ -371,6 +373,26 @@ env_ms(const char *name)
 	return errno != 0 || *end != '\0' ? 0 : (uint64_t)v;
 }
 
+/* The key cache's directory (spec/client-crypto.md 9): VAULT_KEY_CACHE_DIR,
+ * else $XDG_RUNTIME_DIR/vault (a per-user tmpfs); none with --no-key-cache,
+ * an empty VAULT_KEY_CACHE_DIR, or neither set. */
+static const char *
+key_cache_dir(struct cli *c)
+{
+	const char *dir = getenv("VAULT_KEY_CACHE_DIR"), *run = getenv("XDG_RUNTIME_DIR");
+
+	if (c->no_key_cache)
+		return NULL;
+	if (dir != NULL)
+		return *dir != '\0' ? dir : NULL;
+	if (run == NULL || *run != '/')
+		return NULL;
+	if ((size_t)snprintf(c->key_cache_dir, sizeof(c->key_cache_dir), "%s/vault", run) >=
+	    sizeof(c->key_cache_dir))
+		return NULL;
+	return c->key_cache_dir;
+}
+
 static void
 repo_opts(struct cli *c, struct vc_repo_opts *o, char *pw, size_t pwlen)
 {
@@ -393,6 +415,7 @@ repo_opts(struct cli *c, struct vc_repo_opts *o, char *pw, size_t pwlen)
 	o->report.fn = cli_report;
 	o->accept_rollback = c->accept_rollback;
 	o->key_label = c->label;
+	o->key_cache_dir = key_cache_dir(c);
 }
 
 int
@@ -674,7 +697,7 @@ enum {
 	OPT_TOKEN = 256, OPT_TOKEN_FILE, OPT_PW_FILE, OPT_PW_CMD, OPT_CACHE, OPT_JSON,
 	OPT_PARALLEL, OPT_THREADS, OPT_TAG, OPT_FORCE, OPT_PARENT, OPT_HOST, OPT_TIME,
 	OPT_TARGET, OPT_INCLUDE, OPT_READ_DATA, OPT_KDF_OPS, OPT_KDF_MEM, OPT_COMPRESSION,
-	OPT_ACCEPT_ROLLBACK, OPT_LABEL, OPT_RECOVERY, OPT_NEW_PW_FILE, OPT_HELP
+	OPT_ACCEPT_ROLLBACK, OPT_LABEL, OPT_RECOVERY, OPT_NEW_PW_FILE, OPT_NO_KEY_CACHE, OPT_HELP
 };
 
 static const struct option long_opts[] = {
@@ -707,6 +730,7 @@ static const struct option long_opts[] = {
 	{ "label", required_argument, NULL, OPT_LABEL },
 	{ "recovery", no_argument, NULL, OPT_RECOVERY },
 	{ "new-password-file", required_argument, NULL, OPT_NEW_PW_FILE },
+	{ "no-key-cache", no_argument, NULL, OPT_NO_KEY_CACHE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 }
 };
@@ -762,6 +786,7 @@ parse_args(struct cli *c, int argc, char **argv)
 		case OPT_LABEL: c->label = optarg; break;
 		case OPT_RECOVERY: c->recovery = 1; break;
 		case OPT_NEW_PW_FILE: c->new_password_file = optarg; break;
+		case OPT_NO_KEY_CACHE: c->no_key_cache = 1; break;
 		case OPT_HELP: fputs(usage_text, stdout); exit(VAULT_EXIT_OK);
 		default: usage_die("unknown option");
 		}

@@ -38,7 +38,8 @@ struct cli {
 	int one_fs, force, read_data, long_list, accept_rollback;
 	const char *parent, *host, *target;
 	const char *label, *new_password_file;  /* vault key */
-	int recovery;
+	int recovery, no_key_cache;
+	char key_cache_dir[4096];
 	long long time;
 	unsigned long long kdf_ops, kdf_mem;
 	/* The command and its arguments. */

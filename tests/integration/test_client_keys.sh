@@ -113,4 +113,69 @@ vctl gc acme keys >"$W/gc.out" 2>&1
 assert_match "gc judges the vault" "forgotten|deleted|packs" "$(cat "$W/gc.out")"
 assert_match "and does not skip it as restic's" 'vaults_skipped +0' "$(cat "$W/gc.out")"
 
+note "a version 1 vault: its config passphrase stays, key objects add to it"
+V1=$(python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["config"][0]; print(c["blob_hex"]); print(bytes.fromhex(c["passphrase_hex"]).decode())' "$ROOT/spec/vectors/client-crypto.json")
+V1BLOB=$(printf '%s\n' "$V1" | head -1)
+V1PASS=$(printf '%s\n' "$V1" | tail -1)
+curl -s -o /dev/null -X PUT -H "Authorization: Bearer $ADMIN" "$URL/v1/vaults/old"
+python3 -c 'import sys; open(sys.argv[2], "wb").write(bytes.fromhex(sys.argv[1]))' "$V1BLOB" "$W/v1.cfg"
+assert_match "a version 1 config is stored" "^20[014]$" "$(curl -s -o /dev/null -w '%{http_code}' -X PUT \
+	-H "Authorization: Bearer $ADMIN" --data-binary @"$W/v1.cfg" "$URL/v1/vaults/old/config")"
+export VAULT_REPOSITORY=$URL/old VAULT_CACHE_DIR=$W/cache.old
+VAULT_PASSWORD=$V1PASS v key list
+assert_eq "its passphrase opens it" 0 "$RC"
+assert_match "and key list shows the config passphrase in use" "^\* config" "$OUT"
+VAULT_PASSWORD=$V1PASS VAULT_NEW_PASSWORD=nu v key add "${K[@]}"
+assert_eq "a key object is added" 0 "$RC"
+VAULT_PASSWORD=nu v key list
+assert_eq "and opens the version 1 vault" 0 "$RC"
+VAULT_PASSWORD=$V1PASS VAULT_NEW_PASSWORD=xi v key passwd
+assert_eq "the config passphrase cannot be changed" 1 "$RC"
+assert_match "and it says why" "version 1 config" "$ERR"
+
+# ---- the key cache (spec/client-crypto.md 9) ----
+# Peak RSS tells whether Argon2id ran: at --kdf-mem 128 MiB it alone takes
+# more than the rest of a `vault snapshots` run.
+note "the key cache spares ordinary runs the Argon2id"
+KC=(--kdf-ops 1 --kdf-mem $((128 << 20)))
+export VAULT_REPOSITORY=$URL/kc VAULT_CACHE_DIR=$W/cache.kc
+export VAULT_KEY_CACHE_DIR=$W/kc
+# rss ARGS...: runs the client under /usr/bin/time; peak RSS in KiB in $RSS.
+rss() {
+	/usr/bin/time -f '%M' -o "$W/rss" "$VAULT" "$@" >"$W/out" 2>"$W/err"
+	RC=$?
+	ERR=$(cat "$W/err")
+	RSS=$(tail -1 "$W/rss")
+	check_sanitizer_log "$W/err"
+}
+VAULT_PASSWORD=kappa VAULT_NEW_PASSWORD=lambda v init "${KC[@]}"
+assert_eq "init a vault with 128 MiB Argon2id" 0 "$RC"
+VAULT_PASSWORD=kappa rss snapshots
+assert_eq "the first run opens it" 0 "$RC"
+assert_true "and pays the Argon2id ($RSS KiB)" test "$RSS" -gt 131072
+assert_eq "it leaves one key cache file, mode 600" "600" \
+	"$(stat -c %a "$W"/kc/* 2>/dev/null | tr '\n' ' ' | sed 's/ $//')"
+VAULT_PASSWORD=kappa rss snapshots
+assert_eq "the next run opens it" 0 "$RC"
+assert_true "without the Argon2id ($RSS KiB)" test "$RSS" -lt 100000
+VAULT_PASSWORD=kappa rss --no-key-cache snapshots
+assert_true "--no-key-cache pays it again ($RSS KiB)" test "$RSS" -gt 131072
+VAULT_PASSWORD=wrong rss snapshots
+assert_eq "a wrong passphrase is still refused" 1 "$RC"
+assert_match "as such" "wrong passphrase" "$ERR"
+VAULT_PASSWORD=kappa rss snapshots
+assert_eq "and leaves the cache working" 0 "$RC"
+assert_true "($RSS KiB)" test "$RSS" -lt 100000
+
+note "a key removed elsewhere no longer opens the vault through the cache"
+VAULT_PASSWORD=kappa VAULT_NEW_PASSWORD=mu v key add --label other "${K[@]}"
+MU=$(printf '%s' "$OUT" | grep -o 'key [0-9a-f]*' | cut -d' ' -f2)
+VAULT_PASSWORD=mu VAULT_KEY_CACHE_DIR=$W/kc.other v key list --json
+KAPPA=$(printf '%s' "$OUT" | grep -o '"id":"[0-9a-f]*","type":"passphrase","created":[0-9]*,"label":"[^"]*","current":false' | cut -d'"' -f4)
+VAULT_PASSWORD=mu VAULT_KEY_CACHE_DIR=$W/kc.other v key remove "${KAPPA:0:8}"
+assert_eq "another machine removes the first key" 0 "$RC"
+VAULT_PASSWORD=kappa rss snapshots
+assert_eq "the cached key is refused here too" 1 "$RC"
+assert_match "as a wrong passphrase" "wrong passphrase" "$ERR"
+
 finish

@@ -10,11 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include "vectors.h"
 #include <jansson.h>
 #include <sodium.h>
 
+#include "keycache.h"
 #include "keyobj.h"
 
 static void
@@ -141,6 +143,45 @@ test_recovery_text(void **state)
 	json_decref(doc);
 }
 
+/* The key cache file (spec/client-crypto.md 9): opens only under its
+ * passphrase, and every flipped byte is refused. */
+static void
+test_keycache(void **state)
+{
+	struct vc_keycache_entry e, got;
+	uint8_t salt[VC_SALT_LEN] = { 1 }, nonce[VC_NONCE_LEN] = { 2 }, buf[VC_KEYCACHE_LEN];
+	char dir[] = "/tmp/test_keycache.XXXXXX", path[256];
+
+	(void)state;
+	memset(&e, 0, sizeof(e));
+	randombytes_buf(e.master, sizeof(e.master));
+	memset(e.key_id, 0x5a, sizeof(e.key_id));
+	vc_keycache_seal((const uint8_t *)"pw", 2, &e, salt, nonce, buf);
+	assert_memory_equal(buf, VC_KEYCACHE_MAGIC, VC_KEYCACHE_MAGIC_LEN);
+	assert_int_equal(vc_keycache_open(buf, sizeof(buf), (const uint8_t *)"pw", 2, &got), 0);
+	assert_memory_equal(got.master, e.master, VC_KEY_LEN);
+	assert_memory_equal(got.key_id, e.key_id, VC_ID_LEN);
+	assert_int_equal(got.by_config, 0);
+	assert_int_equal(vc_keycache_open(buf, sizeof(buf), (const uint8_t *)"pX", 2, &got), 1);
+	for (size_t i = 0; i < sizeof(buf); i++) {
+		buf[i] ^= 0x10;
+		assert_int_equal(vc_keycache_open(buf, sizeof(buf), (const uint8_t *)"pw", 2, &got), 1);
+		buf[i] ^= 0x10;
+	}
+	assert_int_equal(vc_keycache_open(buf, sizeof(buf) - 1, (const uint8_t *)"pw", 2, &got), 1);
+	/* Through a file: written 0600, read back; a missing file is a miss. */
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/entry", dir);
+	assert_int_equal(vc_keycache_load(path, (const uint8_t *)"pw", 2, &got), 1);
+	e.by_config = 1;
+	assert_int_equal(vc_keycache_store(path, (const uint8_t *)"pw", 2, &e), 0);
+	assert_int_equal(vc_keycache_load(path, (const uint8_t *)"pw", 2, &got), 0);
+	assert_int_equal(got.by_config, 1);
+	assert_memory_equal(got.master, e.master, VC_KEY_LEN);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int
 main(void)
 {
@@ -148,6 +189,7 @@ main(void)
 		cmocka_unit_test(test_config2),
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_recovery_text),
+		cmocka_unit_test(test_keycache),
 	};
 
 	if (sodium_init() < 0)
