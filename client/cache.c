@@ -25,7 +25,7 @@
 #define DIR_MODE 0700
 #define FORMAT_KEY "format"
 #define DIR_HASH_LEN 16                 /* BLAKE2b-128 */
-#define DIR_HASH_HEX (2 * DIR_HASH_LEN)
+_Static_assert(2 * DIR_HASH_LEN == VC_CACHE_NAME_LEN, "cache name length");
 
 /* Offsets in a chunks value and in a 45-byte map entry. */
 #define CV_PACK 0
@@ -486,15 +486,30 @@ vc_cache_pack_entries(struct vc_cache *c, const uint8_t pack_id[VC_ID_LEN],
 	return rc;
 }
 
+void
+vc_cache_name(const char *url, const char *vault, const uint8_t *config, size_t config_len,
+    char hex[VC_CACHE_NAME_LEN + 1])
+{
+	static const uint8_t zero = 0;
+	uint8_t h[DIR_HASH_LEN];
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, NULL, 0, sizeof(h));
+	crypto_generichash_update(&st, (const uint8_t *)url, strlen(url));
+	crypto_generichash_update(&st, &zero, 1);
+	crypto_generichash_update(&st, (const uint8_t *)vault, strlen(vault));
+	crypto_generichash_update(&st, &zero, 1);
+	crypto_generichash_update(&st, config, config_len);
+	crypto_generichash_final(&st, h, sizeof(h));
+	sodium_bin2hex(hex, VC_CACHE_NAME_LEN + 1, h, sizeof(h));
+}
+
 int
 vc_cache_default_dir(const struct vc_report *rp, const char *url, const char *vault,
     const uint8_t *config, size_t config_len, char *out, size_t outlen)
 {
-	static const uint8_t zero = 0;
 	const char *base = getenv("VAULT_CACHE_DIR"), *sub = "";
-	uint8_t h[DIR_HASH_LEN];
-	char hex[DIR_HASH_HEX + 1];
-	crypto_generichash_state st;
+	char hex[VC_CACHE_NAME_LEN + 1];
 	int n;
 
 	if (base == NULL || *base == '\0') {
@@ -511,14 +526,7 @@ vc_cache_default_dir(const struct vc_report *rp, const char *url, const char *va
 	}
 	/* The config blob is hashed too: a vault re-created under the same
 	 * name has other keys and must not meet the old cache. */
-	crypto_generichash_init(&st, NULL, 0, sizeof(h));
-	crypto_generichash_update(&st, (const uint8_t *)url, strlen(url));
-	crypto_generichash_update(&st, &zero, 1);
-	crypto_generichash_update(&st, (const uint8_t *)vault, strlen(vault));
-	crypto_generichash_update(&st, &zero, 1);
-	crypto_generichash_update(&st, config, config_len);
-	crypto_generichash_final(&st, h, sizeof(h));
-	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	vc_cache_name(url, vault, config, config_len, hex);
 	n = snprintf(out, outlen, "%s%s/%s", base, sub, hex);
 	if (n < 0 || (size_t)n >= outlen) {
 		vc_report(rp, VC_LOG_ERROR, "vault cache: directory name too long");

@@ -106,6 +106,12 @@ int vc_cache_heads(struct vc_cache *c, struct vc_cache_head **out, size_t *n);
 int vc_cache_sync(struct vc_cache *c, struct vc_remote *r, const struct vc_keys *keys,
     size_t *imported);
 
+/* The name of a vault's cache: 32 lowercase hex digits of BLAKE2b-128(url
+ * 0x00 vault name 0x00 config blob), NUL-terminated. */
+#define VC_CACHE_NAME_LEN 32
+void vc_cache_name(const char *url, const char *vault, const uint8_t *config,
+    size_t config_len, char hex[VC_CACHE_NAME_LEN + 1]);
+
 /* The default cache directory for a vault: $VAULT_CACHE_DIR, else
  * $XDG_CACHE_HOME/vault, else ~/.cache/vault, then /<hex of BLAKE2b-128 of
  * url 0x00 vault name 0x00 config blob>. Returns 0 or -1 (too long, or no

@@ -69,8 +69,8 @@ vc_kdf_params_default(struct vc_kdf_params *p)
 /* Whether p is within the limits a config blob may name. memlimit must be a
  * whole number of KiB, because Argon2 counts memory in KiB and libsodium
  * rounds down: two memlimits must not name the same key. */
-static int
-params_ok(const struct vc_kdf_params *p)
+int
+vc_kdf_params_ok(const struct vc_kdf_params *p)
 {
 	return p->opslimit >= VC_KDF_OPSLIMIT_MIN && p->opslimit <= VC_KDF_OPSLIMIT_MAX &&
 	    p->memlimit >= VC_KDF_MEMLIMIT_MIN && p->memlimit <= VC_KDF_MEMLIMIT_MAX &&
@@ -81,7 +81,7 @@ int
 vc_master_derive(const uint8_t *pw, size_t pwlen, const struct vc_kdf_params *p,
     uint8_t master[VC_KEY_LEN])
 {
-	if (!params_ok(p))
+	if (!vc_kdf_params_ok(p))
 		return VC_E_UNSUPPORTED;
 	/* The only documented failure with limits in range is lack of memory. */
 	if (crypto_pwhash(master, VC_KEY_LEN, (const char *)pw, pwlen, p->salt,
@@ -205,7 +205,7 @@ vc_config_params(const uint8_t *blob, size_t len, struct vc_kdf_params *p)
 	p->opslimit = le64_get(&blob[VC_CONFIG_OPSLIMIT_OFF]);
 	p->memlimit = le64_get(&blob[VC_CONFIG_MEMLIMIT_OFF]);
 	memcpy(p->salt, &blob[VC_CONFIG_SALT_OFF], VC_SALT_LEN);
-	return params_ok(p) ? VC_OK : VC_E_UNSUPPORTED;
+	return vc_kdf_params_ok(p) ? VC_OK : VC_E_UNSUPPORTED;
 }
 
 int

@@ -101,6 +101,10 @@ struct vc_keys {
 /* A short English description of err (static storage). */
 const char *vc_strerror(int err);
 
+/* 1 if p is within the VC_KDF_* limits (memlimit a whole number of KiB),
+ * which every reader checks before it runs Argon2id; else 0. */
+int vc_kdf_params_ok(const struct vc_kdf_params *p);
+
 /* Fills p with crypto_pwhash's MODERATE limits and a random salt. */
 void vc_kdf_params_default(struct vc_kdf_params *p);
 

@@ -10,9 +10,9 @@
 
 #include <sodium.h>
 
+#include "cache.h"
 #include "keycache.h"
 
-#define NAME_HASH_LEN 16
 #define FILE_MAX 4096
 
 /* KEK = BLAKE2b-256("vault key cache v1" 0x00 salt passphrase). Fast on
@@ -36,20 +36,10 @@ int
 vc_keycache_path(const char *dir, const char *url, const char *vault,
     const uint8_t *config, size_t config_len, char *out, size_t outlen)
 {
-	static const uint8_t zero = 0;
-	crypto_generichash_state st;
-	uint8_t h[NAME_HASH_LEN];
-	char hex[2 * NAME_HASH_LEN + 1];
+	char hex[VC_CACHE_NAME_LEN + 1];
 	int n;
 
-	crypto_generichash_init(&st, NULL, 0, sizeof(h));
-	crypto_generichash_update(&st, (const uint8_t *)url, strlen(url));
-	crypto_generichash_update(&st, &zero, 1);
-	crypto_generichash_update(&st, (const uint8_t *)vault, strlen(vault));
-	crypto_generichash_update(&st, &zero, 1);
-	crypto_generichash_update(&st, config, config_len);
-	crypto_generichash_final(&st, h, sizeof(h));
-	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	vc_cache_name(url, vault, config, config_len, hex);
 	n = snprintf(out, outlen, "%s/%s", dir, hex);
 	return n < 0 || (size_t)n >= outlen ? -1 : 0;
 }

@@ -103,9 +103,7 @@ vc_keyobj_type(const uint8_t *obj, size_t len)
 	if (type != VC_KEYOBJ_TYPE_PASSPHRASE)
 		return VC_E_UNSUPPORTED;
 	/* Bounded before any Argon2id runs, as for the config blob. */
-	if (p.opslimit < VC_KDF_OPSLIMIT_MIN || p.opslimit > VC_KDF_OPSLIMIT_MAX ||
-	    p.memlimit < VC_KDF_MEMLIMIT_MIN || p.memlimit > VC_KDF_MEMLIMIT_MAX ||
-	    p.memlimit % 1024 != 0)
+	if (!vc_kdf_params_ok(&p))
 		return VC_E_UNSUPPORTED;
 	return type;
 }

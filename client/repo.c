@@ -277,15 +277,10 @@ fail:
 	return -1;
 }
 
-struct idlist {
-	uint8_t (*ids)[VC_ID_LEN];
-	size_t n, cap;
-};
-
-static int
-collect_id(const uint8_t id[VSP_ID_LEN], uint64_t size, void *arg)
+int
+vc_repo__collect_id(const uint8_t id[VSP_ID_LEN], uint64_t size, void *arg)
 {
-	struct idlist *l = arg;
+	struct vc_idlist *l = arg;
 
 	(void)size;
 	if (l->n == l->cap) {
@@ -317,12 +312,12 @@ int
 vc_repo_snapshots(struct vc_repo *r, struct vc_snapinfo **out, size_t *n,
     char *err, size_t errlen)
 {
-	struct idlist l = { 0 };
+	struct vc_idlist l = { 0 };
 	struct vc_snapinfo *s = NULL;
 	size_t got = 0;
 	int rc = -1;
 
-	if (vc_remote_list(r->remote, VSP_KIND_SNAPSHOT, collect_id, &l) != 0) {
+	if (vc_remote_list(r->remote, VSP_KIND_SNAPSHOT, vc_repo__collect_id, &l) != 0) {
 		seterr(err, errlen, "cannot list snapshots: %s", vc_remote_error(r->remote));
 		goto fail;
 	}

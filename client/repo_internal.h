@@ -7,6 +7,14 @@
 
 #include "repo.h"
 
+/* A growing list of object IDs, filled by vc_repo__collect_id (a
+ * vc_remote_list callback; -1 when out of memory). The caller frees ids. */
+struct vc_idlist {
+	uint8_t (*ids)[VC_ID_LEN];
+	size_t n, cap;
+};
+int vc_repo__collect_id(const uint8_t id[VSP_ID_LEN], uint64_t size, void *arg);
+
 /* Opens r's keys with the passphrase of o (r->config read): the config's
  * own passphrase (version 1) or any key object (spec/client-crypto.md 8).
  * Returns 0 or -1 with a sentence. */

@@ -14,36 +14,11 @@
 #include "repo_internal.h"
 #include "sha256.h"
 
-/* The IDs of every object of kind key. */
-struct keyids {
-	uint8_t (*ids)[VC_ID_LEN];
-	size_t n, cap;
-};
-
 static int
-collect(const uint8_t id[VSP_ID_LEN], uint64_t size, void *arg)
-{
-	struct keyids *k = arg;
-
-	(void)size;
-	if (k->n == k->cap) {
-		size_t cap = k->cap ? 2 * k->cap : 8;
-		void *p = realloc(k->ids, cap * sizeof(*k->ids));
-
-		if (p == NULL)
-			return -1;
-		k->ids = p;
-		k->cap = cap;
-	}
-	memcpy(k->ids[k->n++], id, VC_ID_LEN);
-	return 0;
-}
-
-static int
-list_keys(struct vc_repo *r, struct keyids *k, char *err, size_t errlen)
+list_keys(struct vc_repo *r, struct vc_idlist *k, char *err, size_t errlen)
 {
 	memset(k, 0, sizeof(*k));
-	if (vc_remote_list(r->remote, VSP_KIND_KEY, collect, k) != 0) {
+	if (vc_remote_list(r->remote, VSP_KIND_KEY, vc_repo__collect_id, k) != 0) {
 		snprintf(err, errlen, "cannot list the vault's keys: %s",
 		    vc_remote_error(r->remote));
 		free(k->ids);
@@ -82,7 +57,7 @@ static int
 unlock_by_keys(struct vc_repo *r, const uint8_t *secret, size_t len, int recovery,
     char *err, size_t errlen)
 {
-	struct keyids k;
+	struct vc_idlist k;
 	uint8_t obj[VC_KEYOBJ_LEN];
 	int rc = 1;
 
@@ -303,7 +278,7 @@ int
 vc_repo_keys(struct vc_repo *r, struct vc_repo_key **out, size_t *n, char *err,
     size_t errlen)
 {
-	struct keyids k;
+	struct vc_idlist k;
 	struct vc_repo_key *v;
 	uint8_t obj[VC_KEYOBJ_LEN];
 	size_t got = 0;

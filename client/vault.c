@@ -229,6 +229,33 @@ prompt(const char *what, char *buf, size_t len)
 	return n;
 }
 
+/* Asks twice on the terminal; the answers must agree. */
+static size_t
+prompt_twice(const char *what, char *buf, size_t len)
+{
+	char again[PASS_MAX];
+	size_t n = prompt(what, buf, len), m = prompt("the same again: ", again, sizeof(again));
+
+	if (m != n || sodium_memcmp(again, buf, n) != 0)
+		cli_die("the passphrases differ; nothing was changed");
+	sodium_memzero(again, sizeof(again));
+	return n;
+}
+
+/* The first line of a passphrase file (what: how to name it). */
+static size_t
+read_secret_file(const char *path, const char *what, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (f == NULL)
+		cli_die("cannot read the %s file %s: %s", what, path, strerror(errno));
+	n = read_secret_fd(f, buf, len);
+	fclose(f);
+	return n;
+}
+
 /* The passphrase, from the first source that is set. */
 static size_t
 get_passphrase(struct cli *c, char *buf, size_t len, int confirm)
@@ -239,15 +266,8 @@ get_passphrase(struct cli *c, char *buf, size_t len, int confirm)
 	    getenv("VAULT_PASSWORD_COMMAND");
 	size_t n;
 
-	if (file != NULL && *file != '\0') {
-		FILE *f = fopen(file, "r");
-
-		if (f == NULL)
-			cli_die("cannot read the passphrase file %s: %s", file, strerror(errno));
-		n = read_secret_fd(f, buf, len);
-		fclose(f);
-		return n;
-	}
+	if (file != NULL && *file != '\0')
+		return read_secret_file(file, "passphrase", buf, len);
 	if (cmd != NULL && *cmd != '\0') {
 		FILE *p = popen(cmd, "r");
 		int st;
@@ -266,17 +286,10 @@ get_passphrase(struct cli *c, char *buf, size_t len, int confirm)
 		strcpy(buf, env);
 		return strlen(buf);
 	}
-	n = prompt(confirm ? "new vault passphrase: " : "vault passphrase: ", buf, len);
-	if (confirm) {
-		char again[PASS_MAX];
-		size_t m = prompt("the same again: ", again, sizeof(again));
-
-		if (m != n || sodium_memcmp(again, buf, n) != 0)
-			cli_die("the passphrases differ; nothing was changed");
-		sodium_memzero(again, sizeof(again));
-		if (n == 0)
-			cli_die("an empty passphrase is refused");
-	}
+	if (!confirm)
+		return prompt("vault passphrase: ", buf, len);
+	if ((n = prompt_twice("new vault passphrase: ", buf, len)) == 0)
+		cli_die("an empty passphrase is refused");
 	return n;
 }
 
@@ -284,28 +297,17 @@ size_t
 cli_new_passphrase(struct cli *c, char *buf, size_t len)
 {
 	const char *env = getenv("VAULT_NEW_PASSWORD");
-	char again[PASS_MAX];
-	size_t n, m;
+	size_t n;
 
 	if (c->new_password_file != NULL) {
-		FILE *f = fopen(c->new_password_file, "r");
-
-		if (f == NULL)
-			cli_die("cannot read the new passphrase file %s: %s", c->new_password_file,
-			    strerror(errno));
-		n = read_secret_fd(f, buf, len);
-		fclose(f);
+		n = read_secret_file(c->new_password_file, "new passphrase", buf, len);
 	} else if (env != NULL) {
 		if (strlen(env) >= len)
 			cli_die("VAULT_NEW_PASSWORD is too long");
 		strcpy(buf, env);
 		n = strlen(buf);
 	} else {
-		n = prompt("new passphrase: ", buf, len);
-		m = prompt("the same again: ", again, sizeof(again));
-		if (m != n || sodium_memcmp(again, buf, n) != 0)
-			cli_die("the passphrases differ; nothing was changed");
-		sodium_memzero(again, sizeof(again));
+		n = prompt_twice("new passphrase: ", buf, len);
 	}
 	if (n == 0)
 		cli_die("an empty passphrase is refused");

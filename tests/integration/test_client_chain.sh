@@ -7,6 +7,7 @@
 # snapshot this one forgot does call it one; the bodies carry seq and prev;
 # a body of a future format version asks to upgrade the client.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/client_lib.sh"
 
 VAULT=$BUILD_DIR/vault
 W=$TEST_TMP/work
@@ -19,18 +20,6 @@ DEL=$(new_token acme --scopes delete)
 
 export VAULT_REPOSITORY=$URL/laptop VAULT_TOKEN=$ADMIN VAULT_PASSWORD='chain pass'
 export VAULT_CACHE_DIR=$W/cache VAULT_RETRY_BASE_MS=10
-
-v() {
-	"$VAULT" "$@" >"$W/out" 2>"$W/err"
-	RC=$?
-	OUT=$(cat "$W/out")
-	ERR=$(cat "$W/err")
-	check_sanitizer_log "$W/err"
-}
-
-json_field() {
-	printf '%s' "$OUT" | grep -o "\"$1\":[^,}]*" | head -1 | cut -d: -f2- | tr -d '"'
-}
 
 # server_delete ID: deletes a snapshot object with a delete-scoped token,
 # as a hostile or broken server would, without the client knowing.

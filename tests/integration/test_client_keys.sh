@@ -5,6 +5,7 @@
 # key in use cannot be removed; passwd re-wraps only (the data and its
 # snapshots stay as they are); a removed or wrong passphrase is refused.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/client_lib.sh"
 
 VAULT=$BUILD_DIR/vault
 W=$TEST_TMP/work
@@ -17,14 +18,6 @@ ADMIN=$(new_token acme --scopes all)
 export VAULT_REPOSITORY=$URL/keys VAULT_TOKEN=$ADMIN VAULT_CACHE_DIR=$W/cache
 export VAULT_RETRY_BASE_MS=10
 K=(--kdf-ops 1 --kdf-mem 8192)
-
-v() {
-	"$VAULT" "$@" >"$W/out" 2>"$W/err"
-	RC=$?
-	OUT=$(cat "$W/out")
-	ERR=$(cat "$W/err")
-	check_sanitizer_log "$W/err"
-}
 
 VAULT_PASSWORD=alpha v init "${K[@]}"
 assert_eq "init" 0 "$RC"

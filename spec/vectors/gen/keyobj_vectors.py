@@ -2,8 +2,8 @@
 """Writes spec/vectors/keyobj.json from spec/client-crypto.md 2.1 and 8.
 
 Independent of client/keyobj.c and client/crypto.c: Argon2id from
-pyca/cryptography, BLAKE2b from hashlib, XChaCha20-Poly1305 as HChaCha20
-(written out here) + pyca's ChaCha20-Poly1305, crypto_kdf as keyed BLAKE2b
+pyca/cryptography, BLAKE2b from hashlib, XChaCha20-Poly1305 from xchacha.py
+(HChaCha20 written out there + pyca's ChaCha20-Poly1305), crypto_kdf as keyed BLAKE2b
 with salt and personal.
 
     python3 spec/vectors/gen/keyobj_vectors.py > spec/vectors/keyobj.json
@@ -13,34 +13,15 @@ import json
 import struct
 import sys
 
-from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+
+from xchacha import xchacha_seal
 
 CHECK = b"VAULTCFG check value, version 1\n"
 
 
-def rotl(x, n):
-    return ((x << n) | (x >> (32 - n))) & 0xffffffff
-
-
-def hchacha20(key, nonce16):
-    s = list(struct.unpack("<4I", b"expand 32-byte k")) + list(struct.unpack("<8I", key)) + \
-        list(struct.unpack("<4I", nonce16))
-
-    def qr(a, b, c, d):
-        s[a] = (s[a] + s[b]) & 0xffffffff; s[d] = rotl(s[d] ^ s[a], 16)
-        s[c] = (s[c] + s[d]) & 0xffffffff; s[b] = rotl(s[b] ^ s[c], 12)
-        s[a] = (s[a] + s[b]) & 0xffffffff; s[d] = rotl(s[d] ^ s[a], 8)
-        s[c] = (s[c] + s[d]) & 0xffffffff; s[b] = rotl(s[b] ^ s[c], 7)
-
-    for _ in range(10):
-        qr(0, 4, 8, 12); qr(1, 5, 9, 13); qr(2, 6, 10, 14); qr(3, 7, 11, 15)
-        qr(0, 5, 10, 15); qr(1, 6, 11, 12); qr(2, 7, 8, 13); qr(3, 4, 9, 14)
-    return struct.pack("<8I", *(s[0:4] + s[12:16]))
-
-
 def xseal(key, nonce, ad, pt):
-    return ChaCha20Poly1305(hchacha20(key, nonce[:16])).encrypt(b"\0" * 4 + nonce[16:], pt, ad)
+    return xchacha_seal(key, nonce, ad, pt)
 
 
 def subkey(master, i):

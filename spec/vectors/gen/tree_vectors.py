@@ -3,7 +3,7 @@
 
 Independent of client/tree.c and client/snapbody.c: the record encoder and
 the strict reader below are written from the spec text; XChaCha20-Poly1305
-is pyca/cryptography's ChaCha20Poly1305 with HChaCha20 written out here;
+is pyca/cryptography's ChaCha20Poly1305 with HChaCha20 written out in xchacha.py;
 BLAKE2b is hashlib's. Run from the repository root:
 
     python3 spec/vectors/gen/tree_vectors.py > spec/vectors/tree.json
@@ -13,7 +13,7 @@ import json
 import struct
 import sys
 
-from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from xchacha import xchacha_seal
 
 TYPES = ["end", "file", "dir", "symlink", "hardlink", "fifo", "chr", "blk", "sock"]
 NAME_MAX = 4096
@@ -364,31 +364,6 @@ def invalid_streams():
 
 
 # ---- XChaCha20-Poly1305 and the snapshot body, section 5 ---------------------
-
-def rotl(x, n):
-    return ((x << n) | (x >> (32 - n))) & 0xffffffff
-
-
-def hchacha20(key, nonce16):
-    s = list(struct.unpack("<4I", b"expand 32-byte k")) + list(struct.unpack("<8I", key)) + \
-        list(struct.unpack("<4I", nonce16))
-
-    def qr(a, b, c, d):
-        s[a] = (s[a] + s[b]) & 0xffffffff; s[d] = rotl(s[d] ^ s[a], 16)
-        s[c] = (s[c] + s[d]) & 0xffffffff; s[b] = rotl(s[b] ^ s[c], 12)
-        s[a] = (s[a] + s[b]) & 0xffffffff; s[d] = rotl(s[d] ^ s[a], 8)
-        s[c] = (s[c] + s[d]) & 0xffffffff; s[b] = rotl(s[b] ^ s[c], 7)
-
-    for _ in range(10):
-        qr(0, 4, 8, 12); qr(1, 5, 9, 13); qr(2, 6, 10, 14); qr(3, 7, 11, 15)
-        qr(0, 5, 10, 15); qr(1, 6, 11, 12); qr(2, 7, 8, 13); qr(3, 4, 9, 14)
-    return struct.pack("<8I", *(s[0:4] + s[12:16]))
-
-
-def xchacha_seal(key, nonce, ad, pt):
-    sub = hchacha20(key, nonce[:16])
-    return ChaCha20Poly1305(sub).encrypt(b"\x00" * 4 + nonce[16:], pt, ad)
-
 
 def group_label(index_key, hostname, paths):
     h = hashlib.blake2b(key=index_key, digest_size=32)
