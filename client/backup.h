@@ -8,9 +8,10 @@
  * snapshot (the latest of the same host and paths, or the one named) is
  * not read again when the vault still holds all its chunks. Unreadable
  * files are reported through the repository's report callback, left out
- * of the snapshot and counted; the result is then VC_BACKUP_PARTIAL. If the vault's garbage collector
- * removed a pack the run relied on, the commit is refused (409) and the
- * backup runs again with those packs forgotten, up to three times.
+ * of the snapshot and counted; the result is then VC_BACKUP_PARTIAL. If
+ * the vault's garbage collector removed a pack the run relied on, the
+ * commit is refused (409) and the backup runs again with those packs
+ * forgotten, up to three times.
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -106,7 +106,8 @@ static void
 test_retry_base_opts(void **state)
 {
 	static const struct { unsigned set, want; } cases[] = {
-		{ 0, VC_RETRY_BASE_MS }, { 10, 10 }, { VC_REMOTE_RETRY_BASE_MAX, VC_REMOTE_RETRY_BASE_MAX },
+		{ 0, VC_RETRY_BASE_MS }, { 10, 10 },
+		{ VC_REMOTE_RETRY_BASE_MAX, VC_REMOTE_RETRY_BASE_MAX },
 		{ VC_REMOTE_RETRY_BASE_MAX + 1, VC_RETRY_BASE_MS },
 	};
 	(void)state;
