@@ -35,6 +35,16 @@ le64_put(uint8_t *p, uint64_t v)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
+static uint64_t
+le64_get(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
 static void
 fuzz_config(const uint8_t *data, size_t size, int fix_up)
 {
@@ -94,8 +104,9 @@ fuzz_keys(const uint8_t *data, size_t size, int fix_up)
 	    rc == VC_E_CORRUPT || rc == VC_E_UNSUPPORTED);
 	if (rc > 0) {
 		/* Checked limits only; the smallest keep the fuzzer fast. */
-		if (rc == VC_KEYOBJ_TYPE_RECOVERY || (in[VC_KEYOBJ_OPSLIMIT_OFF] == 1 &&
-		    in[VC_KEYOBJ_MEMLIMIT_OFF + 1] == 0x20 && in[VC_KEYOBJ_MEMLIMIT_OFF + 2] == 0)) {
+		if (rc == VC_KEYOBJ_TYPE_RECOVERY ||
+		    (le64_get(&in[VC_KEYOBJ_OPSLIMIT_OFF]) == VC_KDF_OPSLIMIT_MIN &&
+		    le64_get(&in[VC_KEYOBJ_MEMLIMIT_OFF]) == VC_KDF_MEMLIMIT_MIN)) {
 			rc = vc_keyobj_open(in, secret, sizeof(secret), got);
 			FUZZ_CHECK(rc == VC_OK || rc == VC_E_PASSPHRASE || rc == VC_E_NOMEM);
 		}
