@@ -159,14 +159,21 @@ unlock_slow(struct vc_repo *r, const struct vc_repo_opts *o, char *err, size_t e
 	struct vc_kdf_params p;
 	uint8_t rk[VC_RECOVERY_LEN];
 	int ver = vc_config_version(r->config, r->config_len), rc;
-	int recovery = vc_recovery_parse((const char *)o->pw, o->pwlen, rk) == 0;
 
 	if (ver < 0) {
 		snprintf(err, errlen, "the config of vault %s cannot be used: %s", o->vault,
 		    vc_strerror(ver));
 		return -1;
 	}
-	if (ver == VC_CONFIG_VERSION && !recovery) {
+	/* Text that reads as a recovery key is tried as one first (cheap), then
+	 * as a passphrase like any other. */
+	if (vc_recovery_parse((const char *)o->pw, o->pwlen, rk) == 0) {
+		rc = unlock_by_keys(r, rk, sizeof(rk), 1, err, errlen);
+		sodium_memzero(rk, sizeof(rk));
+		if (rc != 1)
+			return rc;
+	}
+	if (ver == VC_CONFIG_VERSION) {
 		vc_config_params(r->config, r->config_len, &p);
 		if ((rc = vc_master_derive(o->pw, o->pwlen, &p, r->master)) != VC_OK) {
 			snprintf(err, errlen, "cannot derive the vault's keys: %s", vc_strerror(rc));
@@ -178,9 +185,7 @@ unlock_slow(struct vc_repo *r, const struct vc_repo_opts *o, char *err, size_t e
 		}
 		sodium_memzero(r->master, sizeof(r->master));
 	}
-	rc = recovery ? unlock_by_keys(r, rk, sizeof(rk), 1, err, errlen) :
-	    unlock_by_keys(r, o->pw, o->pwlen, 0, err, errlen);
-	sodium_memzero(rk, sizeof(rk));
+	rc = unlock_by_keys(r, o->pw, o->pwlen, 0, err, errlen);
 	if (rc == 1)
 		snprintf(err, errlen, "wrong passphrase for vault %s", o->vault);
 	return rc == 0 ? 0 : -1;

@@ -97,6 +97,10 @@ assert_eq "a recovery key has no passphrase to change" 1 "$RC"
 VAULT_PASSWORD=$RK v restore latest --target "$W/r2"
 assert_eq "the recovery key alone restores" 0 "$RC"
 assert_true "the same bytes" diff -r "$SRC" "$W/r2$SRC"
+HEXPW=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+VAULT_PASSWORD=$RK VAULT_NEW_PASSWORD=$HEXPW v key add "${K[@]}"
+VAULT_PASSWORD=$HEXPW v snapshots
+assert_eq "a passphrase that looks like a recovery key still works as one" 0 "$RC"
 
 note "vault GC still runs on a vault with key objects"
 echo more >"$SRC/h"
