@@ -7,10 +7,11 @@
  * A file whose size, mtime, ctime and inode equal those in the parent
  * snapshot (the latest of the same host and paths, or the one named) is
  * not read again when the vault still holds all its chunks. Unreadable
- * files are reported on stderr, left out of the snapshot and counted; the
- * result is then VC_BACKUP_PARTIAL. If the vault's garbage collector
- * removed a pack the run relied on, the commit is refused (409) and the
- * backup runs again with those packs forgotten, up to three times.
+ * files are reported through the repository's report callback, left out
+ * of the snapshot and counted; the result is then VC_BACKUP_PARTIAL. If
+ * the vault's garbage collector removed a pack the run relied on, the
+ * commit is refused (409) and the backup runs again with those packs
+ * forgotten, up to three times.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -33,8 +34,12 @@ struct vc_backup_opts {
 	const char *hostname; /* NULL = gethostname */
 	int64_t time;         /* 0 = now */
 	unsigned threads;     /* sealing threads; 0 = one per core */
-	int progress;         /* print progress to stderr every half second */
-	int verbose;          /* name each file on stderr */
+	int progress;         /* report progress every half second */
+	int verbose;          /* report each file's name */
+	/* Called once per attempt, after every upload and before the commit;
+	 * attempt counts from 1. NULL: none. For tests (spec/client.md 2.4). */
+	void (*before_commit)(void *arg, unsigned attempt);
+	void *before_commit_arg;
 };
 
 struct vc_backup_stats {
@@ -52,7 +57,8 @@ struct vc_backup_stats {
 	double seconds;
 };
 
-/* Runs a backup. Returns 0, VC_BACKUP_PARTIAL, or -1 with err. */
+/* Runs a backup. Returns 0, VC_BACKUP_PARTIAL, VC_ROLLBACK (the listing
+ * lacks a snapshot this client saw; nothing was uploaded), or -1 with err. */
 int vc_backup(struct vc_repo *r, const struct vc_backup_opts *o, struct vc_backup_stats *st,
     char *err, size_t errlen);
 

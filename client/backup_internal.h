@@ -61,6 +61,7 @@ struct bk {
 	struct vc_chunker *tchunker;    /* the tree stream; main thread */
 	struct vc_pmap parent;
 	int has_parent;
+	const struct vc_chain_next *chain; /* seq and prev of the new snapshot */
 	struct vc_idset *links;         /* (dev, inode) -> link group */
 	uint32_t next_group;
 

@@ -27,8 +27,8 @@ int bk_chunks_reserve(struct bk *b, struct pnode *node, size_t idx);
 static void
 report(struct bk *b, const char *path, const char *what, int e)
 {
-	fprintf(stderr, "%svault: %s %s: %s (left out of the snapshot)\n",
-	    b->o->progress ? "\r\033[K" : "", what, path, strerror(e));
+	vc_report(&b->r->report, VC_LOG_WARN, "vault: %s %s: %s (left out of the snapshot)",
+	    what, path, strerror(e));
 	ADD(b->errors, 1);
 }
 
@@ -255,7 +255,7 @@ do_file(struct bk *b, struct pnode *p, const char *path, const struct stat *st)
 		return 0;
 	}
 	if (b->o->verbose)
-		fprintf(stderr, "%s%s\n", b->o->progress ? "\r\033[K" : "", path);
+		vc_report(&b->r->report, VC_LOG_INFO, "%s", path);
 	bk_enqueue(b, p);
 	rc = read_chunks(b, p, fd, (uint64_t)st->st_size);
 	if (rc == 0) {
@@ -264,8 +264,8 @@ do_file(struct bk *b, struct pnode *p, const char *path, const struct stat *st)
 		if (fstat(fd, &now) == 0 && (now.st_size != st->st_size ||
 		    now.st_mtim.tv_sec != st->st_mtim.tv_sec ||
 		    now.st_mtim.tv_nsec != st->st_mtim.tv_nsec))
-			fprintf(stderr, "%svault: %s changed while it was read; the snapshot has "
-			    "the %llu bytes read\n", b->o->progress ? "\r\033[K" : "", path,
+			vc_report(&b->r->report, VC_LOG_WARN, "vault: %s changed while it was "
+			    "read; the snapshot has the %llu bytes read", path,
 			    (unsigned long long)p->n.size);
 	}
 	close(fd);
@@ -355,7 +355,8 @@ walk_dir(struct bk *b, char *path, size_t plen, unsigned depth, dev_t top_dev)
 		size_t nl = strlen(names[i]);
 
 		if (plen + 1 + nl >= PATH_MAX_BK) {
-			fprintf(stderr, "vault: %s/%s: path too long, left out\n", path, names[i]);
+			vc_report(&b->r->report, VC_LOG_WARN, "vault: %s/%s: path too long, "
+			    "left out", path, names[i]);
 			ADD(b->errors, 1);
 			continue;
 		}
@@ -400,7 +401,8 @@ walk_entry(struct bk *b, char *path, size_t plen, const char *name, unsigned dep
 		bk_enqueue(b, p);
 		ADD(b->dirs, 1);
 		if (depth >= VC_TREE_DEPTH_MAX - 1) {
-			fprintf(stderr, "vault: %s: nested too deep, contents left out\n", path);
+			vc_report(&b->r->report, VC_LOG_WARN, "vault: %s: nested too deep, "
+			    "contents left out", path);
 			ADD(b->errors, 1);
 		} else if (!b->o->one_fs || st.st_dev == top_dev) {
 			rc = walk_dir(b, path, plen, depth, top_dev);

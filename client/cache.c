@@ -20,12 +20,12 @@
 #include <sodium.h>
 
 #define MAP_SIZE ((size_t)4 << 30)
-#define MAX_DBS 4
+#define MAX_DBS 5
 #define ENV_MODE 0600
 #define DIR_MODE 0700
 #define FORMAT_KEY "format"
 #define DIR_HASH_LEN 16                 /* BLAKE2b-128 */
-#define DIR_HASH_HEX (2 * DIR_HASH_LEN)
+_Static_assert(2 * DIR_HASH_LEN == VC_CACHE_NAME_LEN, "cache name length");
 
 /* Offsets in a chunks value and in a 45-byte map entry. */
 #define CV_PACK 0
@@ -45,7 +45,8 @@ _Static_assert(ME_PLAIN + 4 == VC_PACK_ENTRY_LEN, "map entry layout");
 int
 vc_cache__fail(const struct vc_cache *c, const char *op, int mdb_rc)
 {
-	fprintf(stderr, "vault cache %s: %s: %s\n", c->dir, op, mdb_strerror(mdb_rc));
+	vc_report(&c->rp, VC_LOG_ERROR, "vault cache %s: %s: %s", c->dir, op,
+	    mdb_strerror(mdb_rc));
 	return -1;
 }
 
@@ -54,8 +55,8 @@ vc_cache__fail(const struct vc_cache *c, const char *op, int mdb_rc)
 static int
 damaged(const struct vc_cache *c, const char *op, const char *what)
 {
-	fprintf(stderr, "vault cache %s: %s: damaged %s (delete the directory; the next "
-	    "sync rebuilds it)\n", c->dir, op, what);
+	vc_report(&c->rp, VC_LOG_ERROR, "vault cache %s: %s: damaged %s (delete the "
+	    "directory; the next sync rebuilds it)", c->dir, op, what);
 	return -1;
 }
 
@@ -77,13 +78,13 @@ vc_cache__commit(struct vc_cache *c, MDB_txn *txn, const char *op)
 
 /* Creates dir and its missing parents with DIR_MODE. Returns 0 or -1. */
 static int
-mkdir_p(const char *dir)
+mkdir_p(const struct vc_report *rp, const char *dir)
 {
 	char path[VC_CACHE__DIR_MAX];
 	size_t len = strlen(dir);
 
 	if (len == 0 || len >= sizeof(path)) {
-		fprintf(stderr, "vault cache: directory name empty or too long\n");
+		vc_report(rp, VC_LOG_ERROR, "vault cache: directory name empty or too long");
 		return -1;
 	}
 	memcpy(path, dir, len + 1);
@@ -92,7 +93,7 @@ mkdir_p(const char *dir)
 			continue;
 		path[i] = '\0';
 		if (mkdir(path, DIR_MODE) != 0 && errno != EEXIST) {
-			fprintf(stderr, "vault cache: mkdir %s: %s\n", path, strerror(errno));
+			vc_report(rp, VC_LOG_ERROR, "vault cache: mkdir %s: %s", path, strerror(errno));
 			return -1;
 		}
 		path[i] = i == len ? '\0' : '/';
@@ -109,6 +110,7 @@ open_dbs(struct vc_cache *c)
 		{ "chunks", MDB_DUPSORT | MDB_DUPFIXED, offsetof(struct vc_cache, chunks) },
 		{ "packs", 0, offsetof(struct vc_cache, packs) },
 		{ "indexes", 0, offsetof(struct vc_cache, indexes) },
+		{ "heads", 0, offsetof(struct vc_cache, heads) },
 	};
 	MDB_val key = { sizeof(FORMAT_KEY) - 1, (void *)FORMAT_KEY }, val;
 	uint8_t fmt[4];
@@ -134,8 +136,8 @@ open_dbs(struct vc_cache *c)
 	} else if (val.mv_size != sizeof(fmt) ||
 	    le32_get(val.mv_data) != VC_CACHE__FORMAT) {
 		mdb_txn_abort(txn);
-		fprintf(stderr, "vault cache %s: another format than %d (delete the directory; "
-		    "the next sync rebuilds it)\n", c->dir, VC_CACHE__FORMAT);
+		vc_report(&c->rp, VC_LOG_ERROR, "vault cache %s: another format than %d (delete "
+		    "the directory; the next sync rebuilds it)", c->dir, VC_CACHE__FORMAT);
 		return -1;
 	}
 	return vc_cache__commit(c, txn, "open");
@@ -146,19 +148,21 @@ fail:
 }
 
 int
-vc_cache_open(const char *dir, struct vc_cache **out)
+vc_cache_open(const char *dir, const struct vc_report *rp, struct vc_cache **out)
 {
 	struct vc_cache *c;
 	int rc;
 
 	*out = NULL;
-	if (mkdir_p(dir) != 0)
+	if (mkdir_p(rp, dir) != 0)
 		return -1;
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		fprintf(stderr, "vault cache %s: out of memory\n", dir);
+		vc_report(rp, VC_LOG_ERROR, "vault cache %s: out of memory", dir);
 		return -1;
 	}
 	memcpy(c->dir, dir, strlen(dir) + 1);  /* mkdir_p checked the length */
+	if (rp != NULL)
+		c->rp = *rp;
 	if ((rc = mdb_env_create(&c->env)) != 0) {
 		c->env = NULL;
 		goto fail;
@@ -295,7 +299,7 @@ vc_cache__drop_pack_txn(struct vc_cache *c, MDB_txn *txn, const uint8_t pack_id[
 		return -1;
 	/* The value is only valid until the first write: keep a copy. */
 	if ((copy = malloc(val.mv_size)) == NULL) {
-		fprintf(stderr, "vault cache %s: drop pack: out of memory\n", c->dir);
+		vc_report(&c->rp, VC_LOG_ERROR, "vault cache %s: drop pack: out of memory", c->dir);
 		return -1;
 	}
 	memcpy(copy, val.mv_data, val.mv_size);
@@ -329,7 +333,7 @@ vc_cache__add_pack_txn(struct vc_cache *c, MDB_txn *txn, const uint8_t pack_id[V
 	int rc;
 
 	if (n > VC_PACK_CHUNKS_MAX) {
-		fprintf(stderr, "vault cache %s: add pack: %zu entries\n", c->dir, n);
+		vc_report(&c->rp, VC_LOG_ERROR, "vault cache %s: add pack: %zu entries", c->dir, n);
 		return -1;
 	}
 	/* A pack recorded again replaces its old record (the last segment
@@ -482,15 +486,30 @@ vc_cache_pack_entries(struct vc_cache *c, const uint8_t pack_id[VC_ID_LEN],
 	return rc;
 }
 
-int
-vc_cache_default_dir(const char *url, const char *vault, const uint8_t *config,
-    size_t config_len, char *out, size_t outlen)
+void
+vc_cache_name(const char *url, const char *vault, const uint8_t *config, size_t config_len,
+    char hex[VC_CACHE_NAME_LEN + 1])
 {
 	static const uint8_t zero = 0;
-	const char *base = getenv("VAULT_CACHE_DIR"), *sub = "";
 	uint8_t h[DIR_HASH_LEN];
-	char hex[DIR_HASH_HEX + 1];
 	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, NULL, 0, sizeof(h));
+	crypto_generichash_update(&st, (const uint8_t *)url, strlen(url));
+	crypto_generichash_update(&st, &zero, 1);
+	crypto_generichash_update(&st, (const uint8_t *)vault, strlen(vault));
+	crypto_generichash_update(&st, &zero, 1);
+	crypto_generichash_update(&st, config, config_len);
+	crypto_generichash_final(&st, h, sizeof(h));
+	sodium_bin2hex(hex, VC_CACHE_NAME_LEN + 1, h, sizeof(h));
+}
+
+int
+vc_cache_default_dir(const struct vc_report *rp, const char *url, const char *vault,
+    const uint8_t *config, size_t config_len, char *out, size_t outlen)
+{
+	const char *base = getenv("VAULT_CACHE_DIR"), *sub = "";
+	char hex[VC_CACHE_NAME_LEN + 1];
 	int n;
 
 	if (base == NULL || *base == '\0') {
@@ -499,25 +518,18 @@ vc_cache_default_dir(const char *url, const char *vault, const uint8_t *config,
 		if (base == NULL || *base == '\0') {
 			sub = "/.cache/vault";
 			if ((base = getenv("HOME")) == NULL || *base == '\0') {
-				fprintf(stderr, "vault cache: neither VAULT_CACHE_DIR, "
-				    "XDG_CACHE_HOME nor HOME is set\n");
+				vc_report(rp, VC_LOG_ERROR, "vault cache: neither VAULT_CACHE_DIR, "
+				    "XDG_CACHE_HOME nor HOME is set");
 				return -1;
 			}
 		}
 	}
 	/* The config blob is hashed too: a vault re-created under the same
 	 * name has other keys and must not meet the old cache. */
-	crypto_generichash_init(&st, NULL, 0, sizeof(h));
-	crypto_generichash_update(&st, (const uint8_t *)url, strlen(url));
-	crypto_generichash_update(&st, &zero, 1);
-	crypto_generichash_update(&st, (const uint8_t *)vault, strlen(vault));
-	crypto_generichash_update(&st, &zero, 1);
-	crypto_generichash_update(&st, config, config_len);
-	crypto_generichash_final(&st, h, sizeof(h));
-	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	vc_cache_name(url, vault, config, config_len, hex);
 	n = snprintf(out, outlen, "%s%s/%s", base, sub, hex);
 	if (n < 0 || (size_t)n >= outlen) {
-		fprintf(stderr, "vault cache: directory name too long\n");
+		vc_report(rp, VC_LOG_ERROR, "vault cache: directory name too long");
 		return -1;
 	}
 	return 0;

@@ -10,13 +10,15 @@
  * Databases: chunks (chunk ID -> pack ID, index ID, type, offset, sealed
  * and plain length), packs (pack ID -> index ID), indexes (index ID ->
  * nothing: imported). Thread-safe; every call is its own transaction.
- * Returns 0, VC_CACHE_NOTFOUND, or -1 with a message on stderr.
+ * Returns 0, VC_CACHE_NOTFOUND, or -1 with a message handed to the report
+ * callback given to vc_cache_open.
  */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "crypto.h"
 #include "pack.h"
+#include "report.h"
 
 #define VC_CACHE_NOTFOUND 1
 
@@ -31,9 +33,10 @@ struct vc_cache_loc {
 };
 
 /* Opens (creating) the cache in directory dir (created with parents, mode
- * 0700) into *out. -1 (with LMDB's reason) if the environment does not open
- * or holds another layout; never an empty cache in its place. */
-int vc_cache_open(const char *dir, struct vc_cache **out);
+ * 0700) into *out. rp (copied; NULL = silent) receives its error messages.
+ * -1 (with LMDB's reason) if the environment does not open or holds
+ * another layout; never an empty cache in its place. */
+int vc_cache_open(const char *dir, const struct vc_report *rp, struct vc_cache **out);
 
 /* Closes the cache. NULL is ignored. */
 void vc_cache_close(struct vc_cache *c);
@@ -67,6 +70,29 @@ int vc_cache_drop_pack(struct vc_cache *c, const uint8_t pack_id[VC_ID_LEN]);
 int vc_cache_pack_entries(struct vc_cache *c, const uint8_t pack_id[VC_ID_LEN],
     int (*cb)(const struct vc_pack_entry *e, void *arg), void *arg);
 
+/* The newest snapshot of one group this client has seen (spec/pack.md 5,
+ * spec/client.md 4.1): its rank in the group and its ID. */
+struct vc_cache_head {
+	uint8_t group[32];
+	uint64_t seq;
+	int64_t time;
+	uint32_t time_nsec;
+	uint8_t id[VC_ID_LEN];
+};
+
+/* The head recorded for h->group into *h: 0, VC_CACHE_NOTFOUND or -1. */
+int vc_cache_head_get(struct vc_cache *c, struct vc_cache_head *h);
+
+/* Records h as its group's head (replacing any). Returns 0 or -1. */
+int vc_cache_head_put(struct vc_cache *c, const struct vc_cache_head *h);
+
+/* Forgets the head of group: 0, VC_CACHE_NOTFOUND or -1. */
+int vc_cache_head_del(struct vc_cache *c, const uint8_t group[32]);
+
+/* Every recorded head into *out (*n; malloc'ed, NULL when none), in group
+ * order. Returns 0 or -1. */
+int vc_cache_heads(struct vc_cache *c, struct vc_cache_head **out, size_t *n);
+
 /*
  * Brings the cache up to date with the vault: lists the vault's index
  * segments and imports (downloads, authenticates, decodes) each one not yet
@@ -74,16 +100,23 @@ int vc_cache_pack_entries(struct vc_cache *c, const uint8_t pack_id[VC_ID_LEN],
  * vault no longer holds (GC removed it), and forgets segments the vault no
  * longer holds. A segment that fails to authenticate is an error (the vault
  * holds something this key did not write). Returns 0 or -1 (message in
- * vc_remote_error or on stderr); *imported (if not NULL) gets the number of
+ * vc_remote_error or through the report callback); *imported (if not NULL) gets the number of
  * segments downloaded.
  */
 int vc_cache_sync(struct vc_cache *c, struct vc_remote *r, const struct vc_keys *keys,
     size_t *imported);
 
+/* The name of a vault's cache: 32 lowercase hex digits of BLAKE2b-128(url
+ * 0x00 vault name 0x00 config blob), NUL-terminated. */
+#define VC_CACHE_NAME_LEN 32
+void vc_cache_name(const char *url, const char *vault, const uint8_t *config,
+    size_t config_len, char hex[VC_CACHE_NAME_LEN + 1]);
+
 /* The default cache directory for a vault: $VAULT_CACHE_DIR, else
  * $XDG_CACHE_HOME/vault, else ~/.cache/vault, then /<hex of BLAKE2b-128 of
- * url 0x00 vault name 0x00 config blob>. Returns 0 or -1 (too long). */
-int vc_cache_default_dir(const char *url, const char *vault, const uint8_t *config,
-    size_t config_len, char *out, size_t outlen);
+ * url 0x00 vault name 0x00 config blob>. Returns 0 or -1 (too long, or no
+ * variable set; said through rp, which may be NULL). */
+int vc_cache_default_dir(const struct vc_report *rp, const char *url, const char *vault,
+    const uint8_t *config, size_t config_len, char *out, size_t outlen);
 
 #endif

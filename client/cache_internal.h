@@ -11,6 +11,7 @@
 #include <lmdb.h>
 
 #include "cache.h"
+#include "report.h"
 
 #define VC_CACHE__FORMAT 1
 /* The longest cache directory name, with its NUL (Linux's PATH_MAX). */
@@ -22,7 +23,8 @@
 
 struct vc_cache {
 	MDB_env *env;
-	MDB_dbi meta, chunks, packs, indexes;
+	MDB_dbi meta, chunks, packs, indexes, heads;
+	struct vc_report rp;  /* where errors go */
 	char dir[VC_CACHE__DIR_MAX];
 };
 

@@ -58,9 +58,9 @@ list_kind(struct vc_cache *c, struct vc_remote *r, enum vsp_kind kind, struct id
 {
 	if (vc_remote_list(r, kind, idset_add, s) != 0) {
 		if (s->nomem)
-			fprintf(stderr, "vault cache %s: sync: out of memory\n", c->dir);
+			vc_report(&c->rp, VC_LOG_ERROR, "vault cache %s: sync: out of memory", c->dir);
 		else
-			fprintf(stderr, "vault cache %s: sync: %s\n", c->dir, vc_remote_error(r));
+			vc_report(&c->rp, VC_LOG_ERROR, "vault cache %s: sync: %s", c->dir, vc_remote_error(r));
 		return -1;
 	}
 	if (s->n > 0)
@@ -132,7 +132,7 @@ import_segment(struct vc_cache *c, struct vc_remote *r, const struct vc_keys *ke
 	if ((rc = vc_remote_get(r, VSP_KIND_INDEX, id, 0, UINT64_MAX, &buf, &len)) != 0) {
 		if (rc == VC_R_NOTFOUND)
 			return VC_CACHE_NOTFOUND;
-		fprintf(stderr, "vault cache %s: sync: %s\n", c->dir, vc_remote_error(r));
+		vc_report(&c->rp, VC_LOG_ERROR, "vault cache %s: sync: %s", c->dir, vc_remote_error(r));
 		return -1;
 	}
 	if (vc_cache__begin(c, 0, "sync", &im->txn) != 0) {
@@ -152,9 +152,9 @@ import_segment(struct vc_cache *c, struct vc_remote *r, const struct vc_keys *ke
 	if (rc != 0) {
 		mdb_txn_abort(im->txn);
 		if (im->nomem || (rc == VC_E_NOMEM && !im->failed))
-			fprintf(stderr, "vault cache %s: sync: out of memory\n", c->dir);
+			vc_report(&c->rp, VC_LOG_ERROR, "vault cache %s: sync: out of memory", c->dir);
 		else if (rc < VC_E_NOMEM)
-			fprintf(stderr, "vault cache %s: index segment %s: %s\n", c->dir, hex,
+			vc_report(&c->rp, VC_LOG_ERROR, "vault cache %s: index segment %s: %s", c->dir, hex,
 			    vc_strerror(rc));
 		return -1;
 	}
@@ -184,7 +184,7 @@ import_all(struct vc_cache *c, struct vc_remote *r, const struct vc_keys *keys,
 	}
 	mdb_txn_abort(txn);
 	if (todo.nomem)
-		fprintf(stderr, "vault cache %s: sync: out of memory\n", c->dir);
+		vc_report(&c->rp, VC_LOG_ERROR, "vault cache %s: sync: out of memory", c->dir);
 	for (size_t i = 0; i < todo.n && rc == 0; i++) {
 		rc = import_segment(c, r, keys, todo.ids[i], &im);
 		if (rc == 0)
@@ -256,7 +256,7 @@ prune(struct vc_cache *c, const struct idset *idx, const struct idset *packs, in
 
 fail:
 	if (gone.nomem || old.nomem)
-		fprintf(stderr, "vault cache %s: sync: out of memory\n", c->dir);
+		vc_report(&c->rp, VC_LOG_ERROR, "vault cache %s: sync: out of memory", c->dir);
 	else
 		vc_cache__fail(c, "sync", rc);
 err0:

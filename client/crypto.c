@@ -59,8 +59,8 @@ vc_kdf_params_default(struct vc_kdf_params *p)
 /* Whether p is within the limits a config blob may name. memlimit must be a
  * whole number of KiB, because Argon2 counts memory in KiB and libsodium
  * rounds down: two memlimits must not name the same key. */
-static int
-params_ok(const struct vc_kdf_params *p)
+int
+vc_kdf_params_ok(const struct vc_kdf_params *p)
 {
 	return p->opslimit >= VC_KDF_OPSLIMIT_MIN && p->opslimit <= VC_KDF_OPSLIMIT_MAX &&
 	    p->memlimit >= VC_KDF_MEMLIMIT_MIN && p->memlimit <= VC_KDF_MEMLIMIT_MAX &&
@@ -71,7 +71,7 @@ int
 vc_master_derive(const uint8_t *pw, size_t pwlen, const struct vc_kdf_params *p,
     uint8_t master[VC_KEY_LEN])
 {
-	if (!params_ok(p))
+	if (!vc_kdf_params_ok(p))
 		return VC_E_UNSUPPORTED;
 	/* The only documented failure with limits in range is lack of memory. */
 	if (crypto_pwhash(master, VC_KEY_LEN, (const char *)pw, pwlen, p->salt,
@@ -169,15 +169,10 @@ err0:
 }
 
 int
-vc_config_open(const uint8_t *blob, size_t len, const uint8_t *pw, size_t pwlen,
-    struct vc_keys *keys, struct vc_kdf_params *params)
+vc_config_params(const uint8_t *blob, size_t len, struct vc_kdf_params *p)
 {
-	struct vc_kdf_params p;
 	uint8_t sum[VC_CONFIG_SUM_LEN];
-	uint8_t check[VC_CHECK_PLAIN_LEN];
-	int rc;
 
-	vc_keys_wipe(keys);
 	/* Magic and version first: a later version may have another size. */
 	if (len < VC_CONFIG_VERSION_OFF + 1 ||
 	    memcmp(blob, VC_CONFIG_MAGIC, VC_CONFIG_MAGIC_LEN) != 0)
@@ -197,18 +192,26 @@ vc_config_open(const uint8_t *blob, size_t len, const uint8_t *pw, size_t pwlen,
 		return VC_E_CORRUPT;
 	if (blob[VC_CONFIG_KDF_OFF] != VC_KDF_ARGON2ID13)
 		return VC_E_UNSUPPORTED;
-	p.opslimit = le64_get(&blob[VC_CONFIG_OPSLIMIT_OFF]);
-	p.memlimit = le64_get(&blob[VC_CONFIG_MEMLIMIT_OFF]);
-	memcpy(p.salt, &blob[VC_CONFIG_SALT_OFF], VC_SALT_LEN);
-	if (!params_ok(&p))
-		return VC_E_UNSUPPORTED;
-	if (params != NULL)
-		*params = p;
-	if ((rc = vc_keys_derive(pw, pwlen, &p, keys)) != VC_OK)
-		return rc;
+	p->opslimit = le64_get(&blob[VC_CONFIG_OPSLIMIT_OFF]);
+	p->memlimit = le64_get(&blob[VC_CONFIG_MEMLIMIT_OFF]);
+	memcpy(p->salt, &blob[VC_CONFIG_SALT_OFF], VC_SALT_LEN);
+	return vc_kdf_params_ok(p) ? VC_OK : VC_E_UNSUPPORTED;
+}
+
+int
+vc_config_check(const uint8_t *blob, const uint8_t master[VC_KEY_LEN], struct vc_keys *keys)
+{
+	uint8_t check[VC_CHECK_PLAIN_LEN];
+	int rc;
+
+	int v2 = blob[VC_CONFIG_VERSION_OFF] == VC_CONFIG2_VERSION;
+
+	vc_keys_from_master(master, keys);
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(check, NULL, NULL,
-	    &blob[VC_CONFIG_CHECK_OFF], VC_CHECK_PLAIN_LEN + VC_TAG_LEN,
-	    blob, VC_CONFIG_HEADER_LEN, &blob[VC_CONFIG_NONCE_OFF], keys->check) != 0) {
+	    &blob[v2 ? VC_CONFIG2_CHECK_OFF : VC_CONFIG_CHECK_OFF],
+	    VC_CHECK_PLAIN_LEN + VC_TAG_LEN, blob,
+	    v2 ? VC_CONFIG2_HEADER_LEN : VC_CONFIG_HEADER_LEN,
+	    &blob[v2 ? VC_CONFIG2_NONCE_OFF : VC_CONFIG_NONCE_OFF], keys->check) != 0) {
 		rc = VC_E_PASSPHRASE;
 		goto err0;
 	}
@@ -221,6 +224,79 @@ vc_config_open(const uint8_t *blob, size_t len, const uint8_t *pw, size_t pwlen,
 
 err0:
 	vc_keys_wipe(keys);
+	return rc;
+}
+
+int
+vc_config_version(const uint8_t *blob, size_t len)
+{
+	struct vc_kdf_params p;
+	uint8_t sum[VC_CONFIG_SUM_LEN];
+
+	if (len < VC_CONFIG_VERSION_OFF + 1 ||
+	    memcmp(blob, VC_CONFIG_MAGIC, VC_CONFIG_MAGIC_LEN) != 0)
+		return VC_E_CORRUPT;
+	if (blob[VC_CONFIG_VERSION_OFF] == VC_CONFIG_VERSION) {
+		int rc = vc_config_params(blob, len, &p);
+
+		return rc == VC_OK ? VC_CONFIG_VERSION : rc;
+	}
+	if (blob[VC_CONFIG_VERSION_OFF] != VC_CONFIG2_VERSION)
+		return VC_E_UNSUPPORTED;
+	if (len != VC_CONFIG2_LEN)
+		return VC_E_CORRUPT;
+	crypto_generichash(sum, sizeof(sum), blob, VC_CONFIG2_SUM_OFF, NULL, 0);
+	if (sodium_memcmp(sum, &blob[VC_CONFIG2_SUM_OFF], VC_CONFIG_SUM_LEN) != 0)
+		return VC_E_CORRUPT;
+	return VC_CONFIG2_VERSION;
+}
+
+int
+vc_config2_new(const uint8_t master[VC_KEY_LEN], const uint8_t *nonce, uint8_t **blob,
+    size_t *bloblen)
+{
+	struct vc_keys k;
+	uint8_t *b;
+
+	*blob = NULL;
+	*bloblen = 0;
+	if ((b = xmalloc(VC_CONFIG2_LEN)) == NULL)
+		return VC_E_NOMEM;
+	memcpy(b, VC_CONFIG_MAGIC, VC_CONFIG_MAGIC_LEN);
+	b[VC_CONFIG_VERSION_OFF] = VC_CONFIG2_VERSION;
+	if (nonce != NULL)
+		memcpy(&b[VC_CONFIG2_NONCE_OFF], nonce, VC_NONCE_LEN);
+	else
+		randombytes_buf(&b[VC_CONFIG2_NONCE_OFF], VC_NONCE_LEN);
+	vc_keys_from_master(master, &k);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(&b[VC_CONFIG2_CHECK_OFF], NULL,
+	    (const uint8_t *)VC_CHECK_PLAIN, VC_CHECK_PLAIN_LEN, b, VC_CONFIG2_HEADER_LEN, NULL,
+	    &b[VC_CONFIG2_NONCE_OFF], k.check);
+	vc_keys_wipe(&k);
+	crypto_generichash(&b[VC_CONFIG2_SUM_OFF], VC_CONFIG_SUM_LEN, b, VC_CONFIG2_SUM_OFF,
+	    NULL, 0);
+	*blob = b;
+	*bloblen = VC_CONFIG2_LEN;
+	return VC_OK;
+}
+
+int
+vc_config_open(const uint8_t *blob, size_t len, const uint8_t *pw, size_t pwlen,
+    struct vc_keys *keys, struct vc_kdf_params *params)
+{
+	struct vc_kdf_params p;
+	uint8_t master[VC_KEY_LEN];
+	int rc;
+
+	vc_keys_wipe(keys);
+	if ((rc = vc_config_params(blob, len, &p)) != VC_OK)
+		return rc;
+	if (params != NULL)
+		*params = p;
+	if ((rc = vc_master_derive(pw, pwlen, &p, master)) != VC_OK)
+		return rc;
+	rc = vc_config_check(blob, master, keys);
+	sodium_memzero(master, sizeof(master));
 	return rc;
 }
 

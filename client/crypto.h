@@ -23,6 +23,7 @@
 #define VC_SUBKEY_INDEX 3
 #define VC_SUBKEY_CHECK 4
 #define VC_SUBKEY_CHUNK 5
+#define VC_SUBKEY_KEYINFO 6   /* the info part of key objects (section 8) */
 
 /* Argon2id limits a config blob may name; outside them it is unsupported,
  * so that a hostile server cannot make the client allocate without bound. */
@@ -49,6 +50,15 @@
 #define VC_CONFIG_SUM_OFF (VC_CONFIG_CHECK_OFF + VC_CHECK_PLAIN_LEN + VC_TAG_LEN)
 #define VC_CONFIG_SUM_LEN 32
 #define VC_CONFIG_LEN (VC_CONFIG_SUM_OFF + VC_CONFIG_SUM_LEN)           /* 146 */
+
+/* The version 2 config blob (spec/client-crypto.md 2.1): no KDF; the
+ * master key is random and key objects (keyobj.h) wrap it. */
+#define VC_CONFIG2_VERSION 2
+#define VC_CONFIG2_HEADER_LEN (VC_CONFIG_VERSION_OFF + 1)                /* 9 */
+#define VC_CONFIG2_NONCE_OFF VC_CONFIG2_HEADER_LEN
+#define VC_CONFIG2_CHECK_OFF (VC_CONFIG2_NONCE_OFF + VC_NONCE_LEN)
+#define VC_CONFIG2_SUM_OFF (VC_CONFIG2_CHECK_OFF + VC_CHECK_PLAIN_LEN + VC_TAG_LEN)
+#define VC_CONFIG2_LEN (VC_CONFIG2_SUM_OFF + VC_CONFIG_SUM_LEN)         /* 113 */
 
 /* A sealed chunk, byte by byte (spec/client-crypto.md 5). */
 #define VC_CHUNK_FLAG_ZSTD 0x01
@@ -91,6 +101,10 @@ struct vc_keys {
 /* A short English description of err (static storage). */
 const char *vc_strerror(int err);
 
+/* 1 if p is within the VC_KDF_* limits (memlimit a whole number of KiB),
+ * which every reader checks before it runs Argon2id; else 0. */
+int vc_kdf_params_ok(const struct vc_kdf_params *p);
+
 /* Fills p with crypto_pwhash's MODERATE limits and a random salt. */
 void vc_kdf_params_default(struct vc_kdf_params *p);
 
@@ -127,6 +141,26 @@ int vc_config_new(const uint8_t *pw, size_t pwlen, const struct vc_kdf_params *p
  * once the blob passed its checksum. */
 int vc_config_open(const uint8_t *blob, size_t len, const uint8_t *pw, size_t pwlen,
     struct vc_keys *keys, struct vc_kdf_params *params);
+
+/* Steps 1 to 4 of reading a config blob (spec/client-crypto.md 2): its
+ * KDF parameters into *p. Returns VC_OK, VC_E_CORRUPT or VC_E_UNSUPPORTED. */
+int vc_config_params(const uint8_t *blob, size_t len, struct vc_kdf_params *p);
+
+/* Step 5 with the master key already at hand (from a key object, spec/
+ * client-crypto.md 8): the subkeys of master into keys if the blob (a
+ * version 1 blob passed by vc_config_params, or a version 2 blob passed by
+ * vc_config_version) opens under them. Returns VC_OK, VC_E_PASSPHRASE
+ * (another vault's master key) or VC_E_CORRUPT; keys is wiped on failure. */
+int vc_config_check(const uint8_t *blob, const uint8_t master[VC_KEY_LEN], struct vc_keys *keys);
+
+/* The version of a config blob once magic, size and checksum are right:
+ * 1 or 2, else VC_E_CORRUPT or VC_E_UNSUPPORTED. */
+int vc_config_version(const uint8_t *blob, size_t len);
+
+/* A version 2 config blob (VC_CONFIG2_LEN bytes, malloc'ed into *blob) for
+ * master; nonce NULL = random. Returns 0 or -1. */
+int vc_config2_new(const uint8_t master[VC_KEY_LEN], const uint8_t *nonce, uint8_t **blob,
+    size_t *bloblen);
 
 /* The chunk ID of plain (len bytes): BLAKE2b-256 keyed with keys->mac. */
 void vc_chunk_id(const struct vc_keys *keys, const uint8_t *plain, size_t len,

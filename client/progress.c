@@ -11,6 +11,7 @@
 #define REDRAW_NS 500000000L
 
 struct vc_progress {
+	const struct vc_report *rp;
 	const char *verb;
 	const uint64_t *files, *done, *total;
 	const int *total_known;
@@ -61,7 +62,7 @@ draw(const struct vc_progress *p)
 
 		snprintf(eta, sizeof(eta), ", ETA %d:%02d", (int)left / 60, (int)left % 60);
 	}
-	fprintf(stderr, "\r\033[K%s %llu files, %s of %s%s, %s/s%s", p->verb,
+	vc_report(p->rp, VC_LOG_PROGRESS, "%s %llu files, %s of %s%s, %s/s%s", p->verb,
 	    (unsigned long long)files, human(done, done_s, sizeof(done_s)),
 	    human(total, total_s, sizeof(total_s)), known ? "" : " so far",
 	    human((uint64_t)rate, rate_s, sizeof(rate_s)), eta);
@@ -86,18 +87,19 @@ run(void *arg)
 		pthread_cond_timedwait(&p->cv, &p->mu, &until);
 	}
 	pthread_mutex_unlock(&p->mu);
-	fprintf(stderr, "\r\033[K");
+	vc_report(p->rp, VC_LOG_PROGRESS, "%s", "");
 	return NULL;
 }
 
 struct vc_progress *
-vc_progress_start(const char *verb, const uint64_t *files, const uint64_t *done,
-    const uint64_t *total, const int *total_known)
+vc_progress_start(const struct vc_report *rp, const char *verb, const uint64_t *files,
+    const uint64_t *done, const uint64_t *total, const int *total_known)
 {
 	struct vc_progress *p = calloc(1, sizeof(*p));
 
 	if (p == NULL)
 		return NULL;
+	p->rp = rp;
 	p->verb = verb;
 	p->files = files;
 	p->done = done;

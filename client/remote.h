@@ -10,7 +10,7 @@
  * queues may be used from several threads at once. Transient failures
  * (connection refused or reset, timeouts, 500, 503, 408) are retried with
  * exponential backoff (VC_REMOTE_RETRIES times, from 200 ms or the
- * environment's VAULT_RETRY_BASE_MS, doubling up to 5 s); everything else
+ * options' retry_base_ms, doubling up to 5 s); everything else
  * is reported at once.
  *
  * The done and got callbacks run on the remote's thread: they may queue
@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "report.h"
 #include "vsp.h"
 
 #define VC_R_NOTFOUND 1
@@ -34,9 +35,12 @@
 #define VC_REMOTE_RETRIES 4
 /* A GET answered 202 (the object is being recalled from an archive tier,
  * spec/vsp.md 7.9.1) asks again as Retry-After says, for up to this long
- * (VAULT_RECALL_WAIT_MS overrides it), then fails with the server's 202. */
+ * (the options' recall_wait_ms overrides it), then fails with the server's
+ * 202. */
 #define VC_REMOTE_RECALL_WAIT_MS ((uint64_t)6 * 3600 * 1000)
 #define VC_REMOTE_PARALLEL_DEFAULT 4
+/* The largest first backoff the options may set; more is ignored. */
+#define VC_REMOTE_RETRY_BASE_MAX 60000
 
 struct vc_remote;
 
@@ -48,6 +52,10 @@ struct vc_remote_opts {
 	unsigned queue_max;     /* async jobs queued before _async blocks; 0 = 2 * parallel */
 	long connect_timeout_s; /* 0 = 10 */
 	long stall_timeout_s;   /* no byte moved for this long fails a transfer; 0 = 60 */
+	unsigned retry_base_ms; /* first backoff; 0 (or over VC_REMOTE_RETRY_BASE_MAX) = 200 */
+	uint64_t recall_wait_ms; /* how long a GET waits for a recall; 0 = the default */
+	uint64_t recall_poll_ms; /* how often it asks then; 0 = as Retry-After says */
+	struct vc_report report; /* warnings (a recall being waited for); may be empty */
 };
 
 /* Opens a remote (no network traffic yet). Returns NULL with a message in

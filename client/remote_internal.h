@@ -35,7 +35,7 @@
  * before they travel; below it the round trip costs more than the bytes. */
 #define VC_EXPECT_MIN ((size_t)1 << 20)
 
-#define VC_RETRY_BASE_MS 200       /* first backoff; VAULT_RETRY_BASE_MS overrides */
+#define VC_RETRY_BASE_MS 200       /* first backoff; opts retry_base_ms overrides */
 #define VC_RETRY_CAP_MS 5000       /* no backoff is longer */
 #define VC_PARALLEL_MAX 64
 #define VC_CONNECT_TIMEOUT_S 10
@@ -115,6 +115,7 @@ struct vc_remote {
 	unsigned retry_base_ms;
 	uint64_t recall_wait_max_ms;  /* how long a GET waits for a recall (202) */
 	uint64_t recall_poll_ms;      /* 0: as Retry-After says */
+	struct vc_report rp;          /* where warnings go */
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv_sync;       /* a sync job is done */

@@ -81,7 +81,7 @@ retryable(const struct vc_job *j)
  * recalling it (spec/vsp.md 7.9.1). The job waits as Retry-After says
  * (1 to 60 s a time) and asks again while the waits add up to at most
  * recall_wait_max_ms, and
- * says once on stderr what it is waiting for. Returns 1 if the job was
+ * says once, through the report callback, what it is waiting for. Returns 1 if the job was
  * rescheduled (due_ms set, attempts not counted), else 0.
  */
 static int
@@ -96,8 +96,8 @@ recalling(struct vc_remote *r, struct vc_job *j)
 	if (j->recall_waited_ms + wait > r->recall_wait_max_ms)
 		return 0;
 	if (j->recall_waited_ms == 0)
-		fprintf(stderr, "vault: %s: the object is in the archive tier and being recalled; "
-		    "waiting (up to %llu s)\n", j->what,
+		vc_report(&r->rp, VC_LOG_WARN, "vault: %s: the object is in the archive tier and "
+		    "being recalled; waiting (up to %llu s)", j->what,
 		    (unsigned long long)(r->recall_wait_max_ms / 1000));
 	j->recall_waited_ms += wait;
 	j->attempts = 0;

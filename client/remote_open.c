@@ -14,8 +14,6 @@
 
 #include "remote_internal.h"
 
-#define RETRY_BASE_ENV "VAULT_RETRY_BASE_MS"
-#define RETRY_BASE_ENV_MAX 60000
 #define PORT_DIGITS_MAX 5
 
 /* The calling thread's last error (remote.h: vc_remote_error). */
@@ -162,37 +160,6 @@ token_check(const char *t, char *err, size_t errlen)
 	return 0;
 }
 
-static unsigned
-retry_base(void)
-{
-	const char *s = getenv(RETRY_BASE_ENV);
-	char *end;
-	unsigned long v;
-
-	if (s == NULL || *s < '0' || *s > '9')
-		return VC_RETRY_BASE_MS;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v == 0 || v > RETRY_BASE_ENV_MAX)
-		return VC_RETRY_BASE_MS;
-	return (unsigned)v;
-}
-
-/* A number of milliseconds from the environment, or def. */
-static uint64_t
-env_ms(const char *name, uint64_t def)
-{
-	const char *s = getenv(name);
-	char *end;
-	unsigned long long v;
-
-	if (s == NULL || *s < '0' || *s > '9')
-		return def;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	return errno != 0 || *end != '\0' ? def : (uint64_t)v;
-}
-
 static int
 opts_check(struct vc_remote *r, const struct vc_remote_opts *o, char *err, size_t errlen)
 {
@@ -220,11 +187,12 @@ opts_check(struct vc_remote *r, const struct vc_remote_opts *o, char *err, size_
 	r->queue_max = o->queue_max ? o->queue_max : 2 * r->parallel;
 	r->connect_timeout_s = o->connect_timeout_s > 0 ? o->connect_timeout_s : VC_CONNECT_TIMEOUT_S;
 	r->stall_timeout_s = o->stall_timeout_s > 0 ? o->stall_timeout_s : VC_STALL_TIMEOUT_S;
-	r->retry_base_ms = retry_base();
-	/* How long a GET waits for an archive recall (202), and (for tests) how
-	 * often it asks: VAULT_RECALL_WAIT_MS, VAULT_RECALL_POLL_MS. */
-	r->recall_wait_max_ms = env_ms("VAULT_RECALL_WAIT_MS", VC_REMOTE_RECALL_WAIT_MS);
-	r->recall_poll_ms = env_ms("VAULT_RECALL_POLL_MS", 0);
+	r->retry_base_ms = o->retry_base_ms != 0 && o->retry_base_ms <= VC_REMOTE_RETRY_BASE_MAX ?
+	    o->retry_base_ms : VC_RETRY_BASE_MS;
+	r->recall_wait_max_ms = o->recall_wait_ms != 0 ? o->recall_wait_ms :
+	    VC_REMOTE_RECALL_WAIT_MS;
+	r->recall_poll_ms = o->recall_poll_ms;
+	r->rp = o->report;
 	r->max_batch_ids = VC_BATCH_IDS_DEFAULT;
 	r->max_list_limit = VC_LIST_LIMIT_DEFAULT;
 	return 0;

@@ -9,8 +9,9 @@
 
 #include <sodium.h>
 
+#include "chain.h"
 #include "envelope.h"
-#include "repo.h"
+#include "repo_internal.h"
 
 #define TREE_WINDOW_MIN ((size_t)1 << 16)
 
@@ -48,6 +49,10 @@ remote_from(const struct vc_repo_opts *o, char *err, size_t errlen)
 	ro.vault = o->vault;
 	ro.token = o->token;
 	ro.parallel = o->parallel;
+	ro.retry_base_ms = o->retry_base_ms;
+	ro.recall_wait_ms = o->recall_wait_ms;
+	ro.recall_poll_ms = o->recall_poll_ms;
+	ro.report = o->report;
 	/* A queued upload holds a whole pack: keep the queue short, so memory
 	 * stays at a few packs however slow the network is. */
 	ro.queue_max = (o->parallel ? o->parallel : VC_REMOTE_PARALLEL_DEFAULT) / 2;
@@ -97,11 +102,8 @@ vc_repo_init(const struct vc_repo_opts *o, const struct vc_kdf_params *kdf,
 		p = *kdf;
 	else
 		vc_kdf_params_default(&p);
-	rc = vc_config_new(o->pw, o->pwlen, &p, NULL, &blob, &len, NULL);
-	if (rc != 0) {
-		seterr(err, errlen, "cannot make the vault's keys: %s", vc_strerror(rc));
+	if (vc_repo__init_keys(r, o, &p, &blob, &len, err, errlen) != 0)
 		goto fail;
-	}
 	rc = vc_remote_put_config(r, blob, len);
 	if (rc == VC_R_EXISTS) {
 		seterr(err, errlen, "vault %s was initialised by someone else meanwhile; "
@@ -133,6 +135,8 @@ vc_repo_open(const struct vc_repo_opts *o, struct vc_repo **out, char *err, size
 		return -1;
 	}
 	r->zstd_level = o->zstd_level != 0 ? o->zstd_level : VC_ZSTD_LEVEL_DEFAULT;
+	r->report = o->report;
+	r->accept_rollback = o->accept_rollback;
 	if ((r->remote = remote_from(o, err, errlen)) == NULL)
 		goto fail;
 	rc = vc_remote_get_config(r->remote, &r->config, &r->config_len);
@@ -149,28 +153,20 @@ vc_repo_open(const struct vc_repo_opts *o, struct vc_repo **out, char *err, size
 		seterr(err, errlen, "%s", vc_remote_error(r->remote));
 		goto fail;
 	}
-	rc = vc_config_open(r->config, r->config_len, o->pw, o->pwlen, &r->keys, NULL);
-	if (rc == VC_E_PASSPHRASE) {
-		seterr(err, errlen, "wrong passphrase for vault %s", o->vault);
+	if (vc_repo__unlock(r, o, err, errlen) != 0)
 		goto fail;
-	}
-	if (rc != VC_OK) {
-		seterr(err, errlen, "the config of vault %s cannot be used: %s", o->vault,
-		    vc_strerror(rc));
-		goto fail;
-	}
 	if (o->cache_dir != NULL) {
 		if (strlen(o->cache_dir) >= sizeof(dir)) {
 			seterr(err, errlen, "cache directory name too long");
 			goto fail;
 		}
 		strcpy(dir, o->cache_dir);
-	} else if (vc_cache_default_dir(o->url, o->vault, r->config, r->config_len, dir,
-	    sizeof(dir)) != 0) {
+	} else if (vc_cache_default_dir(&o->report, o->url, o->vault, r->config,
+	    r->config_len, dir, sizeof(dir)) != 0) {
 		seterr(err, errlen, "cannot name a cache directory (set VAULT_CACHE_DIR)");
 		goto fail;
 	}
-	if (vc_cache_open(dir, &r->cache) != 0) {
+	if (vc_cache_open(dir, &o->report, &r->cache) != 0) {
 		seterr(err, errlen, "cannot open the local cache in %s (delete it to rebuild it)",
 		    dir);
 		goto fail;
@@ -201,6 +197,7 @@ vc_repo_close(struct vc_repo *r)
 	vc_cache_close(r->cache);
 	vc_remote_free(r->remote);
 	vc_keys_wipe(&r->keys);
+	sodium_memzero(r->master, sizeof(r->master));
 	free(r->config);
 	free(r);
 }
@@ -252,6 +249,11 @@ vc_repo_snapshot_load(struct vc_repo *r, const uint8_t id[VC_ID_LEN],
 	}
 	hdr_len = len - e.body_len;
 	rc = vc_snapbody_open(&r->keys, buf, hdr_len, e.body, e.body_len, &out->body);
+	if (rc == VC_E_UNSUPPORTED) {
+		seterr(err, errlen, "snapshot %s was written by a newer client, in a format this "
+		    "one cannot read: upgrade the client", hex);
+		goto fail;
+	}
 	if (rc != 0) {
 		seterr(err, errlen, "snapshot %s cannot be opened: %s", hex, vc_strerror(rc));
 		goto fail;
@@ -275,15 +277,10 @@ fail:
 	return -1;
 }
 
-struct idlist {
-	uint8_t (*ids)[VC_ID_LEN];
-	size_t n, cap;
-};
-
-static int
-collect_id(const uint8_t id[VSP_ID_LEN], uint64_t size, void *arg)
+int
+vc_repo__collect_id(const uint8_t id[VSP_ID_LEN], uint64_t size, void *arg)
 {
-	struct idlist *l = arg;
+	struct vc_idlist *l = arg;
 
 	(void)size;
 	if (l->n == l->cap) {
@@ -315,11 +312,12 @@ int
 vc_repo_snapshots(struct vc_repo *r, struct vc_snapinfo **out, size_t *n,
     char *err, size_t errlen)
 {
-	struct idlist l = { 0 };
+	struct vc_idlist l = { 0 };
 	struct vc_snapinfo *s = NULL;
 	size_t got = 0;
+	int rc = -1;
 
-	if (vc_remote_list(r->remote, VSP_KIND_SNAPSHOT, collect_id, &l) != 0) {
+	if (vc_remote_list(r->remote, VSP_KIND_SNAPSHOT, vc_repo__collect_id, &l) != 0) {
 		seterr(err, errlen, "cannot list snapshots: %s", vc_remote_error(r->remote));
 		goto fail;
 	}
@@ -328,18 +326,20 @@ vc_repo_snapshots(struct vc_repo *r, struct vc_snapinfo **out, size_t *n,
 		goto fail;
 	}
 	for (size_t i = 0; i < l.n; i++) {
-		int rc = vc_repo_snapshot_load(r, l.ids[i], &s[got], err, errlen);
+		int lrc = vc_repo_snapshot_load(r, l.ids[i], &s[got], err, errlen);
 
 		/* One deleted between the listing and the read (forget, GC) is
 		 * simply gone. */
-		if (rc == VC_R_NOTFOUND)
+		if (lrc == VC_R_NOTFOUND)
 			continue;
-		if (rc != 0)
+		if (lrc != 0)
 			goto fail;
 		got++;
 	}
 	if (got > 0)
 		qsort(s, got, sizeof(*s), snap_cmp);
+	if ((rc = vc_chain_check(r, s, got, err, errlen)) != 0)
+		goto fail;
 	free(l.ids);
 	*out = s;
 	*n = got;
@@ -347,7 +347,7 @@ vc_repo_snapshots(struct vc_repo *r, struct vc_snapinfo **out, size_t *n,
 fail:
 	vc_snapinfo_free_all(s, got);
 	free(l.ids);
-	return -1;
+	return rc;
 }
 
 long

@@ -11,10 +11,14 @@
 
 #include "cache.h"
 #include "crypto.h"
+#include "keyobj.h"
 #include "remote.h"
 #include "tree.h"
 
 #define VC_ERR_LEN 512
+/* A listing lacks the newest snapshot of a group this client saw
+ * (spec/client.md 4.1): the vault was rolled back. */
+#define VC_ROLLBACK 4
 
 struct vc_repo_opts {
 	const char *url;        /* "http://host:port" */
@@ -25,16 +29,62 @@ struct vc_repo_opts {
 	unsigned parallel;      /* transfers at once, 0 = default */
 	const char *cache_dir;  /* NULL = vc_cache_default_dir */
 	int zstd_level;         /* 0 = VC_ZSTD_LEVEL_DEFAULT */
+	/* Transport tuning, as in struct vc_remote_opts (0 = default). */
+	unsigned retry_base_ms;
+	uint64_t recall_wait_ms, recall_poll_ms;
+	/* Where every warning, error and progress line of this vault's
+	 * operations goes (report.h); copied. An empty one: none. */
+	struct vc_report report;
+	/* Take a listing that lacks a snapshot this client saw as a deliberate
+	 * forget: warn, and believe the listing (spec/client.md 4.1). */
+	int accept_rollback;
+	const char *key_label;  /* vc_repo_init: the first key's label; NULL = user@host */
+	/* Where the master key is kept between runs of a session (keycache.h;
+	 * a per-user tmpfs such as $XDG_RUNTIME_DIR/vault); NULL = nowhere. */
+	const char *key_cache_dir;
 };
 
 struct vc_repo {
+	struct vc_report report;
+	int accept_rollback;
 	struct vc_remote *remote;
 	struct vc_keys keys;
 	struct vc_cache *cache;
 	int zstd_level;
 	uint8_t *config;
 	size_t config_len;
+	/* The master key (kept for key management; wiped on close) and which
+	 * secret opened it: the version 1 config's passphrase, or key_id. */
+	uint8_t master[VC_KEY_LEN];
+	int by_config;
+	uint8_t key_id[VC_ID_LEN];
+	int from_key_cache;     /* the key cache opened it (no Argon2id ran) */
 };
+
+/* One key object of the vault (vc_repo_keys). */
+struct vc_repo_key {
+	uint8_t id[VC_ID_LEN];
+	struct vc_keyobj_info info;
+	int current;            /* it opened this session */
+};
+
+/* Every key object of the vault that this master key opens, by creation
+ * time, into *out (*n, malloc'ed). Returns 0 or -1. */
+int vc_repo_keys(struct vc_repo *r, struct vc_repo_key **out, size_t *n, char *err,
+    size_t errlen);
+
+/* Adds a key object wrapping r's master key under secret (a passphrase
+ * with Argon2id under p, or a recovery key's VC_RECOVERY_LEN bytes), with
+ * label (NULL = user@host); its ID into id. Returns 0 or -1. */
+int vc_repo_key_add(struct vc_repo *r, int type, const uint8_t *secret, size_t len,
+    const struct vc_kdf_params *p, const char *label, uint8_t id[VC_ID_LEN], char *err,
+    size_t errlen);
+
+/* Deletes key object id (needs the delete scope). Refuses the key that
+ * opened this session unless current_ok, and the vault's last key.
+ * Returns 0 or -1. */
+int vc_repo_key_remove(struct vc_repo *r, const uint8_t id[VC_ID_LEN], int current_ok,
+    char *err, size_t errlen);
 
 /* A snapshot as listed: its object ID, envelope fields and decrypted body.
  * refs (nrefs × 33 bytes) is malloc'ed. */
@@ -66,7 +116,10 @@ int vc_repo_sync(struct vc_repo *r, char *err, size_t errlen);
 void vc_repo_close(struct vc_repo *r);
 
 /* Loads every snapshot, sorted by client time then ID, into *out (*n).
- * A snapshot that fails to authenticate is an error. */
+ * A snapshot that fails to authenticate is an error. The listing is
+ * checked against the heads this client saw (vc_chain_check): VC_ROLLBACK
+ * (and nothing in *out) when a head is gone. Returns 0, VC_ROLLBACK or
+ * -1. */
 int vc_repo_snapshots(struct vc_repo *r, struct vc_snapinfo **out, size_t *n,
     char *err, size_t errlen);
 void vc_snapinfo_free(struct vc_snapinfo *s);

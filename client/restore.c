@@ -124,7 +124,8 @@ vc_restore_selected(char *const *includes, size_t n, const char *path)
 static void
 warn_entry(struct rs *rs, const char *what, const char *path, int e)
 {
-	fprintf(stderr, "\r\033[Kvault: cannot %s %s: %s\n", what, path, strerror(e));
+	vc_report(&rs->r->report, VC_LOG_ERROR, "vault: cannot %s %s: %s", what, path,
+	    strerror(e));
 	__atomic_add_fetch(&rs->st->errors, 1, __ATOMIC_RELAXED);
 }
 
@@ -236,8 +237,9 @@ add_places(struct rs *rs, const struct vc_node *n, size_t file)
 
 			/* That file cannot be restored; the others still can. */
 			vc_hex(n->chunks[i].id, 0, hex);
-			fprintf(stderr, "\r\033[Kvault: cannot restore %s: its chunk %s is in no "
-			    "index segment of the vault (run `vault check`)\n", rs->ents[file].path,
+			vc_report(&rs->r->report, VC_LOG_ERROR, "vault: cannot restore %s: its "
+			    "chunk %s is in no index segment of the vault (run `vault check`)",
+			    rs->ents[file].path,
 			    hex);
 			rs->ents[file].failed = 1;
 			return 0;
@@ -407,7 +409,7 @@ pass_one(const struct vc_node *n, const char *path, unsigned depth, void *arg)
 		return -1;
 	}
 	if (rs->o->verbose)
-		fprintf(stderr, "%s\n", tp);
+		vc_report(&rs->r->report, VC_LOG_INFO, "%s", tp);
 	if (n->type == VC_NODE_DIR) {
 		if (real_dir(tp, 0700) != 0) {
 			warn_entry(rs, "create", tp, errno);
@@ -455,7 +457,8 @@ write_request(struct rs *rs, struct request *q)
 
 		if (q->rc != 0) {
 			if (!__atomic_exchange_n(&e->failed, 1, __ATOMIC_RELAXED))
-				fprintf(stderr, "\r\033[Kvault: cannot restore %s: %s\n", e->path, q->err);
+				vc_report(&rs->r->report, VC_LOG_ERROR, "vault: cannot restore %s: %s",
+				    e->path, q->err);
 			continue;
 		}
 		if (prev == NULL || memcmp(prev->id, p->id, VC_ID_LEN) != 0) {
@@ -479,15 +482,15 @@ write_request(struct rs *rs, struct request *q)
 		}
 		if (plain == NULL) {
 			if (!__atomic_exchange_n(&e->failed, 1, __ATOMIC_RELAXED))
-				fprintf(stderr, "\r\033[Kvault: cannot restore %s: a chunk of it is "
-				    "damaged (authentication failed)\n", e->path);
+				vc_report(&rs->r->report, VC_LOG_ERROR, "vault: cannot restore %s: a "
+				    "chunk of it is damaged (authentication failed)", e->path);
 			continue;
 		}
 		fd = open(e->path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0 || pwrite(fd, plain, plen, (off_t)p->off) != (ssize_t)plen) {
 			if (!__atomic_exchange_n(&e->failed, 1, __ATOMIC_RELAXED))
-				fprintf(stderr, "\r\033[Kvault: cannot write %s: %s\n", e->path,
-				    strerror(errno));
+				vc_report(&rs->r->report, VC_LOG_ERROR, "vault: cannot write %s: %s",
+				    e->path, strerror(errno));
 		} else {
 			__atomic_add_fetch(&rs->bytes_written, plen, __ATOMIC_RELAXED);
 		}
@@ -648,8 +651,8 @@ pass_three(struct rs *rs)
 		const char *first = link_group_get(rs, l->group);
 
 		if (first == NULL) {
-			fprintf(stderr, "vault: %s: hard link to a file not in the restore\n",
-			    l->path);
+			vc_report(&rs->r->report, VC_LOG_ERROR, "vault: %s: hard link to a file "
+			    "not in the restore", l->path);
 			rs->st->errors++;
 			continue;
 		}
@@ -732,7 +735,7 @@ vc_restore(struct vc_repo *r, const struct vc_snapinfo *s, const struct vc_resto
 	}
 	{
 		static const int known = 1;
-		struct vc_progress *prog = o->progress ? vc_progress_start("restore:",
+		struct vc_progress *prog = o->progress ? vc_progress_start(&r->report, "restore:",
 		    &st->files, &rs.bytes_written, &st->bytes, &known) : NULL;
 
 		rc = pass_two(&rs);

@@ -33,7 +33,7 @@ struct vc_restore_stats {
 };
 
 /* Restores s. Returns 0, VC_BACKUP_PARTIAL (3: some files failed, each
- * named on stderr), or -1 with err. */
+ * named through the report callback), or -1 with err. */
 int vc_restore(struct vc_repo *r, const struct vc_snapinfo *s, const struct vc_restore_opts *o,
     struct vc_restore_stats *st, char *err, size_t errlen);
 

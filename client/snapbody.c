@@ -11,7 +11,7 @@
 
 #include "tree.h"
 
-#define SNAPBODY_VERSION 1
+#define SNAPBODY_VERSION VC_SNAPBODY_VERSION
 #define TREE_VERSION 1
 #define SNAPBODY_NONCE_OFF 0
 #define SNAPBODY_CT_OFF (SNAPBODY_NONCE_OFF + VC_NONCE_LEN)
@@ -75,7 +75,7 @@ snapbody_ok(const struct vc_snapbody *b)
 		return 0;
 	if (b->time_nsec >= NSEC_PER_SEC || b->tree_size > INT64_MAX ||
 	    b->files > INT64_MAX || b->dirs > INT64_MAX || b->bytes > INT64_MAX ||
-	    b->errors > INT64_MAX)
+	    b->errors > INT64_MAX || b->seq > INT64_MAX || b->nprev > VC_SNAPBODY_PREV_MAX)
 		return 0;
 	for (size_t i = 0; i < b->ntree; i++) {
 		if (b->tree[i].len == 0 || b->tree[i].len > VC_CHUNK_MAX ||
@@ -93,6 +93,19 @@ hex_id(const uint8_t id[VC_ID_LEN])
 
 	sodium_bin2hex(hex, sizeof(hex), id, VC_ID_LEN);
 	return json_stringn_nocheck(hex, HEX_ID_LEN);
+}
+
+static json_t *
+id_array(const uint8_t (*ids)[VC_ID_LEN], size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a != NULL && i < n; i++)
+		if (json_array_append_new(a, hex_id(ids[i])) != 0) {
+			json_decref(a);
+			a = NULL;
+		}
+	return a;
 }
 
 static json_t *
@@ -149,7 +162,9 @@ snapbody_object(const struct vc_snapbody *b)
 	    json_object_set_new(o, "files", json_integer((json_int_t)b->files)) != 0 ||
 	    json_object_set_new(o, "dirs", json_integer((json_int_t)b->dirs)) != 0 ||
 	    json_object_set_new(o, "bytes", json_integer((json_int_t)b->bytes)) != 0 ||
-	    json_object_set_new(o, "errors", json_integer((json_int_t)b->errors)) != 0) {
+	    json_object_set_new(o, "errors", json_integer((json_int_t)b->errors)) != 0 ||
+	    json_object_set_new(o, "seq", json_integer((json_int_t)b->seq)) != 0 ||
+	    json_object_set_new(o, "prev", id_array(b->prev, b->nprev)) != 0) {
 		json_decref(o);
 		return NULL;
 	}
@@ -340,6 +355,25 @@ get_tree(const json_t *o, struct vc_snapbody *b)
 	return VC_OK;
 }
 
+/* The "prev" array of a version 2 body. */
+static int
+get_prev(const json_t *o, struct vc_snapbody *b)
+{
+	const json_t *a = json_object_get(o, "prev"), *m;
+	size_t i;
+
+	if (!json_is_array(a) || json_array_size(a) > VC_SNAPBODY_PREV_MAX)
+		return VC_E_CORRUPT;
+	if ((b->prev = malloc((json_array_size(a) + 1) * sizeof(*b->prev))) == NULL)
+		return VC_E_NOMEM;
+	json_array_foreach(a, i, m) {
+		if (get_id(m, b->prev[i]) != 0)
+			return VC_E_CORRUPT;
+		b->nprev = i + 1;
+	}
+	return VC_OK;
+}
+
 #define TRY(x) do { int rc_ = (x); if (rc_ != 0) return rc_; } while (0)
 
 /* The members of the body's object into *b (zeroed by the caller). */
@@ -352,8 +386,9 @@ parse_body(const json_t *o, struct vc_snapbody *b)
 	if (!json_is_object(o))
 		return VC_E_CORRUPT;
 	TRY(get_int(o, "version", INT64_MIN, INT64_MAX, &v));
-	if (v != SNAPBODY_VERSION)
+	if (v != 1 && v != SNAPBODY_VERSION)
 		return VC_E_UNSUPPORTED;
+	b->version = (unsigned)v;
 	TRY(get_int(o, "tree_version", INT64_MIN, INT64_MAX, &v));
 	if (v != TREE_VERSION)
 		return VC_E_UNSUPPORTED;
@@ -375,6 +410,10 @@ parse_body(const json_t *o, struct vc_snapbody *b)
 	TRY(get_u64(o, "dirs", &b->dirs));
 	TRY(get_u64(o, "bytes", &b->bytes));
 	TRY(get_u64(o, "errors", &b->errors));
+	if (b->version >= 2) {
+		TRY(get_u64(o, "seq", &b->seq));
+		TRY(get_prev(o, b));
+	}
 	return VC_OK;
 }
 
@@ -444,6 +483,7 @@ vc_snapbody_free(struct vc_snapbody *b)
 	free_strings(b->paths, b->npaths);
 	free_strings(b->tags, b->ntags);
 	free(b->tree);
+	free(b->prev);
 	memset(b, 0, sizeof(*b));
 }
 

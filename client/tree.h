@@ -114,9 +114,17 @@ struct vc_snapbody {
 	uint64_t tree_size;       /* bytes of the tree stream */
 	uint64_t files, dirs, bytes; /* what the snapshot holds */
 	uint64_t errors;          /* files that could not be read (partial backup) */
+	/* The chain (version 2; a version 1 body reads as 0 and none). */
+	uint64_t seq;             /* 1 + the highest seq of the group the writer knew */
+	uint8_t (*prev)[VC_ID_LEN]; /* the group's newest snapshots the writer knew */
+	size_t nprev;             /* at most VC_SNAPBODY_PREV_MAX */
+	unsigned version;         /* as read: 1 or 2; the writer writes 2 */
 };
 
 #define VC_SNAPBODY_JSON_MAX ((size_t)64 << 20)
+/* The newest body version this client reads and the one it writes. */
+#define VC_SNAPBODY_VERSION 2
+#define VC_SNAPBODY_PREV_MAX 64
 /* A sealed body is nonce ‖ ciphertext ‖ tag: the JSON plus this. */
 #define VC_SNAPBODY_OVERHEAD (VC_NONCE_LEN + VC_TAG_LEN)
 
@@ -129,7 +137,8 @@ struct vc_snapbody {
  * vc_snapbody_json encodes b as spec/tree.md 5 into *json (malloc'ed,
  * NUL-terminated, *len bytes without the NUL; the caller frees it). Returns
  * 0, VC_E_CORRUPT (b breaks a rule: a string not UTF-8, a path not
- * beginning with '/', time_nsec >= 10^9, a count over INT64_MAX, a tree
+ * beginning with '/', time_nsec >= 10^9, a count or seq over INT64_MAX,
+ * more than VC_SNAPBODY_PREV_MAX prev IDs, a tree
  * chunk length of 0 or over VC_CHUNK_MAX, lengths not adding up to
  * tree_size), VC_E_TOOBIG (over VC_SNAPBODY_JSON_MAX) or -1.
  * vc_snapbody_sealed_len is VC_SNAPBODY_OVERHEAD + json_len, or SIZE_MAX
@@ -142,7 +151,8 @@ int vc_snapbody_seal(const struct vc_keys *keys, const uint8_t *hdr, size_t hdr_
 
 /* Authenticates the body against the envelope header, then parses it into
  * *b. Returns 0, VC_E_AUTH, VC_E_CORRUPT (bad JSON or fields),
- * VC_E_UNSUPPORTED ("version" or "tree_version" not 1), VC_E_TOOBIG (JSON
+ * VC_E_UNSUPPORTED ("version" not 1 or 2, or "tree_version" not 1: written
+ * by a newer client), VC_E_TOOBIG (JSON
  * over VC_SNAPBODY_JSON_MAX) or -1; on failure *b is empty (zeroed). */
 int vc_snapbody_open(const struct vc_keys *keys, const uint8_t *hdr, size_t hdr_len,
     const uint8_t *body, size_t body_len, struct vc_snapbody *b);

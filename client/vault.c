@@ -17,6 +17,7 @@
 
 #include <sodium.h>
 
+#include "chain.h"
 #include "vault.h"
 #include "vsp.h"
 
@@ -38,6 +39,10 @@ static const char usage_text[] =
 "  diff A B                      what changed from snapshot A to B\n"
 "  check [--read-data]           verify the vault's structure (and every byte)\n"
 "  forget SNAPSHOT...            delete snapshots (needs a token with delete scope)\n"
+"  key list                      the vault's keys (passphrases and recovery keys)\n"
+"  key add [--label L] [--recovery]  add a passphrase (or print a new recovery key)\n"
+"  key remove ID                 remove a key (not the last, not the one in use)\n"
+"  key passwd                    change the passphrase in use (re-wraps the key only)\n"
 "\n"
 "SNAPSHOT is `latest` or a prefix of a snapshot ID (at least 4 hex digits).\n"
 "\n"
@@ -49,6 +54,8 @@ static const char usage_text[] =
 "      --password-command CMD    passphrase printed by CMD  VAULT_PASSWORD_COMMAND\n"
 "                                (or VAULT_PASSWORD; else asked on the terminal)\n"
 "      --cache-dir DIR           local index cache          VAULT_CACHE_DIR\n"
+"      --no-key-cache            derive the key every run   (VAULT_KEY_CACHE_DIR, else\n"
+"                                $XDG_RUNTIME_DIR/vault, keeps it for the session)\n"
 "\n"
 "Backup options:\n"
 "  -e, --exclude PATTERN         skip names (or, with a '/', absolute paths) matching\n"
@@ -67,8 +74,12 @@ static const char usage_text[] =
 "      --parallel N              transfers at once (default 2 for backup, 4 otherwise)\n"
 "      --threads N               sealing threads (default: one per core)\n"
 "      --kdf-ops N, --kdf-mem BYTES  Argon2id limits for init (default MODERATE)\n"
+"      --new-password-file FILE  the new passphrase for key add/passwd  VAULT_NEW_PASSWORD\n"
+"      --accept-rollback         take snapshots missing since the last run as forgotten\n"
+"                                on purpose (else that is a rollback: exit 4)\n"
 "\n"
-"Exit codes: 0 done, 1 failed, 2 bad usage, 3 done but some files could not be read.\n";
+"Exit codes: 0 done, 1 failed, 2 bad usage, 3 done but some files could not be read,\n"
+"4 the vault rolled back (a snapshot this client saw is gone).\n";
 
 /* Prints "vault: MESSAGE" and a hint if any, then exits with code. */
 static void __attribute__((noreturn))
@@ -91,6 +102,15 @@ cli_die(const char *fmt, ...)
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
 usage_die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	die_v(VAULT_EXIT_USAGE, "(vault --help lists the commands and options)\n", fmt, ap);
+}
+
+void
+cli_usage(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -211,6 +231,33 @@ prompt(const char *what, char *buf, size_t len)
 	return n;
 }
 
+/* Asks twice on the terminal; the answers must agree. */
+static size_t
+prompt_twice(const char *what, char *buf, size_t len)
+{
+	char again[PASS_MAX];
+	size_t n = prompt(what, buf, len), m = prompt("the same again: ", again, sizeof(again));
+
+	if (m != n || sodium_memcmp(again, buf, n) != 0)
+		cli_die("the passphrases differ; nothing was changed");
+	sodium_memzero(again, sizeof(again));
+	return n;
+}
+
+/* The first line of a passphrase file (what: how to name it). */
+static size_t
+read_secret_file(const char *path, const char *what, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (f == NULL)
+		cli_die("cannot read the %s file %s: %s", what, path, strerror(errno));
+	n = read_secret_fd(f, buf, len);
+	fclose(f);
+	return n;
+}
+
 /* The passphrase, from the first source that is set. */
 static size_t
 get_passphrase(struct cli *c, char *buf, size_t len, int confirm)
@@ -221,15 +268,8 @@ get_passphrase(struct cli *c, char *buf, size_t len, int confirm)
 	    getenv("VAULT_PASSWORD_COMMAND");
 	size_t n;
 
-	if (file != NULL && *file != '\0') {
-		FILE *f = fopen(file, "r");
-
-		if (f == NULL)
-			cli_die("cannot read the passphrase file %s: %s", file, strerror(errno));
-		n = read_secret_fd(f, buf, len);
-		fclose(f);
-		return n;
-	}
+	if (file != NULL && *file != '\0')
+		return read_secret_file(file, "passphrase", buf, len);
 	if (cmd != NULL && *cmd != '\0') {
 		FILE *p = popen(cmd, "r");
 		int st;
@@ -248,17 +288,31 @@ get_passphrase(struct cli *c, char *buf, size_t len, int confirm)
 		strcpy(buf, env);
 		return strlen(buf);
 	}
-	n = prompt(confirm ? "new vault passphrase: " : "vault passphrase: ", buf, len);
-	if (confirm) {
-		char again[PASS_MAX];
-		size_t m = prompt("the same again: ", again, sizeof(again));
+	if (!confirm)
+		return prompt("vault passphrase: ", buf, len);
+	if ((n = prompt_twice("new vault passphrase: ", buf, len)) == 0)
+		cli_die("an empty passphrase is refused");
+	return n;
+}
 
-		if (m != n || sodium_memcmp(again, buf, n) != 0)
-			cli_die("the passphrases differ; nothing was changed");
-		sodium_memzero(again, sizeof(again));
-		if (n == 0)
-			cli_die("an empty passphrase is refused");
+size_t
+cli_new_passphrase(struct cli *c, char *buf, size_t len)
+{
+	const char *env = getenv("VAULT_NEW_PASSWORD");
+	size_t n;
+
+	if (c->new_password_file != NULL) {
+		n = read_secret_file(c->new_password_file, "new passphrase", buf, len);
+	} else if (env != NULL) {
+		if (strlen(env) >= len)
+			cli_die("VAULT_NEW_PASSWORD is too long");
+		strcpy(buf, env);
+		n = strlen(buf);
+	} else {
+		n = prompt_twice("new passphrase: ", buf, len);
 	}
+	if (n == 0)
+		cli_die("an empty passphrase is refused");
 	return n;
 }
 
@@ -285,9 +339,69 @@ get_token(struct cli *c)
 	return NULL;
 }
 
+/* 1 while a progress line is on the terminal: a message first clears it. */
+static int progress_shown;
+
+/*
+ * The library's messages (report.h) go to standard error as they always
+ * did: a progress line is redrawn in place, every other message is a line
+ * of its own. Called from several threads; stdio's lock keeps lines whole.
+ */
+static void
+cli_report(void *arg, enum vc_level level, const char *msg)
+{
+	(void)arg;
+	flockfile(stderr);
+	if (level == VC_LOG_PROGRESS) {
+		fprintf(stderr, "\r\033[K%s", msg);
+		progress_shown = *msg != '\0';
+	} else {
+		fprintf(stderr, "%s%s\n", progress_shown ? "\r\033[K" : "", msg);
+	}
+	fflush(stderr);
+	funlockfile(stderr);
+}
+
+/* A number of milliseconds from the environment, or 0 (the default). */
+static uint64_t
+env_ms(const char *name)
+{
+	const char *s = getenv(name);
+	char *end;
+	unsigned long long v;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return 0;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	return errno != 0 || *end != '\0' ? 0 : (uint64_t)v;
+}
+
+/* The key cache's directory (spec/client-crypto.md 9): VAULT_KEY_CACHE_DIR,
+ * else $XDG_RUNTIME_DIR/vault (a per-user tmpfs); none with --no-key-cache,
+ * an empty VAULT_KEY_CACHE_DIR, or neither set. */
+static const char *
+key_cache_dir(struct cli *c)
+{
+	const char *dir = getenv("VAULT_KEY_CACHE_DIR"), *run = getenv("XDG_RUNTIME_DIR");
+
+	if (c->no_key_cache)
+		return NULL;
+	if (dir != NULL)
+		return *dir != '\0' ? dir : NULL;
+	if (run == NULL || *run != '/')
+		return NULL;
+	if ((size_t)snprintf(c->key_cache_dir, sizeof(c->key_cache_dir), "%s/vault", run) >=
+	    sizeof(c->key_cache_dir))
+		return NULL;
+	return c->key_cache_dir;
+}
+
 static void
 repo_opts(struct cli *c, struct vc_repo_opts *o, char *pw, size_t pwlen)
 {
+	uint64_t base = env_ms("VAULT_RETRY_BASE_MS");
+
 	memset(o, 0, sizeof(*o));
 	o->url = c->url;
 	o->vault = c->vault;
@@ -297,6 +411,15 @@ repo_opts(struct cli *c, struct vc_repo_opts *o, char *pw, size_t pwlen)
 	o->parallel = c->parallel;
 	o->cache_dir = c->cache_dir ? c->cache_dir : getenv("VAULT_CACHE_DIR");
 	o->zstd_level = c->zstd_level;
+	/* Transport tuning (spec/client.md 1); the library ignores
+	 * out-of-range values. */
+	o->retry_base_ms = base <= VC_REMOTE_RETRY_BASE_MAX ? (unsigned)base : 0;
+	o->recall_wait_ms = env_ms("VAULT_RECALL_WAIT_MS");
+	o->recall_poll_ms = env_ms("VAULT_RECALL_POLL_MS");
+	o->report.fn = cli_report;
+	o->accept_rollback = c->accept_rollback;
+	o->key_label = c->label;
+	o->key_cache_dir = key_cache_dir(c);
 }
 
 int
@@ -315,6 +438,20 @@ cli_open(struct cli *c, struct vc_repo **out)
 	return 0;
 }
 
+void
+cli_list(struct vc_repo *r, struct vc_snapinfo **out, size_t *n)
+{
+	char err[VC_ERR_LEN];
+	int rc = vc_repo_snapshots(r, out, n, err, sizeof(err));
+
+	if (rc == VC_ROLLBACK) {
+		fprintf(stderr, "vault: %s\n", err);
+		exit(VAULT_EXIT_ROLLBACK);
+	}
+	if (rc != 0)
+		cli_die("%s", err);
+}
+
 int
 cli_snapshot(struct vc_repo *r, const char *spec, struct vc_snapinfo *out)
 {
@@ -323,8 +460,7 @@ cli_snapshot(struct vc_repo *r, const char *spec, struct vc_snapinfo *out)
 	char err[VC_ERR_LEN];
 	long i;
 
-	if (vc_repo_snapshots(r, &list, &n, err, sizeof(err)) != 0)
-		cli_die("%s", err);
+	cli_list(r, &list, &n);
 	if ((i = vc_repo_find(list, n, spec, err, sizeof(err))) < 0)
 		cli_die("%s", err);
 	*out = list[i];
@@ -442,6 +578,10 @@ cmd_backup(struct cli *c)
 	o.verbose = c->verbose;
 	rc = vc_backup(r, &o, &st, err, sizeof(err));
 	vc_repo_close(r);
+	if (rc == VC_ROLLBACK) {
+		fprintf(stderr, "vault: backup refused: %s\n", err);
+		exit(VAULT_EXIT_ROLLBACK);
+	}
 	if (rc < 0)
 		cli_die("backup failed: %s", err);
 	print_backup(c, &st, rc);
@@ -454,11 +594,9 @@ cmd_snapshots(struct cli *c)
 	struct vc_repo *r;
 	struct vc_snapinfo *s = NULL;
 	size_t n = 0;
-	char err[VC_ERR_LEN];
 
 	cli_open(c, &r);
-	if (vc_repo_snapshots(r, &s, &n, err, sizeof(err)) != 0)
-		cli_die("%s", err);
+	cli_list(r, &s, &n);
 	if (c->json)
 		printf("[");
 	else if (!c->quiet)
@@ -507,24 +645,38 @@ cmd_snapshots(struct cli *c)
 	return VAULT_EXIT_OK;
 }
 
+/* Deletes the snapshots named by the arguments from one listing, then
+ * moves the heads of their groups back (spec/client.md 4.1), so that this
+ * client's own forget is not taken for a rollback. */
 static int
 cmd_forget(struct cli *c)
 {
 	struct vc_repo *r;
+	struct vc_snapinfo *list = NULL;
+	unsigned char *gone;
+	size_t n = 0;
+	char err[VC_ERR_LEN];
 	int failed = 0;
 
 	if (c->args.n == 0)
 		usage_die("forget: name at least one snapshot");
 	cli_open(c, &r);
+	cli_list(r, &list, &n);
+	if ((gone = calloc(n + 1, 1)) == NULL)
+		cli_die("out of memory");
 	for (size_t i = 0; i < c->args.n; i++) {
-		struct vc_snapinfo s;
+		struct vc_snapinfo *s;
 		char hex[65];
+		long at;
 		int rc;
 
-		cli_snapshot(r, c->args.v[i], &s);
-		vc_hex(s.id, 0, hex);
-		rc = vc_remote_delete(r->remote, VSP_KIND_SNAPSHOT, s.id);
+		if ((at = vc_repo_find(list, n, c->args.v[i], err, sizeof(err))) < 0)
+			cli_die("%s", err);
+		s = &list[at];
+		vc_hex(s->id, 0, hex);
+		rc = vc_remote_delete(r->remote, VSP_KIND_SNAPSHOT, s->id);
 		if (rc == 0 || rc == VC_R_NOTFOUND) {
+			gone[at] = 1;
 			if (c->json)
 				printf("{\"forgotten\":\"%s\"}\n", hex);
 			else if (!c->quiet)
@@ -535,8 +687,12 @@ cmd_forget(struct cli *c)
 			    vc_remote_error(r->remote));
 			failed = 1;
 		}
-		vc_snapinfo_free(&s);
 	}
+	if (vc_chain_forgot(r, list, n, gone) != 0)
+		fprintf(stderr, "vault: the local cache could not record what was forgotten; "
+		    "the next run may call it a rollback (then use --accept-rollback)\n");
+	free(gone);
+	vc_snapinfo_free_all(list, n);
 	vc_repo_close(r);
 	return failed ? VAULT_EXIT_ERROR : VAULT_EXIT_OK;
 }
@@ -545,7 +701,7 @@ enum {
 	OPT_TOKEN = 256, OPT_TOKEN_FILE, OPT_PW_FILE, OPT_PW_CMD, OPT_CACHE, OPT_JSON,
 	OPT_PARALLEL, OPT_THREADS, OPT_TAG, OPT_FORCE, OPT_PARENT, OPT_HOST, OPT_TIME,
 	OPT_TARGET, OPT_INCLUDE, OPT_READ_DATA, OPT_KDF_OPS, OPT_KDF_MEM, OPT_COMPRESSION,
-	OPT_HELP
+	OPT_ACCEPT_ROLLBACK, OPT_LABEL, OPT_RECOVERY, OPT_NEW_PW_FILE, OPT_NO_KEY_CACHE, OPT_HELP
 };
 
 static const struct option long_opts[] = {
@@ -574,6 +730,11 @@ static const struct option long_opts[] = {
 	{ "kdf-ops", required_argument, NULL, OPT_KDF_OPS },
 	{ "kdf-mem", required_argument, NULL, OPT_KDF_MEM },
 	{ "compression", required_argument, NULL, OPT_COMPRESSION },
+	{ "accept-rollback", no_argument, NULL, OPT_ACCEPT_ROLLBACK },
+	{ "label", required_argument, NULL, OPT_LABEL },
+	{ "recovery", no_argument, NULL, OPT_RECOVERY },
+	{ "new-password-file", required_argument, NULL, OPT_NEW_PW_FILE },
+	{ "no-key-cache", no_argument, NULL, OPT_NO_KEY_CACHE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 }
 };
@@ -625,6 +786,11 @@ parse_args(struct cli *c, int argc, char **argv)
 		case OPT_COMPRESSION:
 			c->zstd_level = (int)number("compression", optarg, 19);
 			break;
+		case OPT_ACCEPT_ROLLBACK: c->accept_rollback = 1; break;
+		case OPT_LABEL: c->label = optarg; break;
+		case OPT_RECOVERY: c->recovery = 1; break;
+		case OPT_NEW_PW_FILE: c->new_password_file = optarg; break;
+		case OPT_NO_KEY_CACHE: c->no_key_cache = 1; break;
 		case OPT_HELP: fputs(usage_text, stdout); exit(VAULT_EXIT_OK);
 		default: usage_die("unknown option");
 		}
@@ -648,6 +814,7 @@ main(int argc, char **argv)
 		{ "init", cmd_init }, { "backup", cmd_backup }, { "snapshots", cmd_snapshots },
 		{ "ls", cmd_ls }, { "restore", cmd_restore }, { "cat", cmd_cat },
 		{ "diff", cmd_diff }, { "check", cmd_check }, { "forget", cmd_forget },
+		{ "key", cmd_key },
 	};
 	/* Static, so that what the options point to stays reachable until
 	 * exit (cli_die may exit from anywhere). */

@@ -15,6 +15,7 @@
 #define VAULT_EXIT_ERROR 1
 #define VAULT_EXIT_USAGE 2
 #define VAULT_EXIT_PARTIAL 3
+#define VAULT_EXIT_ROLLBACK 4   /* the vault lost a snapshot this client saw */
 
 struct strv {
 	char **v;
@@ -35,8 +36,11 @@ struct cli {
 	int json, quiet, verbose, progress;
 	/* Command options. */
 	struct strv excludes, tags, includes;
-	int one_fs, force, read_data, long_list;
+	int one_fs, force, read_data, long_list, accept_rollback;
 	const char *parent, *host, *target;
+	const char *label, *new_password_file;  /* vault key */
+	int recovery, no_key_cache;
+	char key_cache_dir[4096];
 	long long time;
 	unsigned long long kdf_ops, kdf_mem;
 	/* The command and its arguments. */
@@ -46,8 +50,15 @@ struct cli {
 
 /* vault.c */
 void cli_die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+/* Prints "vault: MESSAGE" and the usage hint, exits 2. */
+void cli_usage(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+/* A new passphrase (vault key add/passwd): --new-password-file, else
+ * VAULT_NEW_PASSWORD, else asked twice on the terminal; never empty. */
+size_t cli_new_passphrase(struct cli *c, char *buf, size_t len);
 int cli_open(struct cli *c, struct vc_repo **out);
 int cli_snapshot(struct vc_repo *r, const char *spec, struct vc_snapinfo *out);
+/* vc_repo_snapshots, or exit: 4 on a rollback, 1 on another failure. */
+void cli_list(struct vc_repo *r, struct vc_snapinfo **out, size_t *n);
 void cli_json_str(FILE *f, const char *s);
 void cli_time(long long t, char *buf, size_t len);
 
@@ -57,5 +68,6 @@ int cmd_cat(struct cli *c);
 int cmd_restore(struct cli *c);
 int cmd_diff(struct cli *c);
 int cmd_check(struct cli *c);
+int cmd_key(struct cli *c);
 
 #endif

@@ -159,10 +159,16 @@ print_body(const struct vc_snapinfo *s)
 		printf("null");
 	}
 	printf(",\"tree_chunks\":%zu,\"tree_size\":%llu,\"files\":%llu,\"dirs\":%llu,"
-	    "\"bytes\":%llu,\"errors\":%llu,\"references\":%zu}\n", b->ntree,
+	    "\"bytes\":%llu,\"errors\":%llu,\"references\":%zu,\"version\":%u,\"seq\":%llu,"
+	    "\"prev\":[", b->ntree,
 	    (unsigned long long)b->tree_size, (unsigned long long)b->files,
 	    (unsigned long long)b->dirs, (unsigned long long)b->bytes,
-	    (unsigned long long)b->errors, s->nrefs);
+	    (unsigned long long)b->errors, s->nrefs, b->version, (unsigned long long)b->seq);
+	for (size_t i = 0; i < b->nprev; i++) {
+		vc_hex(b->prev[i], 0, hex);
+		printf("%s\"%s\"", i ? "," : "", hex);
+	}
+	printf("]}\n");
 }
 
 int
@@ -569,8 +575,7 @@ cmd_check(struct cli *c)
 		cli_die("out of memory");
 	if (vc_remote_list(k.r->remote, VSP_KIND_INDEX, add_pack, k.indexes) != 0)
 		cli_die("cannot list index segments: %s", vc_remote_error(k.r->remote));
-	if (vc_repo_snapshots(k.r, &s, &n, err, sizeof(err)) != 0)
-		cli_die("%s", err);
+	cli_list(k.r, &s, &n);
 	for (size_t i = 0; i < n; i++) {
 		char hex[65];
 
@@ -602,4 +607,168 @@ cmd_check(struct cli *c)
 	vc_idset_free(k.indexes);
 	vc_repo_close(k.r);
 	return k.errors ? VAULT_EXIT_ERROR : VAULT_EXIT_OK;
+}
+
+/* ---- vault key list | add | remove | passwd (spec/client.md 5) ---- */
+
+static void
+print_keys(struct cli *c, struct vc_repo *r, const struct vc_repo_key *v, size_t n)
+{
+	int v1 = vc_config_version(r->config, r->config_len) == VC_CONFIG_VERSION;
+	char hex[65], when[64];
+
+	if (c->json) {
+		printf("[");
+		if (v1)
+			printf("{\"id\":\"config\",\"type\":\"passphrase\",\"current\":%s}%s",
+			    r->by_config ? "true" : "false", n ? "," : "");
+		for (size_t i = 0; i < n; i++) {
+			vc_hex(v[i].id, 0, hex);
+			printf("%s{\"id\":\"%s\",\"type\":\"%s\",\"created\":%lld,\"label\":", i ? "," : "",
+			    hex, v[i].info.type == VC_KEYOBJ_TYPE_RECOVERY ? "recovery" : "passphrase",
+			    (long long)v[i].info.created);
+			cli_json_str(stdout, v[i].info.label);
+			printf(",\"current\":%s}", v[i].current ? "true" : "false");
+		}
+		printf("]\n");
+		return;
+	}
+	printf("  %-8s  %-10s  %-19s  %s\n", "ID", "type", "created", "label");
+	if (v1)
+		printf("%c %-8s  %-10s  %-19s  %s\n", r->by_config ? '*' : ' ', "config",
+		    "passphrase", "-", "(the vault's first passphrase; cannot be removed)");
+	for (size_t i = 0; i < n; i++) {
+		vc_hex(v[i].id, 0, hex);
+		cli_time(v[i].info.created, when, sizeof(when));
+		printf("%c %.8s  %-10s  %-19s  %s\n", v[i].current ? '*' : ' ', hex,
+		    v[i].info.type == VC_KEYOBJ_TYPE_RECOVERY ? "recovery" : "passphrase", when,
+		    v[i].info.label);
+	}
+}
+
+/* The key named by a hex prefix of at least 4 digits. */
+static void
+find_key(const struct vc_repo_key *v, size_t n, const char *spec, uint8_t id[VC_ID_LEN])
+{
+	size_t len = strlen(spec), hits = 0;
+
+	if (len < 4 || len > 64 || strspn(spec, "0123456789abcdef") != len)
+		cli_die("`%s` is not a key ID (4 to 64 lowercase hex digits)", spec);
+	for (size_t i = 0; i < n; i++) {
+		char hex[65];
+
+		vc_hex(v[i].id, 0, hex);
+		if (strncmp(hex, spec, len) == 0) {
+			memcpy(id, v[i].id, VC_ID_LEN);
+			hits++;
+		}
+	}
+	if (hits != 1)
+		cli_die(hits ? "key ID prefix %s is ambiguous: give more digits" :
+		    "the vault has no key %s", spec);
+}
+
+/* Adds a passphrase key (or, with --recovery, a recovery key printed once);
+ * its ID into id. */
+static void
+key_add(struct cli *c, struct vc_repo *r, const char *label, uint8_t id[VC_ID_LEN])
+{
+	struct vc_kdf_params p;
+	char err[VC_ERR_LEN], pw[4096], text[VC_RECOVERY_TEXT_LEN + 1];
+	uint8_t rk[VC_RECOVERY_LEN];
+	size_t n;
+	int rc;
+
+	vc_kdf_params_default(&p);
+	if (c->kdf_ops)
+		p.opslimit = c->kdf_ops;
+	if (c->kdf_mem)
+		p.memlimit = c->kdf_mem;
+	if (c->recovery) {
+		vc_recovery_new(rk, text);
+		rc = vc_repo_key_add(r, VC_KEYOBJ_TYPE_RECOVERY, rk, sizeof(rk), &p, label, id, err,
+		    sizeof(err));
+		sodium_memzero(rk, sizeof(rk));
+		if (rc != 0)
+			cli_die("%s", err);
+		printf("recovery key (shown once; store it offline, it opens the vault as a "
+		    "passphrase does):\n\n    %s\n\n", text);
+		sodium_memzero(text, sizeof(text));
+		return;
+	}
+	n = cli_new_passphrase(c, pw, sizeof(pw));
+	rc = vc_repo_key_add(r, VC_KEYOBJ_TYPE_PASSPHRASE, (const uint8_t *)pw, n, &p, label, id,
+	    err, sizeof(err));
+	sodium_memzero(pw, sizeof(pw));
+	if (rc != 0)
+		cli_die("%s", err);
+}
+
+static int
+key_passwd(struct cli *c, struct vc_repo *r, const struct vc_repo_key *v, size_t n)
+{
+	uint8_t id[VC_ID_LEN], old[VC_ID_LEN];
+	const struct vc_repo_key *cur = NULL;
+	char err[VC_ERR_LEN], hex[65];
+
+	if (r->by_config)
+		cli_die("this vault's first passphrase is part of its version 1 config and cannot "
+		    "be changed; add a passphrase with `vault key add` (the first one keeps "
+		    "working)");
+	for (size_t i = 0; i < n; i++)
+		if (v[i].current)
+			cur = &v[i];
+	if (cur == NULL || cur->info.type != VC_KEYOBJ_TYPE_PASSPHRASE)
+		cli_die("this command was opened with a recovery key, which has no passphrase to "
+		    "change; use `vault key add`");
+	memcpy(old, cur->id, VC_ID_LEN);
+	c->recovery = 0;
+	key_add(c, r, cur->info.label, id);
+	/* The new key is stored before the old one goes: never no key. */
+	if (vc_repo_key_remove(r, old, 1, err, sizeof(err)) != 0)
+		cli_die("the new passphrase works, but the old one is still there: %s", err);
+	vc_hex(id, 0, hex);
+	if (!c->quiet)
+		printf("passphrase changed: key %.8s replaces the old one\n", hex);
+	return VAULT_EXIT_OK;
+}
+
+int
+cmd_key(struct cli *c)
+{
+	struct vc_repo *r;
+	struct vc_repo_key *v;
+	const char *sub = c->args.n > 0 ? c->args.v[0] : "";
+	char err[VC_ERR_LEN], hex[65];
+	uint8_t id[VC_ID_LEN];
+	size_t n;
+	int rc = VAULT_EXIT_OK;
+
+	if (strcmp(sub, "list") != 0 && strcmp(sub, "add") != 0 && strcmp(sub, "passwd") != 0 &&
+	    !(strcmp(sub, "remove") == 0 && c->args.n == 2))
+		cli_usage("usage: vault key list | add [--label L] [--recovery] | remove ID | "
+		    "passwd");
+	cli_open(c, &r);
+	if (vc_repo_keys(r, &v, &n, err, sizeof(err)) != 0)
+		cli_die("%s", err);
+	if (strcmp(sub, "list") == 0) {
+		print_keys(c, r, v, n);
+	} else if (strcmp(sub, "add") == 0) {
+		key_add(c, r, c->label, id);
+		vc_hex(id, 0, hex);
+		if (!c->quiet)
+			printf("key %.8s added\n", hex);
+	} else if (strcmp(sub, "remove") == 0) {
+		find_key(v, n, c->args.v[1], id);
+		if (vc_repo_key_remove(r, id, 0, err, sizeof(err)) != 0)
+			cli_die("%s", err);
+		vc_hex(id, 0, hex);
+		if (!c->quiet)
+			printf("key %.8s removed\n", hex);
+	} else {
+		rc = key_passwd(c, r, v, n);
+	}
+	free(v);
+	vc_repo_close(r);
+	return rc;
 }

@@ -337,8 +337,11 @@ snapshots_phase(struct vrun *vr)
 		free(ss.a);
 		return fail(vr, "cannot list the snapshots of vault %" PRIu64, vr->v->id);
 	}
-	/* restic's snapshots are not envelopes: their references are unknown. */
-	if (vr->v->kind_objects[VSP_KIND_KEY] != 0 ||
+	/* restic's snapshots are not envelopes: their references are unknown.
+	 * Key objects mark restic's vault only while it has no envelope yet:
+	 * the vault client keeps its own key objects (spec/client-crypto.md 8)
+	 * beside envelope snapshots. */
+	if ((vr->v->kind_objects[VSP_KIND_KEY] != 0 && count == 0) ||
 	    count != vr->v->kind_objects[VSP_KIND_SNAPSHOT]) {
 		free(ss.a);
 		return 1;

@@ -206,7 +206,7 @@ test_records(void **state)
 
 	(void)state;
 	cache_dir("records", dir, sizeof(dir));
-	assert_int_equal(vc_cache_open(dir, &c), 0);
+	assert_int_equal(vc_cache_open(dir, NULL, &c), 0);
 	assert_int_equal(stat(dir, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0700);
 	/* p2 sorts below p1, so a chunk in both is found in p2. */
@@ -278,7 +278,7 @@ test_records(void **state)
 	vc_cache_close(c);
 
 	/* Everything persists across a reopen. */
-	assert_int_equal(vc_cache_open(dir, &c), 0);
+	assert_int_equal(vc_cache_open(dir, NULL, &c), 0);
 	assert_int_equal(vc_cache_lookup(c, id, &loc), 0);
 	assert_memory_equal(loc.pack_id, p1, VC_ID_LEN);
 	assert_int_equal(loc.offset, 109);
@@ -305,12 +305,12 @@ test_refusals(void **state)
 	snprintf(file, sizeof(file), "%s/file", tmpdir);
 	assert_non_null(f = fopen(file, "w"));
 	fclose(f);
-	assert_int_equal(vc_cache_open(file, &c), -1);
+	assert_int_equal(vc_cache_open(file, NULL, &c), -1);
 	assert_null(c);
 
 	/* A cache of another format is refused, not reused or wiped. */
 	cache_dir("format", dir, sizeof(dir));
-	assert_int_equal(vc_cache_open(dir, &c), 0);
+	assert_int_equal(vc_cache_open(dir, NULL, &c), 0);
 	vc_cache_close(c);
 	assert_int_equal(mdb_env_create(&env), 0);
 	assert_int_equal(mdb_env_set_maxdbs(env, 4), 0);
@@ -320,12 +320,12 @@ test_refusals(void **state)
 	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
 	assert_int_equal(mdb_txn_commit(txn), 0);
 	mdb_env_close(env);
-	assert_int_equal(vc_cache_open(dir, &c), -1);
+	assert_int_equal(vc_cache_open(dir, NULL, &c), -1);
 	assert_null(c);
 
 	/* A data file that is not LMDB's. */
 	cache_dir("garbage", dir, sizeof(dir));
-	assert_int_equal(vc_cache_open(dir, &c), 0);
+	assert_int_equal(vc_cache_open(dir, NULL, &c), 0);
 	vc_cache_close(c);
 	snprintf(file, sizeof(file), "%s/data.mdb", dir);
 	assert_non_null(f = fopen(file, "w"));
@@ -333,7 +333,7 @@ test_refusals(void **state)
 	for (int i = 0; i < 200; i++)
 		fputs("garbage garbage garbage garbage ", f);
 	fclose(f);
-	assert_int_equal(vc_cache_open(dir, &c), -1);
+	assert_int_equal(vc_cache_open(dir, NULL, &c), -1);
 }
 
 static void
@@ -361,32 +361,32 @@ test_default_dir(void **state)
 	setenv("VAULT_CACHE_DIR", "/vc", 1);
 	setenv("XDG_CACHE_HOME", "/xdg", 1);
 	setenv("HOME", "/home/u", 1);
-	assert_int_equal(vc_cache_default_dir("http://h:1", "v1", cfg, sizeof(cfg), out,
+	assert_int_equal(vc_cache_default_dir(NULL, "http://h:1", "v1", cfg, sizeof(cfg), out,
 	    sizeof(out)), 0);
 	snprintf(want, sizeof(want), "/vc/%s", hex);
 	assert_string_equal(out, want);
 	setenv("VAULT_CACHE_DIR", "", 1);
-	assert_int_equal(vc_cache_default_dir("http://h:1", "v1", cfg, sizeof(cfg), out,
+	assert_int_equal(vc_cache_default_dir(NULL, "http://h:1", "v1", cfg, sizeof(cfg), out,
 	    sizeof(out)), 0);
 	snprintf(want, sizeof(want), "/xdg/vault/%s", hex);
 	assert_string_equal(out, want);
 	unsetenv("VAULT_CACHE_DIR");
 	unsetenv("XDG_CACHE_HOME");
-	assert_int_equal(vc_cache_default_dir("http://h:1", "v1", cfg, sizeof(cfg), out,
+	assert_int_equal(vc_cache_default_dir(NULL, "http://h:1", "v1", cfg, sizeof(cfg), out,
 	    sizeof(out)), 0);
 	snprintf(want, sizeof(want), "/home/u/.cache/vault/%s", hex);
 	assert_string_equal(out, want);
 	/* Another vault name or another config: another directory. */
-	assert_int_equal(vc_cache_default_dir("http://h:1", "v2", cfg, sizeof(cfg), out2,
+	assert_int_equal(vc_cache_default_dir(NULL, "http://h:1", "v2", cfg, sizeof(cfg), out2,
 	    sizeof(out2)), 0);
 	assert_string_not_equal(out, out2);
-	assert_int_equal(vc_cache_default_dir("http://h:1", "v1", cfg, 2, out2, sizeof(out2)), 0);
+	assert_int_equal(vc_cache_default_dir(NULL, "http://h:1", "v1", cfg, 2, out2, sizeof(out2)), 0);
 	assert_string_not_equal(out, out2);
 	/* Too small a buffer, by one byte. */
-	assert_int_equal(vc_cache_default_dir("http://h:1", "v1", cfg, sizeof(cfg), out2,
+	assert_int_equal(vc_cache_default_dir(NULL, "http://h:1", "v1", cfg, sizeof(cfg), out2,
 	    strlen(want)), -1);
 	unsetenv("HOME");
-	assert_int_equal(vc_cache_default_dir("http://h:1", "v1", cfg, sizeof(cfg), out,
+	assert_int_equal(vc_cache_default_dir(NULL, "http://h:1", "v1", cfg, sizeof(cfg), out,
 	    sizeof(out)), -1);
 }
 
@@ -466,7 +466,7 @@ test_sync(void **state)
 	random_keys(&k);
 	random_keys(&other);
 	cache_dir("sync", dir, sizeof(dir));
-	assert_int_equal(vc_cache_open(dir, &c), 0);
+	assert_int_equal(vc_cache_open(dir, NULL, &c), 0);
 	put_pack(&k, c1, 3, p1, &e1, &n1);
 	put_pack(&k, c2, 2, p2, &e2, &n2);
 	memcpy(ip[0].pack_id, p1, VC_ID_LEN);
@@ -566,7 +566,7 @@ test_sync(void **state)
 	fake.fail_list = 0;
 	/* What sync wrote persists. */
 	vc_cache_close(c);
-	assert_int_equal(vc_cache_open(dir, &c), 0);
+	assert_int_equal(vc_cache_open(dir, NULL, &c), 0);
 	assert_int_equal(has_chunk(c, &k, 5, &loc), 0);
 	assert_int_equal(has_chunk(c, &k, 2, &loc), VC_CACHE_NOTFOUND);
 	vc_cache_close(c);
@@ -598,7 +598,7 @@ test_own_index(void **state)
 	fake_clear();
 	random_keys(&k);
 	cache_dir("own", dir, sizeof(dir));
-	assert_int_equal(vc_cache_open(dir, &c), 0);
+	assert_int_equal(vc_cache_open(dir, NULL, &c), 0);
 	put_pack(&k, c1, 2, p1, &e1, &n1);
 	put_pack(&k, c2, 1, p2, &e2, &n2);
 	memcpy(ip[0].pack_id, p1, VC_ID_LEN);

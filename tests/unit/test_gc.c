@@ -355,6 +355,24 @@ test_restic_vault_skipped(void **state)
 	assert_true(live(f, VSP_KIND_PACK, 30));
 }
 
+/* The vault client's key objects beside envelope snapshots: judged. */
+static void
+test_client_keys_judged(void **state)
+{
+	struct fx *f = *state;
+	struct gc_report r;
+
+	obj_put(f, VSP_KIND_PACK, 32, OLD);
+	obj_put(f, VSP_KIND_PACK, 33, OLD);
+	obj_put(f, VSP_KIND_KEY, 34, OLD);
+	assert_int_equal(snap_put(f, 1, 1, OLD, (unsigned[]){ 32 }, 1, NULL, 0), META_OK);
+	r = run(f, 0, NOW);
+	assert_int_equal(r.vaults_skipped, 0);
+	assert_true(live(f, VSP_KIND_PACK, 32));
+	assert_false(live(f, VSP_KIND_PACK, 33));
+	assert_true(live(f, VSP_KIND_KEY, 34));
+}
+
 static void
 test_not_found(void **state)
 {
@@ -451,6 +469,7 @@ main(void)
 		T(test_changed),
 		T(test_backup_during_gc),
 		T(test_restic_vault_skipped),
+		T(test_client_keys_judged),
 		T(test_not_found),
 		T(test_schedule),
 	};

@@ -101,21 +101,32 @@ test_open_accepts(void **state)
 	vc_remote_free(NULL);
 }
 
+/* The transport's tuning comes from the options only (no environment). */
 static void
-test_retry_base_env(void **state)
+test_retry_base_opts(void **state)
 {
+	static const struct { unsigned set, want; } cases[] = {
+		{ 0, VC_RETRY_BASE_MS }, { 10, 10 },
+		{ VC_REMOTE_RETRY_BASE_MAX, VC_REMOTE_RETRY_BASE_MAX },
+		{ VC_REMOTE_RETRY_BASE_MAX + 1, VC_RETRY_BASE_MS },
+	};
 	(void)state;
-	unsetenv(RETRY_BASE_ENV);
-	assert_int_equal(retry_base(), VC_RETRY_BASE_MS);
-	setenv(RETRY_BASE_ENV, "10", 1);
-	assert_int_equal(retry_base(), 10);
-	setenv(RETRY_BASE_ENV, "10ms", 1);
-	assert_int_equal(retry_base(), VC_RETRY_BASE_MS);
-	setenv(RETRY_BASE_ENV, "0", 1);
-	assert_int_equal(retry_base(), VC_RETRY_BASE_MS);
-	setenv(RETRY_BASE_ENV, "-5", 1);
-	assert_int_equal(retry_base(), VC_RETRY_BASE_MS);
-	unsetenv(RETRY_BASE_ENV);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct vc_remote_opts o = { 0 };
+		struct vc_remote *r;
+		char err[256];
+
+		o.url = "http://127.0.0.1:1";
+		o.vault = "v";
+		o.token = TOKEN;
+		o.retry_base_ms = cases[i].set;
+		o.recall_wait_ms = 5;
+		assert_non_null(r = vc_remote_open(&o, err, sizeof(err)));
+		assert_int_equal(r->retry_base_ms, cases[i].want);
+		assert_int_equal(r->recall_wait_max_ms, 5);
+		assert_int_equal(r->recall_poll_ms, 0);
+		vc_remote_free(r);
+	}
 }
 
 /* A remote (no traffic) and a job of it answered with status and body. */
@@ -417,7 +428,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_open_refuses),
 		cmocka_unit_test(test_open_accepts),
-		cmocka_unit_test(test_retry_base_env),
+		cmocka_unit_test(test_retry_base_opts),
 		cmocka_unit_test(test_describe),
 		cmocka_unit_test(test_retry_rules),
 		cmocka_unit_test(test_backoff),

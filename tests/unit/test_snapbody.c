@@ -133,6 +133,18 @@ assert_fields(const json_t *f, const struct vc_snapbody *b)
 	assert_int_equal(b->dirs, vectors_u64(f, "dirs"));
 	assert_int_equal(b->bytes, vectors_u64(f, "bytes"));
 	assert_int_equal(b->errors, vectors_u64(f, "errors"));
+	/* The chain: absent from a version 1 body, which reads as 0 and none. */
+	if (json_object_get(f, "seq") == NULL) {
+		assert_int_equal(b->version, 1);
+		assert_int_equal(b->seq, 0);
+		assert_int_equal(b->nprev, 0);
+		return;
+	}
+	assert_int_equal(b->version, 2);
+	assert_int_equal(b->seq, vectors_u64(f, "seq"));
+	assert_int_equal(b->nprev, json_array_size(json_object_get(f, "prev")));
+	for (size_t i = 0; i < b->nprev; i++)
+		assert_id_hex(json_array_get(json_object_get(f, "prev"), i), b->prev[i]);
 }
 
 static void
@@ -159,6 +171,10 @@ body_eq(const struct vc_snapbody *a, const struct vc_snapbody *b)
 	assert_int_equal(a->dirs, b->dirs);
 	assert_int_equal(a->bytes, b->bytes);
 	assert_int_equal(a->errors, b->errors);
+	assert_int_equal(a->seq, b->seq);
+	assert_int_equal(a->nprev, b->nprev);
+	if (a->nprev > 0)
+		assert_memory_equal(a->prev, b->prev, a->nprev * sizeof(*a->prev));
 }
 
 /* The body vector's header, nonce and sealed body. */
@@ -170,17 +186,24 @@ struct body_vec {
 };
 
 static void
-body_vec_load(struct body_vec *bv)
+body_vec_load_named(struct body_vec *bv, const char *member)
 {
 	size_t n;
 
 	bv->doc = vectors_load("tree.json", 0);
-	bv->v = json_object_get(bv->doc, "body");
+	bv->v = json_object_get(bv->doc, member);
+	assert_non_null(bv->v);
 	bv->hdr = vectors_hex(vectors_str(bv->v, "header_hex"), &bv->hdr_len);
 	bv->nonce = vectors_hex(vectors_str(bv->v, "nonce_hex"), &n);
 	assert_int_equal(n, VC_NONCE_LEN);
 	bv->sealed = vectors_hex(vectors_str(bv->v, "sealed_hex"), &bv->sealed_len);
 	bv->json = vectors_str(bv->v, "json");
+}
+
+static void
+body_vec_load(struct body_vec *bv)
+{
+	body_vec_load_named(bv, "body");
 }
 
 static void
@@ -192,8 +215,10 @@ body_vec_free(struct body_vec *bv)
 	json_decref(bv->doc);
 }
 
+/* One body vector (version 1 or 2): Python sealed, C opens, C seals the
+ * same bytes, C's own JSON of the fields round-trips (as version 2). */
 static void
-test_body_vector(void **state)
+check_body_vector(const char *member)
 {
 	struct vc_snapbody b, b2;
 	struct body_vec bv;
@@ -203,9 +228,8 @@ test_body_vector(void **state)
 	size_t outlen, jlen;
 	char *json;
 
-	(void)state;
 	index_keys(&k);
-	body_vec_load(&bv);
+	body_vec_load_named(&bv, member);
 	/* The header is a real envelope header whose body is this one. */
 	whole = malloc(bv.hdr_len + bv.sealed_len);
 	memcpy(whole, bv.hdr, bv.hdr_len);
@@ -236,6 +260,7 @@ test_body_vector(void **state)
 	    &outlen), VC_OK);
 	assert_int_equal(vc_snapbody_open(&k, bv.hdr, bv.hdr_len, out, outlen, &b2), VC_OK);
 	body_eq(&b, &b2);
+	assert_int_equal(b2.version, VC_SNAPBODY_VERSION);
 	vc_snapbody_free(&b2);
 	uint8_t *out2;
 	size_t out2len;
@@ -249,6 +274,20 @@ test_body_vector(void **state)
 	vc_snapbody_free(&b);
 	vc_snapbody_free(&b);   /* idempotent on an emptied struct */
 	body_vec_free(&bv);
+}
+
+static void
+test_body_vector(void **state)
+{
+	(void)state;
+	check_body_vector("body");
+}
+
+static void
+test_body_v2_vector(void **state)
+{
+	(void)state;
+	check_body_vector("body_v2");
 }
 
 static void
@@ -424,7 +463,7 @@ test_group_vectors(void **state)
 /* ---- allocation failures --------------------------------------------- */
 
 static void
-test_alloc_body(void **state)
+check_alloc_body(const char *member)
 {
 	struct vc_snapbody b, b2;
 	struct body_vec bv;
@@ -435,9 +474,8 @@ test_alloc_body(void **state)
 	char *json;
 	int rc, fired;
 
-	(void)state;
 	index_keys(&k);
-	body_vec_load(&bv);
+	body_vec_load_named(&bv, member);
 	/*
 	 * Opening: a failed allocation of our own is VC_E_NOMEM. jansson 2.14
 	 * cannot always tell: a failed string allocation in its lexer reads
@@ -503,12 +541,22 @@ test_alloc_body(void **state)
 	body_vec_free(&bv);
 }
 
+/* Both body versions: version 2 allocates its prev array too. */
+static void
+test_alloc_body(void **state)
+{
+	(void)state;
+	check_alloc_body("body");
+	check_alloc_body("body_v2");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_layout),
 		cmocka_unit_test(test_body_vector),
+		cmocka_unit_test(test_body_v2_vector),
 		cmocka_unit_test(test_body_damage),
 		cmocka_unit_test(test_body_invalid),
 		cmocka_unit_test(test_body_json_rules),

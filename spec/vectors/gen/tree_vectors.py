@@ -3,7 +3,7 @@
 
 Independent of client/tree.c and client/snapbody.c: the record encoder and
 the strict reader below are written from the spec text; XChaCha20-Poly1305
-is pyca/cryptography's ChaCha20Poly1305 with HChaCha20 written out here;
+is pyca/cryptography's ChaCha20Poly1305 with HChaCha20 written out in xchacha.py;
 BLAKE2b is hashlib's. Run from the repository root:
 
     python3 spec/vectors/gen/tree_vectors.py > spec/vectors/tree.json
@@ -13,7 +13,7 @@ import json
 import struct
 import sys
 
-from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from xchacha import xchacha_seal
 
 TYPES = ["end", "file", "dir", "symlink", "hardlink", "fifo", "chr", "blk", "sock"]
 NAME_MAX = 4096
@@ -365,31 +365,6 @@ def invalid_streams():
 
 # ---- XChaCha20-Poly1305 and the snapshot body, section 5 ---------------------
 
-def rotl(x, n):
-    return ((x << n) | (x >> (32 - n))) & 0xffffffff
-
-
-def hchacha20(key, nonce16):
-    s = list(struct.unpack("<4I", b"expand 32-byte k")) + list(struct.unpack("<8I", key)) + \
-        list(struct.unpack("<4I", nonce16))
-
-    def qr(a, b, c, d):
-        s[a] = (s[a] + s[b]) & 0xffffffff; s[d] = rotl(s[d] ^ s[a], 16)
-        s[c] = (s[c] + s[d]) & 0xffffffff; s[b] = rotl(s[b] ^ s[c], 12)
-        s[a] = (s[a] + s[b]) & 0xffffffff; s[d] = rotl(s[d] ^ s[a], 8)
-        s[c] = (s[c] + s[d]) & 0xffffffff; s[b] = rotl(s[b] ^ s[c], 7)
-
-    for _ in range(10):
-        qr(0, 4, 8, 12); qr(1, 5, 9, 13); qr(2, 6, 10, 14); qr(3, 7, 11, 15)
-        qr(0, 5, 10, 15); qr(1, 6, 11, 12); qr(2, 7, 8, 13); qr(3, 4, 9, 14)
-    return struct.pack("<8I", *(s[0:4] + s[12:16]))
-
-
-def xchacha_seal(key, nonce, ad, pt):
-    sub = hchacha20(key, nonce[:16])
-    return ChaCha20Poly1305(sub).encrypt(b"\x00" * 4 + nonce[16:], pt, ad)
-
-
 def group_label(index_key, hostname, paths):
     h = hashlib.blake2b(key=index_key, digest_size=32)
     h.update(b"vault group v1\x00" + hostname.encode() + b"\x00")
@@ -442,9 +417,40 @@ def body_vector(index_key):
             "sealed_hex": sealed.hex(), "fields": BODY_FIELDS}
 
 
-def body_base():
-    b = {"version": 1, "tree_version": 1}
+BODY_V2_CHAIN = {
+    "seq": 7,
+    "prev": [hashlib.sha256(b"prev a").hexdigest(), hashlib.sha256(b"prev b").hexdigest()],
+}
+
+
+def body_v2_json():
+    # Version 2 (section 5, "The chain"): seq and prev, in another order
+    # than the writer's, with an unknown member.
+    fields = dict(BODY_FIELDS)
+    fields.update(BODY_V2_CHAIN)
+    text = json.dumps({"prev": BODY_V2_CHAIN["prev"], "version": 2, "tree_version": 1,
+                       "later": None, **BODY_FIELDS, "seq": BODY_V2_CHAIN["seq"]})
+    return text, fields
+
+
+def body_v2_vector(index_key):
+    text, fields = body_v2_json()
+    text = text.encode()
+    group = group_label(index_key, BODY_FIELDS["hostname"], BODY_FIELDS["paths"])
+    refs = [(0, hashlib.sha256(b"pack 2").digest())]
+    header = envelope_header(BODY_FIELDS["time"], group, refs, 24 + len(text) + 16)
+    nonce = bytes(range(0x60, 0x60 + 24))
+    sealed = nonce + xchacha_seal(index_key, nonce, header, text)
+    return {"note": "a version 2 body: the chain members seq and prev",
+            "header_hex": header.hex(), "nonce_hex": nonce.hex(), "json": text.decode(),
+            "sealed_hex": sealed.hex(), "fields": fields}
+
+
+def body_base(version=1):
+    b = {"version": version, "tree_version": 1}
     b.update(BODY_FIELDS)
+    if version == 2:
+        b.update(BODY_V2_CHAIN)
     return b
 
 
@@ -454,8 +460,8 @@ def body_invalid():
     def add(note, text, error):
         out.append({"note": note, "json_hex": text.hex(), "error": error})
 
-    def mutated(note, error, **kw):
-        b = body_base()
+    def mutated(note, error, body_version=1, **kw):
+        b = body_base(body_version)
         for k, val in kw.items():
             if val is DROP:
                 del b[k]
@@ -465,7 +471,18 @@ def body_invalid():
 
     for k in body_base():
         mutated("member %s missing" % k, "corrupt", **{k: DROP})
-    mutated("version 2", "unsupported", version=2)
+    mutated("version 3 (a newer client's)", "unsupported", version=3)
+    mutated("version 0", "unsupported", version=0)
+    for k in BODY_V2_CHAIN:
+        mutated("version 2, member %s missing" % k, "corrupt", 2, **{k: DROP})
+    mutated("version 2, seq negative", "corrupt", 2, seq=-1)
+    mutated("version 2, seq a string", "corrupt", 2, seq="7")
+    mutated("version 2, prev not an array", "corrupt", 2, prev=BODY_V2_CHAIN["prev"][0])
+    mutated("version 2, a prev ID in upper case", "corrupt", 2,
+            prev=[BODY_V2_CHAIN["prev"][0].upper()])
+    mutated("version 2, a prev ID null", "corrupt", 2, prev=[None])
+    mutated("version 2, 65 prev IDs", "corrupt", 2,
+            prev=[hashlib.sha256(bytes([i])).hexdigest() for i in range(65)])
     mutated("tree_version 2", "unsupported", tree_version=2)
     mutated("version as a string", "corrupt", version="1")
     mutated("time as a real", "corrupt", time=1.5)
@@ -519,6 +536,7 @@ def main():
         "streams": valid_streams(),
         "invalid": invalid_streams(),
         "body": body_vector(index_key),
+        "body_v2": body_v2_vector(index_key),
         "body_invalid": body_invalid(),
         "group": groups,
     }
