@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "log.h"
 #include "repl_internal.h"
 
 #define BW_TICK_MS 50
@@ -204,7 +205,7 @@ apply_work(uv_work_t *w)
 			(void)meta_repl_note(r->meta, s->targets[i].name, now, s->targets[i].error);
 	}
 	if (meta_repl_release(r->meta, &n) == META_OK && n > 0)
-		fprintf(stderr, "vaultd: replication: %llu failed record(s) queued again\n",
+		log_msg(VLOG_ERROR, "replication: %llu failed record(s) queued again",
 		    (unsigned long long)n);
 }
 
@@ -268,13 +269,13 @@ repl_start(const struct repl_config *cfg, struct repl_settings *s)
 	struct repl *r;
 
 	if (!curl_ready && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		fprintf(stderr, "vaultd: replication: libcurl failed to start\n");
+		log_msg(VLOG_ERROR, "replication: libcurl failed to start");
 		repl_settings_free(s);
 		return NULL;
 	}
 	curl_ready = 1;
 	if ((r = calloc(1, sizeof(*r))) == NULL || repl__curl_init(r) != 0) {
-		fprintf(stderr, "vaultd: replication: out of memory\n");
+		log_msg(VLOG_ERROR, "replication: out of memory");
 		free(r);
 		repl_settings_free(s);
 		return NULL;

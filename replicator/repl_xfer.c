@@ -22,6 +22,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "log.h"
 #include "repl_internal.h"
 #include "store.h"
 
@@ -527,7 +528,7 @@ record_done(uv_work_t *w, int status)
 			r->deletes++;
 	} else if (strcmp(x->error, r->last_logged) != 0) {
 		/* One line per new error, not one per object of an outage. */
-		fprintf(stderr, "vaultd: replicate to %s: %s\n", x->it.target, x->error);
+		log_msg(VLOG_ERROR, "replicate to %s: %s", x->it.target, x->error);
 		snprintf(r->last_logged, sizeof(r->last_logged), "%s", x->error);
 	}
 	xfer_free(x);

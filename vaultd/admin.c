@@ -21,6 +21,7 @@
 
 #include "auth.h"
 #include "conn.h"
+#include "log.h"
 #include "vsp.h"
 
 #define LISTEN_BACKLOG 16
@@ -313,26 +314,26 @@ clear_stale_socket(const char *path, const struct sockaddr_un *sun)
 	if (lstat(path, &st) != 0) {
 		if (errno == ENOENT)
 			return 0;
-		fprintf(stderr, "vaultd: %s: %s\n", path, strerror(errno));
+		log_msg(VLOG_ERROR, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (!S_ISSOCK(st.st_mode)) {
-		fprintf(stderr, "vaultd: %s exists and is not a socket; not replacing it\n", path);
+		log_msg(VLOG_ERROR, "%s exists and is not a socket; not replacing it", path);
 		return -1;
 	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
-		fprintf(stderr, "vaultd: socket: %s\n", strerror(errno));
+		log_msg(VLOG_ERROR, "socket: %s", strerror(errno));
 		return -1;
 	}
 	rc = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
 	if (rc == 0 || errno == EAGAIN) { /* EAGAIN: alive, its backlog is full */
 		close(fd);
-		fprintf(stderr, "vaultd: %s: another vaultd is listening there\n", path);
+		log_msg(VLOG_ERROR, "%s: another vaultd is listening there", path);
 		return -1;
 	}
 	close(fd);
 	if (unlink(path) != 0 && errno != ENOENT) {
-		fprintf(stderr, "vaultd: unlink %s: %s\n", path, strerror(errno));
+		log_msg(VLOG_ERROR, "unlink %s: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -351,7 +352,7 @@ listen_socket(const char *path)
 	int fd;
 
 	if (strlen(path) >= sizeof(sun.sun_path)) {
-		fprintf(stderr, "vaultd: admin socket path %s is longer than %zu bytes\n", path,
+		log_msg(VLOG_ERROR, "admin socket path %s is longer than %zu bytes", path,
 		    sizeof(sun.sun_path) - 1);
 		goto err0;
 	}
@@ -361,19 +362,19 @@ listen_socket(const char *path)
 	if (clear_stale_socket(path, &sun) != 0)
 		goto err0;
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
-		fprintf(stderr, "vaultd: socket: %s\n", strerror(errno));
+		log_msg(VLOG_ERROR, "socket: %s", strerror(errno));
 		goto err0;
 	}
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		fprintf(stderr, "vaultd: bind %s: %s\n", path, strerror(errno));
+		log_msg(VLOG_ERROR, "bind %s: %s", path, strerror(errno));
 		goto err1;
 	}
 	if (chmod(path, 0600) != 0) {
-		fprintf(stderr, "vaultd: chmod %s: %s\n", path, strerror(errno));
+		log_msg(VLOG_ERROR, "chmod %s: %s", path, strerror(errno));
 		goto err2;
 	}
 	if (listen(fd, LISTEN_BACKLOG) != 0) {
-		fprintf(stderr, "vaultd: listen %s: %s\n", path, strerror(errno));
+		log_msg(VLOG_ERROR, "listen %s: %s", path, strerror(errno));
 		goto err2;
 	}
 	return fd;
@@ -393,7 +394,7 @@ admin_start(uv_loop_t *loop, const char *path, const struct admin_ctx *ctx)
 	int fd;
 
 	if ((a = calloc(1, sizeof(*a))) == NULL || (a->path = strdup(path)) == NULL) {
-		fprintf(stderr, "vaultd: admin socket: out of memory\n");
+		log_msg(VLOG_ERROR, "admin socket: out of memory");
 		goto err0;
 	}
 	if ((fd = listen_socket(path)) < 0)

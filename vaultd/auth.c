@@ -8,6 +8,8 @@
 
 #include <sodium.h>
 
+#include "log.h"
+
 #define PREFIX_LEN (sizeof(AUTH_TOKEN_PREFIX) - 1)
 #define ID_HEX_LEN (2 * META_TOKEN_ID_LEN)
 #define SECRET_HEX_LEN (2 * AUTH_SECRET_LEN)
@@ -164,23 +166,23 @@ auth_server_key_load(const char *path, uint8_t key[AUTH_SERVER_KEY_LEN])
 		int rc = read_full(fd, key, AUTH_SERVER_KEY_LEN);
 		close(fd);
 		if (rc != 0)
-			fprintf(stderr, "vaultd: %s: too short or unreadable (want %d bytes)\n",
+			log_msg(VLOG_ERROR, "%s: too short or unreadable (want %d bytes)",
 			    path, AUTH_SERVER_KEY_LEN);
 		return rc;
 	}
 	if (errno != ENOENT) {
-		fprintf(stderr, "vaultd: %s: %s\n", path, strerror(errno));
+		log_msg(VLOG_ERROR, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	/* First start: make a key. O_EXCL so two daemons never write two keys. */
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		fprintf(stderr, "vaultd: create %s: %s\n", path, strerror(errno));
+		log_msg(VLOG_ERROR, "create %s: %s", path, strerror(errno));
 		return -1;
 	}
 	randombytes_buf(key, AUTH_SERVER_KEY_LEN);
 	if (write(fd, key, AUTH_SERVER_KEY_LEN) != AUTH_SERVER_KEY_LEN || fsync(fd) != 0) {
-		fprintf(stderr, "vaultd: write %s: %s\n", path, strerror(errno));
+		log_msg(VLOG_ERROR, "write %s: %s", path, strerror(errno));
 		close(fd);
 		unlink(path);
 		return -1;

@@ -38,6 +38,7 @@
 #include <sodium.h>
 
 #include "backend_archive_internal.h"
+#include "log.h"
 
 /* Closes the current cartridge and starts the next one. */
 static int
@@ -101,7 +102,7 @@ fail:
 		free(buf);
 		/* Take the tail back so the next object starts where it should. */
 		if (ftruncate(a->cur_seg, (off_t)at) != 0)
-			fprintf(stderr, "vaultd: archive: cannot cut a failed append\n");
+			log_msg(VLOG_ERROR, "archive: cannot cut a failed append");
 		errno = e;
 	}
 	return -1;

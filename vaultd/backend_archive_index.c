@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "backend_archive_internal.h"
+#include "log.h"
 
 /* --- the in-memory index --- */
 
@@ -254,7 +255,7 @@ cart_replay(struct arc_backend *a, struct arc_cart *c)
 		len = ARC_HDR_LEN;
 	} else if (memcmp(buf, hdr, ARC_HDR_LEN) != 0) {
 		cart_name(name, c->num, "idx");
-		fprintf(stderr, "vaultd: archive: %s has a bad header\n", name);
+		log_msg(VLOG_ERROR, "archive: %s has a bad header", name);
 		errno = EIO;
 		goto out;
 	}

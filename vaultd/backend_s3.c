@@ -33,6 +33,7 @@
 
 #include <curl/curl.h>
 
+#include "log.h"
 #include "s3.h"
 #include "sha256.h"
 
@@ -76,7 +77,7 @@ struct s3_reader {
 static void
 log_err(const char *err)
 {
-	fprintf(stderr, "vaultd: s3 backend: %s\n", err);
+	log_msg(VLOG_ERROR, "s3 backend: %s", err);
 }
 
 static int
@@ -368,7 +369,7 @@ fetch_window(struct s3_reader *r, uint64_t off)
 		return -1;
 	}
 	if (sink.len != want || (r->etag[0] != '\0' && strcmp(etag, r->etag) != 0)) {
-		fprintf(stderr, "vaultd: s3 backend: GET %s%s: the object changed or came short\n",
+		log_msg(VLOG_ERROR, "s3 backend: GET %s%s: the object changed or came short",
 		    r->s->conf.prefix, r->key);
 		errno = EIO;
 		return -1;

@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
+
 #define CHUNK_POOL_MAX 16 /* idle body chunks a listener keeps */
 
 enum { SB_FREE = 0, SB_READING, SB_READY, SB_WRITING };
@@ -345,7 +347,7 @@ after_body_read(struct conn *c)
 	if (c->body_err != 0) {
 		/* The head is out already, so the only honest signal left is to
 		 * cut the connection short of Content-Length. */
-		fprintf(stderr, "vaultd: reading a response body failed: %s\n",
+		log_msg(VLOG_ERROR, "reading a response body failed: %s",
 		    strerror(c->body_err));
 		conn_close(c);
 		return;
@@ -540,7 +542,7 @@ on_connection(uv_stream_t *l, int status)
 	struct conn *c;
 
 	if (status < 0) {
-		fprintf(stderr, "vaultd: %s: accept: %s\n", p->name, uv_strerror(status));
+		log_msg(VLOG_ERROR, "%s: accept: %s", p->name, uv_strerror(status));
 		return;
 	}
 	if ((p->max_conns > 0 && srv->nconns >= p->max_conns) ||
@@ -573,7 +575,7 @@ server_new(uv_loop_t *loop, const struct conn_proto *proto, void *arg)
 	struct conn_server *srv = calloc(1, sizeof(*srv));
 
 	if (srv == NULL) {
-		fprintf(stderr, "vaultd: %s: out of memory\n", proto->name);
+		log_msg(VLOG_ERROR, "%s: out of memory", proto->name);
 		return NULL;
 	}
 	srv->loop = loop;
@@ -602,7 +604,7 @@ conn_server_tcp(uv_loop_t *loop, const char *host, int port, int backlog,
 
 	if (uv_ip4_addr(host, port, (struct sockaddr_in *)&addr) != 0 &&
 	    uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr) != 0) {
-		fprintf(stderr, "vaultd: %s: bad listen address '%s'\n", proto->name, host);
+		log_msg(VLOG_ERROR, "%s: bad listen address '%s'", proto->name, host);
 		return NULL;
 	}
 	if ((srv = server_new(loop, proto, arg)) == NULL)
@@ -611,7 +613,7 @@ conn_server_tcp(uv_loop_t *loop, const char *host, int port, int backlog,
 	srv->l.handle.data = srv;
 	if ((rc = uv_tcp_bind(&srv->l.tcp, (struct sockaddr *)&addr, 0)) != 0 ||
 	    (rc = uv_listen(&srv->l.stream, backlog, on_connection)) != 0) {
-		fprintf(stderr, "vaultd: %s: listen on %s:%d: %s\n", proto->name, host, port,
+		log_msg(VLOG_ERROR, "%s: listen on %s:%d: %s", proto->name, host, port,
 		    uv_strerror(rc));
 		srv->stopping = 1;
 		uv_close(&srv->l.handle, NULL);
@@ -640,7 +642,7 @@ conn_server_pipe(uv_loop_t *loop, int fd, int backlog, const struct conn_proto *
 	if (rc != 0 || (rc = uv_listen(&srv->l.stream, backlog, on_connection)) != 0) {
 		/* Not expected for a fresh listening socket. The handle is
 		 * initialised, so only its close callback may free srv. */
-		fprintf(stderr, "vaultd: %s: %s\n", proto->name, uv_strerror(rc));
+		log_msg(VLOG_ERROR, "%s: %s", proto->name, uv_strerror(rc));
 		srv->stopping = 1;
 		uv_close(&srv->l.handle, on_listener_closed);
 		return NULL;

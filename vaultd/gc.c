@@ -26,6 +26,7 @@
 #include <lmdb.h>
 
 #include "envelope.h"
+#include "log.h"
 #include "retention.h"
 #include "store.h"
 
@@ -74,7 +75,7 @@ fail(struct vrun *vr, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(vr->err, vr->errlen, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "vaultd: gc: %s\n", vr->err);
+	log_msg(VLOG_ERROR, "gc: %s", vr->err);
 	return -1;
 }
 
@@ -315,7 +316,7 @@ forget(struct vrun *vr, const uint8_t sid[VSP_ID_LEN])
 	store_lock(vr->v->id, sid);
 	rc = meta_object_delete(vr->g->cfg.meta, vr->v->id, VSP_KIND_SNAPSHOT, sid, NULL);
 	if (rc == META_OK && backend_remove(vr->g->cfg.backend, key) != 0 && errno != ENOENT)
-		fprintf(stderr, "vaultd: gc: remove %s: %s\n", key, strerror(errno));
+		log_msg(VLOG_ERROR, "gc: remove %s: %s", key, strerror(errno));
 	store_unlock(vr->v->id, sid);
 	if (rc != META_OK && rc != META_NOTFOUND)
 		return fail(vr, "metadata error while forgetting a snapshot");
@@ -575,10 +576,10 @@ purge_batch(struct vrun *vr, enum vsp_kind kind, const struct batch *b, uint64_t
 			continue;
 		store_object_key(key, vr->v->id, kind, ids[i]);
 		if (backend_remove(vr->g->cfg.backend, key) != 0 && errno != ENOENT)
-			fprintf(stderr, "vaultd: gc: remove %s: %s\n", key, strerror(errno));
+			log_msg(VLOG_ERROR, "gc: remove %s: %s", key, strerror(errno));
 		for (size_t j = 1; kind == VSP_KIND_PACK && j < vr->g->cfg.nbackends; j++)
 			if (backend_remove(vr->g->cfg.backends[j], key) != 0 && errno != ENOENT)
-				fprintf(stderr, "vaultd: gc: remove %s: %s\n", key, strerror(errno));
+				log_msg(VLOG_ERROR, "gc: remove %s: %s", key, strerror(errno));
 		vr->r->objects_deleted++;
 		vr->r->bytes_deleted += size[i];
 	}

@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "conn.h"
+#include "log.h"
 #include "meta_scrub.h"
 #include "scrub.h"
 #include "sha256.h"
@@ -45,7 +46,7 @@ resp_header(struct resp *r, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0 || (size_t)n + 2 >= room) {
 		r->headers[r->headers_len] = '\0';
-		fprintf(stderr, "vaultd: response header dropped (no room)\n");
+		log_msg(VLOG_ERROR, "response header dropped (no room)");
 		return;
 	}
 	memcpy(r->headers + r->headers_len + (size_t)n, "\r\n", 3);

@@ -11,6 +11,7 @@
 
 #include <sodium.h>
 
+#include "log.h"
 #include "meta_scrub.h"
 #include "scrub.h"
 #include "sha256.h"
@@ -211,8 +212,8 @@ resp_verify_feed(struct store *s, struct resp *r, const void *buf, size_t len, i
 	    sodium_memcmp(digest, r->verify_id, VSP_ID_LEN) == 0)
 		return 0;
 	vsp_id_format(r->verify_id, hex);
-	fprintf(stderr, "vaultd: GET: the stored copy of %s (vault %" PRIu64 ") does not hash "
-	    "to its ID; the answer is cut short and the copy is recorded as bad\n", hex,
+	log_msg(VLOG_ERROR, "GET: the stored copy of %s (vault %" PRIu64 ") does not hash "
+	    "to its ID; the answer is cut short and the copy is recorded as bad", hex,
 	    r->verify_vault);
 	(void)store_bad_copy(s->meta, r->verify_vault, r->verify_kind, r->verify_id,
 	    r->verify_backend, (uint64_t)time(NULL), GET_MISMATCH);
@@ -266,8 +267,8 @@ open_copy(struct store *s, const struct route *rt, uint64_t vault_id, struct met
 		struct backend *b = store_backend_at(s, i);
 
 		if (b == NULL) {
-			fprintf(stderr, "vaultd: object %s is on backend %u, which is not "
-			    "configured\n", key, i);
+			log_msg(VLOG_ERROR, "object %s is on backend %u, which is not "
+			    "configured", key, i);
 			break;
 		}
 		if (i != 0 && store_needs_recall(b)) {
@@ -278,13 +279,13 @@ open_copy(struct store *s, const struct route *rt, uint64_t vault_id, struct met
 			resp->reader_backend = b;
 			if (*size == o->size)
 				return 0;
-			fprintf(stderr, "vaultd: object %s is listed but its data is the wrong "
-			    "size\n", key);
+			log_msg(VLOG_ERROR, "object %s is listed but its data is the wrong "
+			    "size", key);
 			break;
 		}
 		if (errno != ENOENT || meta_object_get(s->meta, vault_id, rt->kind, rt->oid, o) !=
 		    META_OK || store_read_location(o->locations) == i) {
-			fprintf(stderr, "vaultd: object %s is listed but its data is %s\n", key,
+			log_msg(VLOG_ERROR, "object %s is listed but its data is %s", key,
 			    strerror(errno));
 			break;
 		}
@@ -385,7 +386,7 @@ handlers__object_delete(struct store *s, const struct request *req, struct resp 
 		struct backend *b = store_backend_at(s, i);
 		if ((old.locations & (1u << i)) && b != NULL && backend_remove(b, key) != 0 &&
 		    errno != ENOENT)
-			fprintf(stderr, "vaultd: remove %s: %s\n", key, strerror(errno));
+			log_msg(VLOG_ERROR, "remove %s: %s", key, strerror(errno));
 	}
 	store_unlock(v.id, rt->oid);
 	if (rc == META_NOTFOUND)
@@ -550,7 +551,7 @@ upload_commit(struct store *s, const struct request *req, struct upload *up, str
 		/* Refused by the commit invariant: the file goes again. */
 		store_object_key(key, up->vault_id, rt->kind, rt->oid);
 		if (backend_remove(s->backend, key) != 0)
-			fprintf(stderr, "vaultd: remove %s: %s\n", key, strerror(errno));
+			log_msg(VLOG_ERROR, "remove %s: %s", key, strerror(errno));
 	}
 	store_unlock(up->vault_id, rt->oid);
 	if (rc == META_MISSING)

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "log.h"
 #include "meta_repl.h"
 
 #define DEFAULT_MAP_SIZE ((size_t)64 << 30)
@@ -28,7 +29,7 @@ static int
 name_arg(const char *op, const char *name, size_t *len)
 {
 	if (name == NULL || !vsp_name_valid(name, strnlen(name, VSP_NAME_MAX + 1))) {
-		fprintf(stderr, "meta: %s: invalid name\n", op);
+		log_msg(VLOG_ERROR, "meta: %s: invalid name", op);
 		return META_ERROR;
 	}
 	*len = strlen(name);
@@ -39,7 +40,7 @@ static int
 kind_arg(const char *op, enum vsp_kind kind)
 {
 	if ((unsigned)kind >= VSP_KIND_COUNT) {
-		fprintf(stderr, "meta: %s: invalid kind %d\n", op, (int)kind);
+		log_msg(VLOG_ERROR, "meta: %s: invalid kind %d", op, (int)kind);
 		return META_ERROR;
 	}
 	return META_OK;
@@ -84,13 +85,13 @@ format_check(struct meta *m, MDB_txn *txn)
 	rc = meta__format_dec(&val);
 	if (rc == META__FORMAT_OLD) {
 		size_t len = meta__format_enc(buf);
-		fprintf(stderr, "meta: open: upgrading the metadata from format %d to %d\n",
+		log_msg(VLOG_INFO, "meta: open: upgrading the metadata from format %d to %d",
 		    META__FORMAT_OLD, META__FORMAT);
 		return meta__put(txn, m->sys, META__SYS_FORMAT, strlen(META__SYS_FORMAT), buf, len, 0,
 		    "open");
 	}
 	if (rc != META__FORMAT) {
-		fprintf(stderr, "meta: open: not a vaultd metadata store of format %d or %d\n",
+		log_msg(VLOG_ERROR, "meta: open: not a vaultd metadata store of format %d or %d",
 		    META__FORMAT_OLD, META__FORMAT);
 		return META_ERROR;
 	}
@@ -145,7 +146,7 @@ env_open(struct meta *m, const char *dir, size_t map_size)
 	    (rc = mdb_env_set_maxreaders(m->env, MAX_READERS)) != 0 ||
 	    (rc = mdb_env_set_mapsize(m->env, map_size)) != 0 ||
 	    (rc = mdb_env_open(m->env, dir, MDB_NOTLS, ENV_MODE)) != 0) {
-		fprintf(stderr, "meta: open %s: %s\n", dir, mdb_strerror(rc));
+		log_msg(VLOG_ERROR, "meta: open %s: %s", dir, mdb_strerror(rc));
 		mdb_env_close(m->env);
 		return META_ERROR;
 	}
@@ -162,7 +163,7 @@ meta_open(const char *dir, size_t map_size, struct meta **out)
 	if (dir == NULL || out == NULL)
 		return META_ERROR;
 	if (mkdir(dir, DIR_MODE) != 0 && errno != EEXIST) {
-		fprintf(stderr, "meta: open: mkdir %s: %s\n", dir, strerror(errno));
+		log_msg(VLOG_ERROR, "meta: open: mkdir %s: %s", dir, strerror(errno));
 		goto err0;
 	}
 	if ((m = calloc(1, sizeof(*m))) == NULL)
@@ -421,11 +422,11 @@ token_arg(const char *op, const struct meta_token *tok)
 	size_t vlen = strnlen(tok->vault, sizeof(tok->vault));
 
 	if (vlen == sizeof(tok->vault) || (vlen != 0 && !vsp_name_valid(tok->vault, vlen))) {
-		fprintf(stderr, "meta: %s: invalid vault name\n", op);
+		log_msg(VLOG_ERROR, "meta: %s: invalid vault name", op);
 		return META_ERROR;
 	}
 	if ((tok->scopes & ~META_SCOPE_ALL) != 0) {
-		fprintf(stderr, "meta: %s: invalid scopes 0x%x\n", op, (unsigned)tok->scopes);
+		log_msg(VLOG_ERROR, "meta: %s: invalid scopes 0x%x", op, (unsigned)tok->scopes);
 		return META_ERROR;
 	}
 	return META_OK;
@@ -771,7 +772,7 @@ vault_count(struct meta_vault *v, enum vsp_kind kind, uint64_t size, int sign,
 
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		if (sign > 0 ? UINT64_MAX - *c[i] < d[i] : *c[i] < d[i]) {
-			fprintf(stderr, "meta: %s: vault %llu counter would %s\n", op,
+			log_msg(VLOG_ERROR, "meta: %s: vault %llu counter would %s", op,
 			    (unsigned long long)v->id, sign > 0 ? "overflow" : "underflow");
 			return META_ERROR;
 		}

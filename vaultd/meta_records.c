@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "log.h"
+
 _Static_assert(VSP_KIND_COUNT == META__KINDS,
     "a new object kind changes the vault record: bump its version");
 
@@ -357,7 +359,7 @@ meta__object_dec(const MDB_val *val, struct meta_object *o)
 int
 meta__lmdb_fail(const char *op, int rc)
 {
-	fprintf(stderr, "meta: %s: %s\n", op, mdb_strerror(rc));
+	log_msg(VLOG_ERROR, "meta: %s: %s", op, mdb_strerror(rc));
 	return rc == MDB_MAP_FULL ? META_FULL : META_ERROR;
 }
 
@@ -365,7 +367,7 @@ meta__lmdb_fail(const char *op, int rc)
 int
 meta__corrupt(const char *op, const char *what)
 {
-	fprintf(stderr, "meta: %s: corrupt %s record\n", op, what);
+	log_msg(VLOG_ERROR, "meta: %s: corrupt %s record", op, what);
 	return META_ERROR;
 }
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "meta_internal.h"
 #include "le.h"
 #include "meta_scrub.h"
@@ -74,7 +75,7 @@ args_ok(const char *op, uint8_t kind, uint8_t backend)
 {
 	if ((kind >= VSP_KIND_COUNT && kind != META_SCRUB_CONFIG) ||
 	    backend >= META_SCRUB_BACKENDS_MAX) {
-		fprintf(stderr, "meta: %s: invalid kind or backend\n", op);
+		log_msg(VLOG_ERROR, "meta: %s: invalid kind or backend", op);
 		return 0;
 	}
 	return 1;

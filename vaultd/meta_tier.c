@@ -1,6 +1,7 @@
 /* Compare-and-set of an object's locations (meta_tier.h). */
 #include <stdio.h>
 
+#include "log.h"
 #include "meta_internal.h"
 #include "meta_tier.h"
 
@@ -16,7 +17,7 @@ meta_object_set_locations(struct meta *m, uint64_t vault_id, enum vsp_kind kind,
 	int rc;
 
 	if (locations == 0 || (unsigned)kind >= VSP_KIND_COUNT) {
-		fprintf(stderr, "meta: %s: bad arguments\n", op);
+		log_msg(VLOG_ERROR, "meta: %s: bad arguments", op);
 		return META_ERROR;
 	}
 	if ((rc = meta__txn_begin(m, 0, op, &txn)) != META_OK)

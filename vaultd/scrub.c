@@ -23,6 +23,7 @@
 
 #include <sodium.h>
 
+#include "log.h"
 #include "meta_repl.h"
 #include "store.h"
 
@@ -343,7 +344,7 @@ bad_copy(struct vpass *vp, uint8_t kind, const uint8_t id[VSP_ID_LEN], uint64_t 
 	r->bad++;
 	vp->rec.bad++;
 	vsp_id_format(id, hex);
-	fprintf(stderr, "vaultd: scrub: %s/%s %s %s on backend %u: %s\n", vp->tenant, vp->v->name,
+	log_msg(VLOG_ERROR, "scrub: %s/%s %s %s on backend %u: %s", vp->tenant, vp->v->name,
 	    kind == META_SCRUB_CONFIG ? "config" : vsp_kind_name((enum vsp_kind)kind), hex,
 	    (unsigned)bit, reason);
 	if (store_bad_copy(vp->s->cfg.meta, vp->v->id, kind, id, bit, vp->now, p->reason) !=
@@ -364,7 +365,7 @@ bad_copy(struct vpass *vp, uint8_t kind, const uint8_t id[VSP_ID_LEN], uint64_t 
 	p->repair_error[0] = '\0';
 	r->repaired++;
 	vp->rec.repaired++;
-	fprintf(stderr, "vaultd: scrub: repaired %s from %s\n", hex, p->source);
+	log_msg(VLOG_INFO, "scrub: repaired %s from %s", hex, p->source);
 }
 
 /* Every copy of one object. */

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "meta_repl.h"
 #include "meta_tier.h"
 #include "scrub.h"
@@ -106,7 +107,7 @@ remove_copy(struct tier *t, unsigned i, const char *key)
 {
 	if (backend_remove(t->cfg.backends[i], key) == 0 || errno == ENOENT)
 		return 0;
-	fprintf(stderr, "vaultd: tier: remove %s from %s: %s\n", key, t->cfg.names[i],
+	log_msg(VLOG_ERROR, "tier: remove %s from %s: %s", key, t->cfg.names[i],
 	    strerror(errno));
 	return -1;
 }
@@ -274,7 +275,7 @@ move_steps(struct tier *t, uint64_t vault_id, enum vsp_kind kind, const uint8_t 
 	/* 2, 3: copy and verify. */
 	if (copy_object(t, key, from, to, o.size, id) != 0 ||
 	    verify_copy(t, key, to, o.size, id) != 0) {
-		fprintf(stderr, "vaultd: tier: copy of %s from %s to %s failed: %s\n", key,
+		log_msg(VLOG_ERROR, "tier: copy of %s from %s to %s failed: %s", key,
 		    t->cfg.names[from], t->cfg.names[to], strerror(errno));
 		return undo(t, &mv, key, TIER_ERROR);
 	}
@@ -305,8 +306,8 @@ recover_one(struct tier *t, const struct tier_move *mv)
 
 	if (mv->from >= t->cfg.nbackends || mv->to >= t->cfg.nbackends ||
 	    mv->kind >= VSP_KIND_COUNT) {
-		fprintf(stderr, "vaultd: tier: a journalled move names a backend or kind this "
-		    "configuration lacks; it is kept\n");
+		log_msg(VLOG_ERROR, "tier: a journalled move names a backend or kind this "
+		    "configuration lacks; it is kept");
 		return -1;
 	}
 	if (is_active(t, mv->vault_id, mv->kind, mv->id))
@@ -320,8 +321,8 @@ recover_one(struct tier *t, const struct tier_move *mv)
 		return -1;
 	if (o.locations == (from | to) || o.locations == to)
 		return finish_move(t, mv, key) == TIER_OK ? 0 : -1;
-	fprintf(stderr, "vaultd: tier: %s has locations 0x%x, not what its journalled move "
-	    "expects; the journal record is dropped\n", key, (unsigned)o.locations);
+	log_msg(VLOG_ERROR, "tier: %s has locations 0x%x, not what its journalled move "
+	    "expects; the journal record is dropped", key, (unsigned)o.locations);
 	return tier_state_move_end(t->state, mv->vault_id, mv->kind, mv->id);
 }
 
@@ -496,7 +497,7 @@ tier_vault(struct tier *t, const struct meta_vault *v, const char *tenant, uint6
 		if (strcmp(t->cfg.names[i], pol.tier_to) == 0)
 			to = (int)i;
 	if (to < 0) {
-		fprintf(stderr, "vaultd: tier: vault %s/%s: no backend '%s' was opened\n", tenant,
+		log_msg(VLOG_ERROR, "tier: vault %s/%s: no backend '%s' was opened", tenant,
 		    v->name, pol.tier_to);
 		return 0;
 	}
@@ -622,7 +623,7 @@ tier_run_due(struct tier *t, uint64_t now, struct tier_report *out)
 	if (rc == TIER_OK)
 		t->last_due = now;
 	else if (rc != TIER_BUSY)
-		fprintf(stderr, "vaultd: scheduled tiering: %s\n", err);
+		log_msg(VLOG_ERROR, "scheduled tiering: %s", err);
 	return rc;
 }
 
@@ -685,8 +686,8 @@ recall_main(void *arg)
 			uint64_t now = (uint64_t)time(NULL);
 			use_note(t, r.vault_id, r.kind, r.id, now, now);
 		} else if (rc != TIER_CHANGED && rc != TIER_NOTFOUND)
-			fprintf(stderr, "vaultd: tier: a recall failed (it is retried at the next "
-			    "read)\n");
+			log_msg(VLOG_ERROR, "tier: a recall failed (it is retried at the next "
+			    "read)");
 		pthread_mutex_lock(&t->q_mu);
 		/* Done (or failed): off the queue, so the next GET asks again. */
 		memmove(&t->q[0], &t->q[1], (t->nq - 1) * sizeof(t->q[0]));
@@ -720,14 +721,14 @@ tier_new(const struct tier_config *cfg)
 	if (tier_state_open(cfg->state_dir, &t->state) != 0)
 		goto err;
 	if (tier_recover(t, &n) != 0)
-		fprintf(stderr, "vaultd: tier: some interrupted moves could not be finished yet; "
-		    "the next run tries again\n");
+		log_msg(VLOG_ERROR, "tier: some interrupted moves could not be finished yet; "
+		    "the next run tries again");
 	else if (n > 0)
-		fprintf(stderr, "vaultd: tier: finished or undid %" PRIu64 " interrupted move(s)\n",
+		log_msg(VLOG_INFO, "tier: finished or undid %" PRIu64 " interrupted move(s)",
 		    n);
 	if (cfg->recall_thread) {
 		if ((errno = pthread_create(&t->thread, NULL, recall_main, t)) != 0) {
-			fprintf(stderr, "vaultd: tier: cannot start the recall thread: %s\n",
+			log_msg(VLOG_ERROR, "tier: cannot start the recall thread: %s",
 			    strerror(errno));
 			goto err;
 		}

@@ -13,6 +13,8 @@
 
 #include <lmdb.h>
 
+#include "log.h"
+
 #define TS_VERSION 1
 #define TS_MAGIC "vaulttr\0"
 #define TS_MAGIC_LEN 8
@@ -34,7 +36,7 @@ struct tier_state {
 static int
 lmdb_fail(const char *op, int rc)
 {
-	fprintf(stderr, "vaultd: tier state: %s: %s\n", op, mdb_strerror(rc));
+	log_msg(VLOG_ERROR, "tier state: %s: %s", op, mdb_strerror(rc));
 	return -1;
 }
 
@@ -93,7 +95,7 @@ check_format(struct tier_state *ts, MDB_txn *txn)
 		return mdb_put(txn, ts->sys, &k, &v, 0) == 0 ? 0 : -1;
 	}
 	if (rc != 0 || v.mv_size != sizeof(want) || memcmp(v.mv_data, want, sizeof(want)) != 0) {
-		fprintf(stderr, "vaultd: tier state: unknown format\n");
+		log_msg(VLOG_ERROR, "tier state: unknown format");
 		return -1;
 	}
 	return 0;
@@ -107,7 +109,7 @@ tier_state_open(const char *dir, struct tier_state **out)
 	int rc, dead;
 
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		fprintf(stderr, "vaultd: tier state: create %s: %s\n", dir, strerror(errno));
+		log_msg(VLOG_ERROR, "tier state: create %s: %s", dir, strerror(errno));
 		return -1;
 	}
 	if ((ts = calloc(1, sizeof(*ts))) == NULL)
@@ -225,7 +227,7 @@ tier_state_moves(struct tier_state *ts, struct tier_move *out, size_t max, size_
 		}
 		if (k.mv_size != TIER_STATE_KEY_LEN || v.mv_size != TS_MOVE_LEN ||
 		    p[0] != TS_VERSION) {
-			fprintf(stderr, "vaultd: tier state: corrupt move record\n");
+			log_msg(VLOG_ERROR, "tier state: corrupt move record");
 			ret = -1;
 			break;
 		}
@@ -247,7 +249,7 @@ use_decode(const MDB_val *v, struct tier_use *u)
 	const uint8_t *p = v->mv_data;
 
 	if (v->mv_size != TS_USE_LEN || p[0] != TS_VERSION) {
-		fprintf(stderr, "vaultd: tier state: corrupt use record\n");
+		log_msg(VLOG_ERROR, "tier state: corrupt use record");
 		return -1;
 	}
 	u->last_read = get_le(&p[1], 8);
