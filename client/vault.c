@@ -31,6 +31,8 @@ static const char usage_text[] =
 "  snapshots                     list snapshots\n"
 "  ls SNAPSHOT [PATH]            list a snapshot's files (under PATH)\n"
 "  restore SNAPSHOT --target DIR [--include PATH]...\n"
+"                                restore; a file that cannot be restored whole is\n"
+"                                left out (never left half-written) and listed\n"
 "  cat SNAPSHOT PATH             write a file of a snapshot to standard output\n"
 "  cat snapshot SNAPSHOT         the snapshot's metadata as JSON\n"
 "  diff A B                      what changed from snapshot A to B\n"

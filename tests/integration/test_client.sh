@@ -324,7 +324,7 @@ assert_match "it names the pack" "pack [0-9a-f]{64}" "$ERR"
 v snapshots --json
 met=0
 for id in $(printf '%s' "$OUT" | grep -o '"id":"[0-9a-f]*"' | cut -d'"' -f4); do
-	v restore "$id" --target "$W/r7.$id"
+	v restore "$id" --target "$W/r7.$id" --json
 	case $RC in
 	0) ;;
 	3)
@@ -333,6 +333,26 @@ for id in $(printf '%s' "$OUT" | grep -o '"id":"[0-9a-f]*"' | cut -d'"' -f4); do
 			"cannot restore .*(damaged|authentication|failed verification)" "$ERR"
 		n=$(find "$W/r7.$id" -type f -size +0 | wc -l)
 		assert_true "the other files are restored ($n)" test "$n" -gt 0
+		# Every file not restored is listed in --json and absent: nothing
+		# half-written under its name, no temporary file left behind.
+		lost=$(printf '%s' "$OUT" | sed -n 's/.*"not_restored":\[\(.*\)\]}$/\1/p' |
+			tr ',' '\n' | tr -d '"')
+		assert_true "the files not restored are listed in --json" test -n "$lost"
+		for f in $lost; do
+			assert_match "each listed file is named on stderr too" "cannot restore $f" "$ERR"
+			assert_true "and absent, not left half-written: $f" test ! -e "$f"
+			orig=${f#"$W/r7.$id"}
+			assert_true "while its source exists: $orig" test -e "$orig"
+		done
+		assert_eq "no temporary file is left" "" \
+			"$(find "$W/r7.$id" -name '.vault-restore.*')"
+		# The plain summary lists them too.
+		v restore "$id" --target "$W/r8.$id"
+		assert_eq "the summary run exits 3 as well" 3 "$RC"
+		for f in $lost; do
+			assert_match "the summary lists $f" \
+				"not restored: ${f/r7./r8.}" "$OUT"
+		done
 		;;
 	1)
 		met=1
