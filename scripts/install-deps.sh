@@ -5,7 +5,7 @@ set -eu
 
 PKGS="build-essential pkg-config clang libsodium-dev libuv1-dev libzstd-dev \
 liblmdb-dev libcurl4-openssl-dev libcmocka-dev libssl-dev libjansson-dev \
-node-llhttp curl restic awscli chromium"
+node-llhttp curl restic awscli chromium attr acl"
 
 missing=""
 for p in $PKGS; do
