@@ -17,7 +17,9 @@
 #include <unistd.h>
 
 #include "backup.h"
+#include "fsmeta.h"
 #include "idset.h"
+#include "longpath.h"
 #include "progress.h"
 #include "restore.h"
 
@@ -29,7 +31,8 @@
 struct rent {
 	char *path;                 /* target path */
 	char *tmp;                  /* FILE: the temporary name its bytes go to */
-	struct vc_node n;           /* strings not kept */
+	struct vc_node n;           /* strings not kept (owner names, xattrs: meta) */
+	struct vc_fsmeta meta;
 	int failed;
 };
 
@@ -195,15 +198,15 @@ real_dir(const char *path, mode_t mode)
 {
 	struct stat st;
 
-	if (lstat(path, &st) == 0) {
+	if (vc_lp_lstat(path, &st) == 0) {
 		if (S_ISDIR(st.st_mode))
 			return 0;
-		if (unlink(path) != 0)
+		if (vc_lp_unlink(path) != 0)
 			return -1;
 	} else if (errno != ENOENT) {
 		return -1;
 	}
-	return mkdir(path, mode);
+	return vc_lp_mkdir(path, mode);
 }
 
 /* Creates the parents of a top-level path ("usr/share" of "usr/share/doc"),
@@ -236,7 +239,7 @@ make_parents(const char *tp, size_t base)
 static int
 clear_name(const char *path)
 {
-	return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
+	return vc_lp_unlink(path) == 0 || errno == ENOENT ? 0 : -1;
 }
 
 static int
@@ -245,12 +248,18 @@ add_ent(struct rent **v, size_t *n, size_t *cap, const char *tp,
 {
 	if (grow_array((void **)v, cap, *n, sizeof(**v)) != 0)
 		return -1;
-	if (((*v)[*n].path = strdup(tp)) == NULL)
+	if (vc_fsmeta_from_node(node, &(*v)[*n].meta) != 0)
 		return -1;
+	if (((*v)[*n].path = strdup(tp)) == NULL) {
+		vc_fsmeta_free(&(*v)[*n].meta);
+		return -1;
+	}
 	(*v)[*n].n = *node;
 	(*v)[*n].n.name = NULL;
 	(*v)[*n].n.target = NULL;
 	(*v)[*n].n.chunks = NULL;
+	(*v)[*n].n.user = (*v)[*n].n.group = NULL;
+	(*v)[*n].n.xattrs = NULL;
 	(*v)[*n].tmp = NULL;
 	(*v)[*n].failed = 0;
 	(*n)++;
@@ -359,7 +368,7 @@ open_tmp(struct rs *rs, const char *tp, char **tmp)
 		if (t == NULL)
 			return -1;
 		snprintf(t, need, "%.*s.vault-restore.%lu", (int)dlen, tp, ++rs->tmp_seq);
-		fd = open(t, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		fd = vc_lp_open(t, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd >= 0) {
 			*tmp = t;
 			return fd;
@@ -385,13 +394,13 @@ create_file(struct rs *rs, const struct vc_node *n, const char *tp)
 		int e = errno;
 
 		close(fd);
-		unlink(tmp);
+		vc_lp_unlink(tmp);
 		free(tmp);
 		return fail_entry(rs, "size", tp, e);
 	}
 	close(fd);
 	if (add_ent(&rs->ents, &rs->nents, &rs->cents, tp, n) != 0) {
-		unlink(tmp);
+		vc_lp_unlink(tmp);
 		free(tmp);
 		return -1;
 	}
@@ -414,19 +423,19 @@ create_special(struct rs *rs, const struct vc_node *n, const char *tp)
 
 		if (t == NULL)
 			return -1;
-		unlink(tp);
-		rc = symlink(t, tp);
+		clear_name(tp);
+		rc = vc_lp_symlink(t, tp);
 		free(t);
 		break;
 	}
 	case VC_NODE_FIFO:
-		unlink(tp);
-		rc = mkfifo(tp, 0600);
+		clear_name(tp);
+		rc = vc_lp_mknod(tp, S_IFIFO | 0600, 0);
 		break;
 	case VC_NODE_CHR:
 	case VC_NODE_BLK:
-		unlink(tp);
-		rc = mknod(tp, (n->type == VC_NODE_CHR ? S_IFCHR : S_IFBLK) | 0600,
+		clear_name(tp);
+		rc = vc_lp_mknod(tp, (n->type == VC_NODE_CHR ? S_IFCHR : S_IFBLK) | 0600,
 		    (dev_t)n->rdev);
 		break;
 	case VC_NODE_SOCK:
@@ -550,7 +559,7 @@ write_request(struct rs *rs, struct request *q)
 				    "damaged (authentication failed)\n", e->path);
 			continue;
 		}
-		fd = open(e->tmp, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+		fd = vc_lp_open(e->tmp, O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0);
 		if (fd < 0 || pwrite(fd, plain, plen, (off_t)p->off) != (ssize_t)plen) {
 			if (!__atomic_exchange_n(&e->failed, 1, __ATOMIC_RELAXED))
 				fprintf(stderr, "\r\033[Kvault: cannot write %s: %s\n", e->path,
@@ -681,20 +690,44 @@ pass_two(struct rs *rs)
 	return rc;
 }
 
+/* An attribute the target refused (vc_fsmeta_warn): the entry is
+ * restored, the restore exits with 3. */
+static void
+attr_refused(void *arg, const char *path, const char *name, const char *why)
+{
+	struct rs *rs = arg;
+
+	fprintf(stderr, "\r\033[Kvault: cannot set extended attribute %s of %s: %s\n", name,
+	    path, why);
+	__atomic_add_fetch(&rs->st->errors, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * Owner, attributes, mode, times, in that order: chown clears a file
+ * capability (security.capability) and the setuid bits, and setting an
+ * ACL sets the group bits of the mode, which chmod then puts back.
+ */
 static void
 set_meta(struct rs *rs, struct rent *e, int is_root)
 {
 	struct timespec ts[2];
 	int link = e->n.type == VC_NODE_SYMLINK;
 
-	if (is_root && lchown(e->path, e->n.uid, e->n.gid) != 0)
-		warn_entry(rs, "set the owner of", e->path, errno);
-	if (!link && chmod(e->path, e->n.mode) != 0)
+	if (is_root) {
+		/* By name where the name exists here, else by number. */
+		uid_t uid = vc_fsmeta_uid(e->meta.user, e->meta.user_len, e->n.uid);
+		gid_t gid = vc_fsmeta_gid(e->meta.group, e->meta.group_len, e->n.gid);
+
+		if (vc_lp_lchown(e->path, uid, gid) != 0)
+			warn_entry(rs, "set the owner of", e->path, errno);
+	}
+	vc_fsmeta_apply(e->path, &e->meta, is_root, attr_refused, rs);
+	if (!link && vc_lp_chmod(e->path, e->n.mode) != 0)
 		warn_entry(rs, "set the mode of", e->path, errno);
 	ts[0].tv_sec = e->n.mtime_sec;
 	ts[0].tv_nsec = e->n.mtime_nsec;
 	ts[1] = ts[0];
-	if (utimensat(AT_FDCWD, e->path, ts, AT_SYMLINK_NOFOLLOW) != 0)
+	if (vc_lp_lutimens(e->path, ts) != 0)
 		warn_entry(rs, "set the times of", e->path, errno);
 }
 
@@ -708,15 +741,15 @@ static int
 finish_file(struct rs *rs, struct rent *e)
 {
 	if (e->failed) {
-		unlink(e->tmp);
+		vc_lp_unlink(e->tmp);
 		clear_name(e->path);
 		rs->st->errors++;
 		return not_restored(rs, e->path) != 0 ? -1 : 0;
 	}
-	if (rename(e->tmp, e->path) != 0) {
+	if (vc_lp_rename(e->tmp, e->path) != 0) {
 		int err = errno;
 
-		unlink(e->tmp);
+		vc_lp_unlink(e->tmp);
 		clear_name(e->path);
 		e->failed = 1;
 		return fail_entry(rs, "rename into place", e->path, err) != 0 ? -1 : 0;
@@ -741,7 +774,7 @@ make_links(struct rs *rs)
 				return -1;
 			continue;
 		}
-		if (link(first->path, l->path) != 0 &&
+		if (vc_lp_link(first->path, l->path) != 0 &&
 		    fail_entry(rs, "link", l->path, errno) != 0)
 			return -1;
 	}
@@ -775,12 +808,15 @@ rs_free(struct rs *rs)
 	for (size_t i = 0; i < rs->nents; i++) {
 		/* A restore that stopped early leaves no temporary file behind. */
 		if (rs->ents[i].tmp != NULL && !rs->done)
-			unlink(rs->ents[i].tmp);
+			vc_lp_unlink(rs->ents[i].tmp);
 		free(rs->ents[i].path);
 		free(rs->ents[i].tmp);
+		vc_fsmeta_free(&rs->ents[i].meta);
 	}
-	for (size_t i = 0; i < rs->ndirs; i++)
+	for (size_t i = 0; i < rs->ndirs; i++) {
 		free(rs->dirs[i].path);
+		vc_fsmeta_free(&rs->dirs[i].meta);
+	}
 	for (size_t i = 0; i < rs->nlinks; i++)
 		free(rs->links[i].path);
 	free(rs->ents);
@@ -820,7 +856,7 @@ vc_restore(struct vc_repo *r, const struct vc_snapinfo *s, const struct vc_resto
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	if (mkdir(o->target, 0700) != 0 && errno != EEXIST) {
+	if (vc_lp_mkdir(o->target, 0700) != 0 && errno != EEXIST) {
 		snprintf(err, errlen, "cannot create %s: %s", o->target, strerror(errno));
 		goto out;
 	}
