@@ -44,7 +44,7 @@ VAULTD_SRC := $(filter-out $(VAULTD_MAIN),$(wildcard vaultd/*.c))
 REPL_SRC := $(wildcard replicator/*.c)
 LLHTTP_SRC := $(LLHTTP_DIR)/api.c $(LLHTTP_DIR)/http.c $(LLHTTP_DIR)/llhttp.c
 
-CLIENT_MAIN := client/vault.c client/vault_cmds.c
+CLIENT_MAIN := client/vault.c client/vault_cmds.c client/vault_mount.c
 CLIENT_SRC := $(filter-out $(CLIENT_MAIN),$(wildcard client/*.c))
 PROTO_OBJ := $(PROTO_SRC:%.c=$(BUILD)/obj/%.o)
 CLIENT_OBJ := $(CLIENT_SRC:%.c=$(BUILD)/obj/%.o)
@@ -131,8 +131,10 @@ $(BUILD)/vaultd: $(BUILD)/obj/vaultd/main.o $(ALL_LIBS)
 $(BUILD)/vaultctl: $(BUILD)/obj/vaultd/vaultctl.o $(ALL_LIBS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# vault mount: FUSE 3 (Debian's libfuse3-dev), for the vault binary only.
+$(BUILD)/obj/client/vault_mount.o: CPPFLAGS += -I/usr/include/fuse3
 $(BUILD)/vault: $(CLIENT_MAIN:%.c=$(BUILD)/obj/%.o) $(ALL_LIBS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lfuse3
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)

@@ -38,6 +38,8 @@ static const char usage_text[] =
 "  diff A B                      what changed from snapshot A to B\n"
 "  check [--read-data]           verify the vault's structure (and every byte)\n"
 "  forget SNAPSHOT...            delete snapshots (needs a token with delete scope)\n"
+"  mount SNAPSHOT|all DIR        a read-only view of one snapshot, or of all of them\n"
+"                                (ids/ID, snapshots/TIME, latest), with FUSE 3\n"
 "\n"
 "SNAPSHOT is `latest` or a prefix of a snapshot ID (at least 4 hex digits).\n"
 "\n"
@@ -648,6 +650,7 @@ main(int argc, char **argv)
 		{ "init", cmd_init }, { "backup", cmd_backup }, { "snapshots", cmd_snapshots },
 		{ "ls", cmd_ls }, { "restore", cmd_restore }, { "cat", cmd_cat },
 		{ "diff", cmd_diff }, { "check", cmd_check }, { "forget", cmd_forget },
+		{ "mount", cmd_mount },
 	};
 	/* Static, so that what the options point to stays reachable until
 	 * exit (cli_die may exit from anywhere). */

@@ -57,4 +57,7 @@ int cmd_restore(struct cli *c);
 int cmd_diff(struct cli *c);
 int cmd_check(struct cli *c);
 
+/* vault_mount.c */
+int cmd_mount(struct cli *c);
+
 #endif

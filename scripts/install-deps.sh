@@ -5,7 +5,8 @@ set -eu
 
 PKGS="build-essential pkg-config clang libsodium-dev libuv1-dev libzstd-dev \
 liblmdb-dev libcurl4-openssl-dev libcmocka-dev libssl-dev libjansson-dev \
-node-llhttp curl restic awscli chromium attr acl"
+node-llhttp curl restic awscli chromium attr acl \
+libfuse3-dev fuse3"
 
 missing=""
 for p in $PKGS; do
