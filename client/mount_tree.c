@@ -65,20 +65,27 @@ node_free(struct mt_node *n)
 	free(n);
 }
 
+/* Appends p to the growable pointer array *v (*n of *cap). */
 static int
-add_kid(struct mt_node *dir, struct mt_node *kid)
+push(struct mt_node ***v, size_t *n, size_t *cap, struct mt_node *p)
 {
-	if (dir->nkids == dir->ckids) {
-		size_t c = dir->ckids ? dir->ckids * 2 : 8;
-		struct mt_node **k = realloc(dir->kids, c * sizeof(*k));
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 8;
+		struct mt_node **k = realloc(*v, c * sizeof(*k));
 
 		if (k == NULL)
 			return -1;
-		dir->kids = k;
-		dir->ckids = c;
+		*v = k;
+		*cap = c;
 	}
-	dir->kids[dir->nkids++] = kid;
+	(*v)[(*n)++] = p;
 	return 0;
+}
+
+static int
+add_kid(struct mt_node *dir, struct mt_node *kid)
+{
+	return push(&dir->kids, &dir->nkids, &dir->ckids, kid);
 }
 
 /* A directory made up to hold top-level paths and snapshots. */
@@ -246,18 +253,8 @@ load_node(const struct vc_node *n, const char *path, unsigned depth, void *arg)
 		l->stack[depth + 1] = m;
 	if (n->type == VC_NODE_HARDLINK && (m->file = link_file(l, n->link_group)) != NULL)
 		m->file->nlink++;
-	if (n->type == VC_NODE_FILE && n->link_group != 0) {
-		if (l->ngroups == l->cgroups) {
-			size_t c = l->cgroups ? l->cgroups * 2 : 16;
-			struct mt_node **g = realloc(l->groups, c * sizeof(*g));
-
-			if (g == NULL)
-				return -1;
-			l->groups = g;
-			l->cgroups = c;
-		}
-		l->groups[l->ngroups++] = m;
-	}
+	if (n->type == VC_NODE_FILE && n->link_group != 0)
+		return push(&l->groups, &l->ngroups, &l->cgroups, m);
 	return 0;
 }
 

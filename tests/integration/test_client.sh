@@ -37,14 +37,7 @@ export VAULT_REPOSITORY=$URL/laptop VAULT_TOKEN=$ADMIN VAULT_PASSWORD='correct h
 export VAULT_CACHE_DIR=$W/cache VAULT_RETRY_BASE_MS=10
 KDF=(--kdf-ops 1 --kdf-mem 8192)
 
-# v ARGS...: runs the client, output in $OUT (stdout) and $ERR (stderr), status in $RC.
-v() {
-	"$VAULT" "$@" >"$W/out" 2>"$W/err"
-	RC=$?
-	OUT=$(cat "$W/out")
-	ERR=$(cat "$W/err")
-	check_sanitizer_log "$W/err"
-}
+# v ARGS... (lib.sh): runs the client, $OUT, $ERR, $RC.
 
 # tree_meta DIR: one line per entry: path, type, mode, size (not of
 # directories, which depends on the file system), mtime, owner, link target.
@@ -329,6 +322,7 @@ for id in $(printf '%s' "$OUT" | grep -o '"id":"[0-9a-f]*"' | cut -d'"' -f4); do
 	0) ;;
 	3)
 		met=1
+		note "a partial restore of ${id:0:8}"
 		assert_match "a partial restore names what it could not restore, and why" \
 			"cannot restore .*(damaged|authentication|failed verification)" "$ERR"
 		n=$(find "$W/r7.$id" -type f -size +0 | wc -l)

@@ -14,11 +14,7 @@ W=$TEST_TMP/work
 SRC=$W/src
 DEEP=$W/deep
 mkdir -p "$W" "$SRC" "$DEEP"
-start_vaultd
-new_tenant acme
-ADMIN=$(new_token acme --scopes all)
-export VAULT_REPOSITORY=$URL/fid VAULT_TOKEN=$ADMIN VAULT_PASSWORD='correct horse'
-export VAULT_CACHE_DIR=$W/cache VAULT_RETRY_BASE_MS=10
+client_setup fid
 
 UNAME=vfid$$
 MOUNTS=()
@@ -31,14 +27,6 @@ fid_cleanup() {
 	groupdel "$UNAME" 2>/dev/null
 }
 trap 'fid_cleanup; cleanup' EXIT
-
-v() {
-	"$VAULT" "$@" >"$W/out" 2>"$W/err"
-	RC=$?
-	OUT=$(cat "$W/out")
-	ERR=$(cat "$W/err")
-	check_sanitizer_log "$W/err"
-}
 
 if [ "$(id -u)" != 0 ]; then
 	fail "the fidelity test needs root (trusted.* attributes, users, mounts)"

@@ -12,11 +12,7 @@ W=$TEST_TMP/work
 SRC=$W/src
 MNT=$W/mnt
 mkdir -p "$W" "$SRC/a/b" "$MNT"
-start_vaultd
-new_tenant acme
-ADMIN=$(new_token acme --scopes all)
-export VAULT_REPOSITORY=$URL/m VAULT_TOKEN=$ADMIN VAULT_PASSWORD='correct horse'
-export VAULT_CACHE_DIR=$W/cache VAULT_RETRY_BASE_MS=10
+client_setup m
 
 MOUNT_PID=
 MOUNT_RC=
@@ -27,17 +23,10 @@ unmount() {
 		wait "$MOUNT_PID" 2>/dev/null
 		MOUNT_RC=$?
 		MOUNT_PID=
+		check_sanitizer_log "$W/mount.err"
 	fi
 }
 trap 'unmount; cleanup' EXIT
-
-v() {
-	"$VAULT" "$@" >"$W/out" 2>"$W/err"
-	RC=$?
-	OUT=$(cat "$W/out")
-	ERR=$(cat "$W/err")
-	check_sanitizer_log "$W/err"
-}
 
 # mount_bg SPEC: mounts in the background and waits until the mount is there.
 mount_bg() {
