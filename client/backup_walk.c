@@ -42,8 +42,8 @@ attr_left_out(void *arg, const char *path, const char *name, const char *why)
 {
 	struct bk *b = arg;
 
-	fprintf(stderr, "%svault: %s: extended attribute %s left out: %s\n",
-	    b->o->progress ? "\r\033[K" : "", path, name, why);
+	vc_report(&b->r->report, VC_LOG_WARN, "vault: %s: extended attribute %s left out: %s",
+	    path, name, why);
 	ADD(b->errors, 1);
 }
 

@@ -279,7 +279,8 @@ snap_load(struct mt *t, struct mt_snap *s)
 		char hex[65];
 
 		vc_hex(s->info.id, 1, hex);
-		fprintf(stderr, "vault: mount: cannot read the tree of snapshot %s: %s\n", hex,
+		vc_report(&t->r->report, VC_LOG_ERROR, "vault: mount: cannot read the tree of "
+		    "snapshot %s: %s", hex,
 		    err[0] != '\0' ? err : "out of memory");
 		node_free(l.root);
 		free(l.groups);
@@ -397,13 +398,15 @@ chunk_get(struct mt *t, const struct vc_chunk_ref *c)
 	slot->plain = NULL;
 	if (vc_repo_read_chunk(t->r, c->id, &slot->plain, &slot->len, err, sizeof(err)) != 0) {
 		vc_hex(c->id, 0, hex);
-		fprintf(stderr, "vault: mount: cannot read chunk %s: %s\n", hex, err);
+		vc_report(&t->r->report, VC_LOG_ERROR, "vault: mount: cannot read chunk %s: %s",
+		    hex, err);
 		slot->plain = NULL;
 		return NULL;
 	}
 	if (slot->len != c->len) {
 		vc_hex(c->id, 0, hex);
-		fprintf(stderr, "vault: mount: chunk %s has %zu bytes, the tree says %u\n", hex,
+		vc_report(&t->r->report, VC_LOG_ERROR, "vault: mount: chunk %s has %zu bytes, the "
+		    "tree says %u", hex,
 		    slot->len, c->len);
 		free(slot->plain);
 		slot->plain = NULL;
