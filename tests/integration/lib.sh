@@ -690,28 +690,3 @@ at_exit_kill() {
 two_daemons() {
 	trap at_exit_kill EXIT
 }
-
-# ---------------------------------------------------------------------
-# The vault client
-# ---------------------------------------------------------------------
-
-# client_setup VAULT: starts vaultd with a tenant acme and a token of every
-# scope (ADMIN), and points the client at vault VAULT, with its cache in
-# $W/cache ($W must be set).
-client_setup() {
-	start_vaultd
-	new_tenant acme
-	ADMIN=$(new_token acme --scopes all)
-	export VAULT_REPOSITORY=$URL/$1 VAULT_TOKEN=$ADMIN VAULT_PASSWORD='correct horse'
-	export VAULT_CACHE_DIR=$W/cache VAULT_RETRY_BASE_MS=10
-}
-
-# v ARGS...: runs the client ($BUILD_DIR/vault): standard output in $OUT,
-# standard error in $ERR, status in $RC (files in $W).
-v() {
-	"$BUILD_DIR/vault" "$@" >"$W/out" 2>"$W/err"
-	RC=$?
-	OUT=$(cat "$W/out")
-	ERR=$(cat "$W/err")
-	check_sanitizer_log "$W/err"
-}

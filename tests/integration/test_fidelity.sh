@@ -8,6 +8,7 @@
 # xattr or ACL support (ramfs): the files are restored, with a warning and
 # exit 3. The test runs as root (it sets trusted.*, makes users and mounts).
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/client_lib.sh"
 
 VAULT=$BUILD_DIR/vault
 W=$TEST_TMP/work

@@ -6,6 +6,7 @@
 # error. Needs /dev/fuse (root in a container with it): without it the test
 # fails, saying so.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/client_lib.sh"
 
 VAULT=$BUILD_DIR/vault
 W=$TEST_TMP/work
