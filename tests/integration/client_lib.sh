@@ -1,5 +1,11 @@
 # Helpers of the vault client's integration tests (test_client*.sh), after
-# lib.sh. They expect $VAULT (the client binary) and $W (a work directory).
+# lib.sh: the client binary ($VAULT), a work directory ($W) and a source
+# directory in it ($SRC), and how to run the client.
+
+VAULT=$BUILD_DIR/vault
+W=$TEST_TMP/work
+SRC=$W/src
+mkdir -p "$W" "$SRC"
 
 # v ARGS...: runs the client, output in $OUT (stdout) and $ERR (stderr), status in $RC.
 v() {
