@@ -626,9 +626,10 @@ cmd_snapshots(struct cli *c)
 				printf("%s", j ? "," : "");
 				cli_json_str(stdout, b->tags[j]);
 			}
-			printf("],\"files\":%llu,\"dirs\":%llu,\"bytes\":%llu,\"errors\":%llu}",
-			    (unsigned long long)b->files, (unsigned long long)b->dirs,
-			    (unsigned long long)b->bytes, (unsigned long long)b->errors);
+			printf("],\"files\":%llu,\"dirs\":%llu,\"bytes\":%llu,\"errors\":%llu,"
+			    "\"seq\":%llu}", (unsigned long long)b->files, (unsigned long long)b->dirs,
+			    (unsigned long long)b->bytes, (unsigned long long)b->errors,
+			    (unsigned long long)b->seq);
 			continue;
 		}
 		cli_time(b->time, when, sizeof(when));

@@ -1,6 +1,12 @@
-# Helpers of the vault client's integration tests, after
-# lib.sh (test_client*.sh, test_fidelity.sh, test_mount.sh). They expect
-# $VAULT (the client binary) and $W (a work directory).
+# Helpers of the vault client's integration tests (test_client*.sh,
+# test_fidelity.sh, test_mount.sh), after lib.sh: the client binary
+# ($VAULT), a work directory ($W) and a source directory in it ($SRC), and
+# how to set up a vault and run the client.
+
+VAULT=$BUILD_DIR/vault
+W=$TEST_TMP/work
+SRC=$W/src
+mkdir -p "$W" "$SRC"
 
 # client_setup VAULT: starts vaultd with a tenant acme and a token of every
 # scope (ADMIN), and points the client at vault VAULT, with its cache in

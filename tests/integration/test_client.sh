@@ -11,10 +11,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/client_lib.sh"
 
-VAULT=$BUILD_DIR/vault
-W=$TEST_TMP/work
-SRC=$W/src
-mkdir -p "$W" "$SRC"
 CONF=$W/vaultd.conf
 cat >"$CONF" <<EOF
 policy quick {

@@ -7,10 +7,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/client_lib.sh"
 
-VAULT=$BUILD_DIR/vault
-W=$TEST_TMP/work
-SRC=$W/src
-mkdir -p "$W" "$SRC"
 start_vaultd
 new_tenant acme
 ADMIN=$(new_token acme --scopes all)
