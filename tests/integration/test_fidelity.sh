@@ -10,11 +10,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/client_lib.sh"
 
-VAULT=$BUILD_DIR/vault
-W=$TEST_TMP/work
-SRC=$W/src
 DEEP=$W/deep
-mkdir -p "$W" "$SRC" "$DEEP"
+mkdir -p "$DEEP"
 client_setup fid
 
 UNAME=vfid$$

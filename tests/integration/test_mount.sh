@@ -8,11 +8,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/client_lib.sh"
 
-VAULT=$BUILD_DIR/vault
-W=$TEST_TMP/work
-SRC=$W/src
 MNT=$W/mnt
-mkdir -p "$W" "$SRC/a/b" "$MNT"
+mkdir -p "$SRC/a/b" "$MNT"
 client_setup m
 
 MOUNT_PID=
