@@ -619,7 +619,7 @@ cmd_check(struct cli *c)
 	return k.errors ? VAULT_EXIT_ERROR : VAULT_EXIT_OK;
 }
 
-/* ---- vault key list | add | remove | passwd (spec/client.md 5) ---- */
+/* ---- vault key list | add | remove | passwd (spec/client.md 4) ---- */
 
 static void
 print_keys(struct cli *c, struct vc_repo *r, const struct vc_repo_key *v, size_t n)
