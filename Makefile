@@ -68,7 +68,7 @@ REPL_SRC := $(wildcard replicator/*.c)
 S3_SRC := $(wildcard s3/*.c)
 LLHTTP_SRC := $(LLHTTP_DIR)/api.c $(LLHTTP_DIR)/http.c $(LLHTTP_DIR)/llhttp.c
 
-CLIENT_MAIN := client/vault.c client/vault_cmds.c
+CLIENT_MAIN := client/vault.c client/vault_cmds.c client/vault_mount.c
 CLIENT_SRC := $(filter-out $(CLIENT_MAIN),$(wildcard client/*.c))
 PROTO_OBJ := $(PROTO_SRC:%.c=$(BUILD)/obj/%.o)
 CLIENT_OBJ := $(CLIENT_SRC:%.c=$(BUILD)/obj/%.o)
@@ -188,9 +188,11 @@ $(BUILD)/vaultd: $(BUILD)/obj/vaultd/main.o $(DAEMON_ARCHIVES)
 $(BUILD)/vaultctl: $(BUILD)/obj/vaultd/vaultctl.o
 	$(CC) $(LDFLAGS) -o $@ $^ -ljansson
 
-# The client links its own library and protocol/ only (no vaultd, llhttp, libuv).
+# The client links its own library and protocol/ only (no vaultd, llhttp, libuv);
+# vault mount adds FUSE 3 (Debian's libfuse3-dev), for the vault binary only.
+$(BUILD)/obj/client/vault_mount.o: CPPFLAGS += -I/usr/include/fuse3
 $(BUILD)/vault: $(CLIENT_MAIN:%.c=$(BUILD)/obj/%.o) $(CLIENT_ARCHIVES)
-	$(CC) $(LDFLAGS) -o $@ $^ $(CLIENT_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CLIENT_LIBS) -lfuse3
 
 # Unit tests, and only they, allocate through the countdown fault simulator
 # (tests/unit/faultsim.h): the wrap reroutes our code's allocations to it.

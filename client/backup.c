@@ -77,6 +77,7 @@ node_free(struct pnode *p)
 	free(p->name);
 	free(p->target);
 	free(p->chunks);
+	vc_fsmeta_free(&p->meta);
 	free(p);
 }
 

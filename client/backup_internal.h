@@ -9,6 +9,7 @@
 
 #include "backup.h"
 #include "chunker.h"
+#include "fsmeta.h"
 #include "idset.h"
 #include "packer.h"
 
@@ -43,6 +44,7 @@ struct pnode {
 	size_t cap;
 	unsigned pending;           /* chunk jobs not yet done */
 	int dropped;                /* unreadable: not written */
+	struct vc_fsmeta meta;      /* owner names, xattrs: behind n's v2 fields */
 };
 
 struct job {

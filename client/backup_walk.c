@@ -14,11 +14,15 @@
 #include <unistd.h>
 
 #include "backup_internal.h"
+#include "longpath.h"
 
 /* Reads are small next to a chunk (1 MiB on average), because the bytes of
  * a read past a cut are copied into the next chunk's buffer. */
 #define READ_SIZE ((size_t)256 << 10)
-#define PATH_MAX_BK 65536
+/* The longest path the tree can hold: a top-level name, then one
+ * component per open directory. Paths are not limited by PATH_MAX: every
+ * call goes through longpath.h. */
+#define PATH_MAX_BK (VC_TREE_NAME_MAX + 2 + (size_t)VC_TREE_DEPTH_MAX * (255 + 1))
 
 int bk_chunks_reserve(struct bk *b, struct pnode *node, size_t idx);
 
@@ -30,6 +34,27 @@ report(struct bk *b, const char *path, const char *what, int e)
 	vc_report(&b->r->report, VC_LOG_WARN, "vault: %s %s: %s (left out of the snapshot)",
 	    what, path, strerror(e));
 	ADD(b->errors, 1);
+}
+
+/* An extended attribute left out of the snapshot (vc_fsmeta_warn). */
+static void
+attr_left_out(void *arg, const char *path, const char *name, const char *why)
+{
+	struct bk *b = arg;
+
+	vc_report(&b->r->report, VC_LOG_WARN, "vault: %s: extended attribute %s left out: %s",
+	    path, name, why);
+	ADD(b->errors, 1);
+}
+
+/* Frees a node that never reached the stream queue. */
+static void
+drop_node(struct pnode *p)
+{
+	vc_fsmeta_free(&p->meta);
+	free(p->name);
+	free(p->target);
+	free(p);
 }
 
 static int
@@ -243,13 +268,12 @@ do_file(struct bk *b, struct pnode *p, const char *path, const struct stat *st)
 		ADD(b->done, p->n.size);
 		return 0;
 	}
-	fd = open(path, O_RDONLY | O_NOATIME | O_NOFOLLOW | O_CLOEXEC);
+	fd = vc_lp_open(path, O_RDONLY | O_NOATIME | O_NOFOLLOW | O_CLOEXEC, 0);
 	if (fd < 0 && errno == EPERM)
-		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		fd = vc_lp_open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
 	if (fd < 0) {
 		report(b, path, "cannot open", errno);
-		free(p->name);
-		free(p);
+		drop_node(p);
 		if (linked)
 			vc_idset_set(b->links, key, 0);
 		return 0;
@@ -297,14 +321,18 @@ name_cmp(const void *x, const void *y)
 static char **
 read_names(const char *path, size_t *n)
 {
-	DIR *d = opendir(path);
+	int fd = vc_lp_open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *de;
 	char **v = NULL;
 	size_t cap = 0;
 
 	*n = 0;
-	if (d == NULL)
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
 		return NULL;
+	}
 	while ((errno = 0, de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
@@ -383,13 +411,18 @@ walk_entry(struct bk *b, char *path, size_t plen, const char *name, unsigned dep
 		return -1;
 	if (depth > 0 && excluded(b->o, path, name))
 		return 0;
-	if (lstat(path, &st) != 0) {
+	if (vc_lp_lstat(path, &st) != 0) {
 		report(b, path, "cannot stat", errno);
 		return 0;
 	}
 	if ((p = bk_node_new(name, strlen(name))) == NULL)
 		return bk_set_error(b, "out of memory");
 	fill_meta(p, &st);
+	if (vc_fsmeta_read(path, st.st_uid, st.st_gid, &p->meta, attr_left_out, b) != 0) {
+		drop_node(p);
+		return bk_set_error(b, "out of memory");
+	}
+	vc_fsmeta_to_node(&p->meta, &p->n);
 	switch (st.st_mode & S_IFMT) {
 	case S_IFREG:
 		rc = do_file(b, p, path, &st);
@@ -415,12 +448,11 @@ walk_entry(struct bk *b, char *path, size_t plen, const char *name, unsigned dep
 	}
 	case S_IFLNK: {
 		char target[VC_TREE_TARGET_MAX + 1];
-		ssize_t n = readlink(path, target, sizeof(target));
+		ssize_t n = vc_lp_readlink(path, target, sizeof(target));
 
 		if (n <= 0 || (size_t)n > VC_TREE_TARGET_MAX) {
 			report(b, path, "cannot read link", n < 0 ? errno : ENAMETOOLONG);
-			free(p->name);
-			free(p);
+			drop_node(p);
 			return 0;
 		}
 		if ((p->target = malloc((size_t)n)) == NULL)
@@ -464,7 +496,7 @@ bk_walk(struct bk *b, char **abs_paths, size_t n)
 			break;
 		}
 		memcpy(path, abs_paths[i], len + 1);
-		if (lstat(path, &st) != 0) {
+		if (vc_lp_lstat(path, &st) != 0) {
 			report(b, path, "cannot stat", errno);
 			continue;
 		}
@@ -486,7 +518,7 @@ scan(struct bk *b, char *path, size_t plen, unsigned depth, dev_t top_dev)
 	char **names;
 	size_t n;
 
-	if (bk_failed(b) || lstat(path, &st) != 0)
+	if (bk_failed(b) || vc_lp_lstat(path, &st) != 0)
 		return;
 	if (S_ISREG(st.st_mode)) {
 		ADD(b->scan_files, 1);

@@ -539,7 +539,9 @@ vc_repo_tree_walk(struct vc_repo *r, const struct vc_snapbody *b, vc_tree_cb *cb
     void *arg, char *err, size_t errlen)
 {
 	struct walk w = { 0 };
-	struct vc_tree_reader *rd = vc_tree_reader_new();
+	/* A body built here, not parsed, has no tree_version yet: the current. */
+	struct vc_tree_reader *rd = b->tree_version != 0 ?
+	    vc_tree_reader_new_v(b->tree_version) : vc_tree_reader_new();
 	int rc = -1;
 
 	if (rd == NULL) {

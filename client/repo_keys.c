@@ -1,6 +1,6 @@
 /*
  * Opening a vault with any of its keys, and managing its key objects
- * (spec/client-crypto.md 2.1 and 8, spec/client.md 5).
+ * (spec/client-crypto.md 2.1 and 8, spec/client.md 4).
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -17,7 +17,9 @@
 #include <unistd.h>
 
 #include "backup.h"
+#include "fsmeta.h"
 #include "idset.h"
+#include "longpath.h"
 #include "progress.h"
 #include "restore.h"
 
@@ -28,7 +30,9 @@
 /* A restored entry that needs metadata at the end. */
 struct rent {
 	char *path;                 /* target path */
-	struct vc_node n;           /* strings not kept */
+	char *tmp;                  /* FILE: the temporary name its bytes go to */
+	struct vc_node n;           /* strings not kept (owner names, xattrs: meta) */
+	struct vc_fsmeta meta;
 	int failed;
 };
 
@@ -68,8 +72,9 @@ struct rs {
 	struct link_req *links;
 	size_t nlinks, clinks;
 	struct vc_idset *group_ids; /* link group -> index in groups */
-	char **groups;              /* first restored name of each link group */
+	size_t *groups;             /* the ents index of each link group's FILE */
 	size_t ngroups, cgroups;
+	unsigned long tmp_seq;      /* makes temporary names unique */
 	size_t tlen;
 	char *tpath;
 	size_t tcap;
@@ -79,6 +84,7 @@ struct rs {
 	struct request *done_head;  /* fetched, waiting for a worker */
 	size_t outstanding;         /* issued, not yet written */
 	int stop;
+	int done;                   /* pass three ran: temporary files are gone */
 	uint64_t bytes_written;
 };
 
@@ -129,6 +135,40 @@ warn_entry(struct rs *rs, const char *what, const char *path, int e)
 	__atomic_add_fetch(&rs->st->errors, 1, __ATOMIC_RELAXED);
 }
 
+/* Adds path to the list of entries not restored (single-threaded: pass
+ * one and pass three only). Returns 0 or -1 (out of memory). */
+static int
+not_restored(struct rs *rs, const char *path)
+{
+	struct vc_restore_stats *st = rs->st;
+	char *c;
+
+	if (grow_array((void **)&st->failed, &st->cfailed, st->nfailed, sizeof(*st->failed)) != 0)
+		return -1;
+	if ((c = strdup(path)) == NULL)
+		return -1;
+	st->failed[st->nfailed++] = c;
+	return 0;
+}
+
+/* warn_entry for an entry that is therefore not restored at all. */
+static int
+fail_entry(struct rs *rs, const char *what, const char *path, int e)
+{
+	warn_entry(rs, what, path, e);
+	return not_restored(rs, path);
+}
+
+void
+vc_restore_stats_free(struct vc_restore_stats *st)
+{
+	for (size_t i = 0; i < st->nfailed; i++)
+		free(st->failed[i]);
+	free(st->failed);
+	st->failed = NULL;
+	st->nfailed = st->cfailed = 0;
+}
+
 /* rs->tpath = target "/" path. */
 static const char *
 target_path(struct rs *rs, const char *path)
@@ -159,15 +199,15 @@ real_dir(const char *path, mode_t mode)
 {
 	struct stat st;
 
-	if (lstat(path, &st) == 0) {
+	if (vc_lp_lstat(path, &st) == 0) {
 		if (S_ISDIR(st.st_mode))
 			return 0;
-		if (unlink(path) != 0)
+		if (vc_lp_unlink(path) != 0)
 			return -1;
 	} else if (errno != ENOENT) {
 		return -1;
 	}
-	return mkdir(path, mode);
+	return vc_lp_mkdir(path, mode);
 }
 
 /* Creates the parents of a top-level path ("usr/share" of "usr/share/doc"),
@@ -200,7 +240,7 @@ make_parents(const char *tp, size_t base)
 static int
 clear_name(const char *path)
 {
-	return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
+	return vc_lp_unlink(path) == 0 || errno == ENOENT ? 0 : -1;
 }
 
 static int
@@ -209,12 +249,19 @@ add_ent(struct rent **v, size_t *n, size_t *cap, const char *tp,
 {
 	if (grow_array((void **)v, cap, *n, sizeof(**v)) != 0)
 		return -1;
-	if (((*v)[*n].path = strdup(tp)) == NULL)
+	if (vc_fsmeta_from_node(node, &(*v)[*n].meta) != 0)
 		return -1;
+	if (((*v)[*n].path = strdup(tp)) == NULL) {
+		vc_fsmeta_free(&(*v)[*n].meta);
+		return -1;
+	}
 	(*v)[*n].n = *node;
 	(*v)[*n].n.name = NULL;
 	(*v)[*n].n.target = NULL;
 	(*v)[*n].n.chunks = NULL;
+	(*v)[*n].n.user = (*v)[*n].n.group = NULL;
+	(*v)[*n].n.xattrs = NULL;
+	(*v)[*n].tmp = NULL;
 	(*v)[*n].failed = 0;
 	(*n)++;
 	return 0;
@@ -272,62 +319,95 @@ group_key(uint64_t group, uint8_t key[VC_IDSET_ID_LEN])
 	memcpy(key + 8, &group, sizeof(group));
 }
 
-/* Remembers tp as the first restored name of link group group. The group
+/* Remembers rs->ents[ent] as the FILE of link group group. The group
  * number comes from the snapshot, so it indexes nothing directly. */
 static int
-link_group_set(struct rs *rs, uint64_t group, const char *tp)
+link_group_set(struct rs *rs, uint64_t group, size_t ent)
 {
 	uint8_t key[VC_IDSET_ID_LEN];
-	int rc;
 
 	group_key(group, key);
 	if (vc_idset_get(rs->group_ids, key, NULL))
 		return 0;
 	if (grow_array((void **)&rs->groups, &rs->cgroups, rs->ngroups, sizeof(*rs->groups)) != 0)
 		return -1;
-	if ((rs->groups[rs->ngroups] = strdup(tp)) == NULL)
+	rs->groups[rs->ngroups] = ent;
+	if (vc_idset_add(rs->group_ids, key, (uint32_t)rs->ngroups, NULL) < 0)
 		return -1;
-	rc = vc_idset_add(rs->group_ids, key, (uint32_t)rs->ngroups, NULL);
-	if (rc < 0) {
-		free(rs->groups[rs->ngroups]);
-		return -1;
-	}
 	rs->ngroups++;
 	return 0;
 }
 
-/* The first restored name of a link group, or NULL. */
-static const char *
+/* The FILE entry of a link group, or NULL. */
+static const struct rent *
 link_group_get(const struct rs *rs, uint64_t group)
 {
 	uint8_t key[VC_IDSET_ID_LEN];
 	uint32_t i;
 
 	group_key(group, key);
-	return vc_idset_get(rs->group_ids, key, &i) ? rs->groups[i] : NULL;
+	return vc_idset_get(rs->group_ids, key, &i) ? &rs->ents[rs->groups[i]] : NULL;
+}
+
+/*
+ * Creates an empty temporary file in the directory of tp (spec/client.md
+ * 3): ".vault-restore.N", short so that it fits wherever the final name
+ * fits. The file's bytes are written there and it is renamed to tp only
+ * once every chunk is in, so a file that is not complete never carries its
+ * name. Returns the open descriptor and *tmp (malloc'ed), or -1 (errno).
+ */
+static int
+open_tmp(struct rs *rs, const char *tp, char **tmp)
+{
+	const char *slash = strrchr(tp, '/');
+	size_t dlen = slash != NULL ? (size_t)(slash - tp) + 1 : 0;
+
+	for (int tries = 0; tries < 100; tries++) {
+		size_t need = dlen + 48;
+		char *t = malloc(need);
+		int fd;
+
+		if (t == NULL)
+			return -1;
+		snprintf(t, need, "%.*s.vault-restore.%lu", (int)dlen, tp, ++rs->tmp_seq);
+		fd = vc_lp_open(t, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			*tmp = t;
+			return fd;
+		}
+		free(t);
+		if (errno != EEXIST)
+			return -1;
+	}
+	errno = EEXIST;
+	return -1;
 }
 
 static int
 create_file(struct rs *rs, const struct vc_node *n, const char *tp)
 {
 	size_t idx = rs->nents;
-	int fd = -1;
+	char *tmp = NULL;
+	int fd = open_tmp(rs, tp, &tmp);
 
-	if (clear_name(tp) == 0)
-		fd = open(tp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		warn_entry(rs, "create", tp, errno);
-		return 0;
-	}
+	if (fd < 0)
+		return fail_entry(rs, "create", tp, errno);
 	if (n->size > 0 && ftruncate(fd, (off_t)n->size) != 0) {
-		warn_entry(rs, "size", tp, errno);
+		int e = errno;
+
 		close(fd);
-		return 0;
+		vc_lp_unlink(tmp);
+		free(tmp);
+		return fail_entry(rs, "size", tp, e);
 	}
 	close(fd);
-	if (add_ent(&rs->ents, &rs->nents, &rs->cents, tp, n) != 0)
+	if (add_ent(&rs->ents, &rs->nents, &rs->cents, tp, n) != 0) {
+		vc_lp_unlink(tmp);
+		free(tmp);
 		return -1;
-	if (n->link_group != 0 && link_group_set(rs, n->link_group, tp) != 0)
+	}
+	rs->ents[idx].tmp = tmp;
+	if (n->link_group != 0 && link_group_set(rs, n->link_group, idx) != 0)
 		return -1;
 	rs->st->files++;
 	rs->st->bytes += n->size;
@@ -345,19 +425,19 @@ create_special(struct rs *rs, const struct vc_node *n, const char *tp)
 
 		if (t == NULL)
 			return -1;
-		unlink(tp);
-		rc = symlink(t, tp);
+		clear_name(tp);
+		rc = vc_lp_symlink(t, tp);
 		free(t);
 		break;
 	}
 	case VC_NODE_FIFO:
-		unlink(tp);
-		rc = mkfifo(tp, 0600);
+		clear_name(tp);
+		rc = vc_lp_mknod(tp, S_IFIFO | 0600, 0);
 		break;
 	case VC_NODE_CHR:
 	case VC_NODE_BLK:
-		unlink(tp);
-		rc = mknod(tp, (n->type == VC_NODE_CHR ? S_IFCHR : S_IFBLK) | 0600,
+		clear_name(tp);
+		rc = vc_lp_mknod(tp, (n->type == VC_NODE_CHR ? S_IFCHR : S_IFBLK) | 0600,
 		    (dev_t)n->rdev);
 		break;
 	case VC_NODE_SOCK:
@@ -378,10 +458,8 @@ create_special(struct rs *rs, const struct vc_node *n, const char *tp)
 	default:
 		return 0;
 	}
-	if (rc != 0) {
-		warn_entry(rs, "create", tp, errno);
-		return 0;
-	}
+	if (rc != 0)
+		return fail_entry(rs, "create", tp, errno);
 	rs->st->others++;
 	return add_ent(&rs->ents, &rs->nents, &rs->cents, tp, n);
 }
@@ -411,10 +489,8 @@ pass_one(const struct vc_node *n, const char *path, unsigned depth, void *arg)
 	if (rs->o->verbose)
 		vc_report(&rs->r->report, VC_LOG_INFO, "%s", tp);
 	if (n->type == VC_NODE_DIR) {
-		if (real_dir(tp, 0700) != 0) {
-			warn_entry(rs, "create", tp, errno);
-			return 0;
-		}
+		if (real_dir(tp, 0700) != 0)
+			return fail_entry(rs, "create", tp, errno);
 		rs->st->dirs++;
 		return add_ent(&rs->dirs, &rs->ndirs, &rs->cdirs, tp, n);
 	}
@@ -486,7 +562,7 @@ write_request(struct rs *rs, struct request *q)
 				    "chunk of it is damaged (authentication failed)", e->path);
 			continue;
 		}
-		fd = open(e->path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+		fd = vc_lp_open(e->tmp, O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0);
 		if (fd < 0 || pwrite(fd, plain, plen, (off_t)p->off) != (ssize_t)plen) {
 			if (!__atomic_exchange_n(&e->failed, 1, __ATOMIC_RELAXED))
 				vc_report(&rs->r->report, VC_LOG_ERROR, "vault: cannot write %s: %s",
@@ -617,64 +693,136 @@ pass_two(struct rs *rs)
 	return rc;
 }
 
+/* An attribute the target refused (vc_fsmeta_warn): the entry is
+ * restored, the restore exits with 3. */
+static void
+attr_refused(void *arg, const char *path, const char *name, const char *why)
+{
+	struct rs *rs = arg;
+
+	vc_report(&rs->r->report, VC_LOG_ERROR, "vault: cannot set extended attribute %s of "
+	    "%s: %s", name, path, why);
+	__atomic_add_fetch(&rs->st->errors, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * Owner, attributes, mode, times, in that order: chown clears a file
+ * capability (security.capability) and the setuid bits, and setting an
+ * ACL sets the group bits of the mode, which chmod then puts back.
+ */
 static void
 set_meta(struct rs *rs, struct rent *e, int is_root)
 {
 	struct timespec ts[2];
 	int link = e->n.type == VC_NODE_SYMLINK;
 
-	if (is_root && lchown(e->path, e->n.uid, e->n.gid) != 0)
-		warn_entry(rs, "set the owner of", e->path, errno);
-	if (!link && chmod(e->path, e->n.mode) != 0)
+	if (is_root) {
+		/* By name where the name exists here, else by number. */
+		uid_t uid = vc_fsmeta_uid(e->meta.user, e->meta.user_len, e->n.uid);
+		gid_t gid = vc_fsmeta_gid(e->meta.group, e->meta.group_len, e->n.gid);
+
+		if (vc_lp_lchown(e->path, uid, gid) != 0)
+			warn_entry(rs, "set the owner of", e->path, errno);
+	}
+	vc_fsmeta_apply(e->path, &e->meta, is_root, attr_refused, rs);
+	if (!link && vc_lp_chmod(e->path, e->n.mode) != 0)
 		warn_entry(rs, "set the mode of", e->path, errno);
 	ts[0].tv_sec = e->n.mtime_sec;
 	ts[0].tv_nsec = e->n.mtime_nsec;
 	ts[1] = ts[0];
-	if (utimensat(AT_FDCWD, e->path, ts, AT_SYMLINK_NOFOLLOW) != 0)
+	if (vc_lp_lutimens(e->path, ts) != 0)
 		warn_entry(rs, "set the times of", e->path, errno);
 }
 
-static void
+/*
+ * Gives a FILE its name: renames the complete temporary file to it, or,
+ * for a file that failed, removes the temporary file and whatever had the
+ * name before, so that nothing under that name can pass for the snapshot's
+ * file (spec/client.md 3). Returns 1 restored, 0 not, -1 out of memory.
+ */
+static int
+finish_file(struct rs *rs, struct rent *e)
+{
+	if (e->failed) {
+		vc_lp_unlink(e->tmp);
+		clear_name(e->path);
+		rs->st->errors++;
+		return not_restored(rs, e->path) != 0 ? -1 : 0;
+	}
+	if (vc_lp_rename(e->tmp, e->path) != 0) {
+		int err = errno;
+
+		vc_lp_unlink(e->tmp);
+		clear_name(e->path);
+		e->failed = 1;
+		return fail_entry(rs, "rename into place", e->path, err) != 0 ? -1 : 0;
+	}
+	return 1;
+}
+
+/* The hard links, once their FILEs have their names. */
+static int
+make_links(struct rs *rs)
+{
+	for (size_t i = 0; i < rs->nlinks; i++) {
+		struct link_req *l = &rs->links[i];
+		const struct rent *first = link_group_get(rs, l->group);
+
+		clear_name(l->path);
+		if (first == NULL || first->failed) {
+			vc_report(&rs->r->report, VC_LOG_ERROR, "vault: cannot restore %s: hard link "
+			    "to %s", l->path,
+			    first == NULL ? "a file not in the restore" : "a file not restored");
+			rs->st->errors++;
+			if (not_restored(rs, l->path) != 0)
+				return -1;
+			continue;
+		}
+		if (vc_lp_link(first->path, l->path) != 0 &&
+		    fail_entry(rs, "link", l->path, errno) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
 pass_three(struct rs *rs)
 {
 	int is_root = geteuid() == 0;
 
 	for (size_t i = 0; i < rs->nents; i++) {
-		if (rs->ents[i].failed) {
-			rs->st->errors++;
-			continue;
-		}
-		set_meta(rs, &rs->ents[i], is_root);
-	}
-	for (size_t i = 0; i < rs->nlinks; i++) {
-		struct link_req *l = &rs->links[i];
-		const char *first = link_group_get(rs, l->group);
+		struct rent *e = &rs->ents[i];
+		int rc = e->tmp != NULL ? finish_file(rs, e) : !e->failed;
 
-		if (first == NULL) {
-			vc_report(&rs->r->report, VC_LOG_ERROR, "vault: %s: hard link to a file "
-			    "not in the restore", l->path);
-			rs->st->errors++;
-			continue;
-		}
-		unlink(l->path);
-		if (link(first, l->path) != 0)
-			warn_entry(rs, "link", l->path, errno);
+		if (rc < 0)
+			return -1;
+		if (rc > 0)
+			set_meta(rs, e, is_root);
 	}
+	if (make_links(rs) != 0)
+		return -1;
 	for (size_t i = rs->ndirs; i-- > 0;)
 		set_meta(rs, &rs->dirs[i], is_root);
+	return 0;
 }
 
 static void
 rs_free(struct rs *rs)
 {
-	for (size_t i = 0; i < rs->nents; i++)
+	for (size_t i = 0; i < rs->nents; i++) {
+		/* A restore that stopped early leaves no temporary file behind. */
+		if (rs->ents[i].tmp != NULL && !rs->done)
+			vc_lp_unlink(rs->ents[i].tmp);
 		free(rs->ents[i].path);
-	for (size_t i = 0; i < rs->ndirs; i++)
+		free(rs->ents[i].tmp);
+		vc_fsmeta_free(&rs->ents[i].meta);
+	}
+	for (size_t i = 0; i < rs->ndirs; i++) {
 		free(rs->dirs[i].path);
+		vc_fsmeta_free(&rs->dirs[i].meta);
+	}
 	for (size_t i = 0; i < rs->nlinks; i++)
 		free(rs->links[i].path);
-	for (size_t i = 0; i < rs->ngroups; i++)
-		free(rs->groups[i]);
 	free(rs->ents);
 	free(rs->dirs);
 	free(rs->links);
@@ -712,7 +860,7 @@ vc_restore(struct vc_repo *r, const struct vc_snapinfo *s, const struct vc_resto
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	if (mkdir(o->target, 0700) != 0 && errno != EEXIST) {
+	if (vc_lp_mkdir(o->target, 0700) != 0 && errno != EEXIST) {
 		snprintf(err, errlen, "cannot create %s: %s", o->target, strerror(errno));
 		goto out;
 	}
@@ -751,7 +899,12 @@ vc_restore(struct vc_repo *r, const struct vc_snapinfo *s, const struct vc_resto
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	pass_three(&rs);
+	rs.done = 1;
+	if (pass_three(&rs) != 0) {
+		snprintf(err, errlen, "out of memory");
+		rc = -1;
+		goto out;
+	}
 	rc = st->errors > 0 ? VC_BACKUP_PARTIAL : 0;
 out:
 	free(workers);

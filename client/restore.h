@@ -30,12 +30,21 @@ struct vc_restore_stats {
 	uint64_t files, dirs, others, bytes, errors;
 	uint64_t requests, downloaded;
 	double seconds;
+	char **failed;        /* target paths of the entries not restored */
+	size_t nfailed, cfailed;
 };
 
-/* Restores s. Returns 0, VC_BACKUP_PARTIAL (3: some files failed, each
- * named through the report callback), or -1 with err. */
+/*
+ * Restores s. Returns 0, VC_BACKUP_PARTIAL (3: some entries failed, each
+ * named through the report callback and listed in st->failed), or -1 with
+ * err. A FILE is written under a temporary name in its directory and renamed
+ * to its own name only when complete; a file that fails leaves nothing under
+ * its name (spec/client.md 3). st is always filled; vc_restore_stats_free
+ * releases st->failed.
+ */
 int vc_restore(struct vc_repo *r, const struct vc_snapinfo *s, const struct vc_restore_opts *o,
     struct vc_restore_stats *st, char *err, size_t errlen);
+void vc_restore_stats_free(struct vc_restore_stats *st);
 
 /* 1 if path (a snapshot path) is selected by includes (none = all), 2 if
  * it is only a directory on the way to one, 0 if not selected. */

@@ -12,7 +12,6 @@
 #include "tree.h"
 
 #define SNAPBODY_VERSION VC_SNAPBODY_VERSION
-#define TREE_VERSION 1
 #define SNAPBODY_NONCE_OFF 0
 #define SNAPBODY_CT_OFF (SNAPBODY_NONCE_OFF + VC_NONCE_LEN)
 #define HEX_ID_LEN (2 * VC_ID_LEN)
@@ -148,7 +147,7 @@ snapbody_object(const struct vc_snapbody *b)
 
 	if (o == NULL ||
 	    json_object_set_new(o, "version", json_integer(SNAPBODY_VERSION)) != 0 ||
-	    json_object_set_new(o, "tree_version", json_integer(TREE_VERSION)) != 0 ||
+	    json_object_set_new(o, "tree_version", json_integer(VC_TREE_VERSION)) != 0 ||
 	    json_object_set_new(o, "time", json_integer(b->time)) != 0 ||
 	    json_object_set_new(o, "time_nsec", json_integer(b->time_nsec)) != 0 ||
 	    json_object_set_new(o, "hostname", json_string_nocheck(b->hostname)) != 0 ||
@@ -390,8 +389,9 @@ parse_body(const json_t *o, struct vc_snapbody *b)
 		return VC_E_UNSUPPORTED;
 	b->version = (unsigned)v;
 	TRY(get_int(o, "tree_version", INT64_MIN, INT64_MAX, &v));
-	if (v != TREE_VERSION)
+	if (v < VC_TREE_VERSION_MIN || v > VC_TREE_VERSION)
 		return VC_E_UNSUPPORTED;
+	b->tree_version = (unsigned)v;
 	TRY(get_int(o, "time", INT64_MIN, INT64_MAX, &v));
 	b->time = v;
 	TRY(get_int(o, "time_nsec", 0, NSEC_PER_SEC - 1, &v));

@@ -26,6 +26,10 @@
 #define CHUNK_ENTRY_LEN (VC_ID_LEN + CHUNK_LEN_LEN)   /* 36 */
 #define TARGETLEN_LEN 2
 #define RDEV_LEN 8
+#define OWNERLEN_LEN 1            /* v2: user and group name lengths */
+#define NXATTRS_LEN 2
+#define XNAMELEN_LEN 1
+#define XVALUELEN_LEN 4
 
 /* The fields every record but END has, after the name. */
 #define COMMON_TAIL_LEN (MODE_LEN + 2 * ID_LEN + 2 * (SEC_LEN + NSEC_LEN) + INODE_LEN + \
@@ -63,6 +67,9 @@ struct vc_tree_reader {
 	size_t start_cap;
 	struct vc_chunk_ref *chunks; /* the last FILE record's chunks */
 	size_t chunks_cap;
+	unsigned version;          /* tree version read */
+	struct vc_xattr *xattrs;   /* the last record's xattrs (v2) */
+	size_t xattrs_cap;
 };
 
 /* Little-endian stores and loads. */
@@ -113,14 +120,53 @@ name_ok(const uint8_t *s, size_t n, int top)
 	}
 }
 
-/* Every rule of spec/tree.md 3 that one record can break by itself. top
- * selects the top-level name rule. */
+/* Whether b (n bytes) sorts strictly after a (an bytes), memcmp order. */
 static int
-node_ok(const struct vc_node *n, int top)
+bytes_after(const void *a, size_t an, const void *b, size_t n)
+{
+	int c = memcmp(a, b, an < n ? an : n);
+
+	return c < 0 || (c == 0 && an < n);
+}
+
+/* The extension part's rules (spec/tree.md 3, "Version 2"). */
+static int
+ext_ok(const struct vc_node *n)
+{
+	size_t total = 0;
+
+	if (n->user_len > VC_TREE_OWNER_MAX || n->group_len > VC_TREE_OWNER_MAX ||
+	    n->nxattrs > UINT16_MAX ||
+	    (n->user_len > 0 && memchr(n->user, 0, n->user_len) != NULL) ||
+	    (n->group_len > 0 && memchr(n->group, 0, n->group_len) != NULL))
+		return 0;
+	for (size_t i = 0; i < n->nxattrs; i++) {
+		const struct vc_xattr *x = &n->xattrs[i];
+
+		if (x->name_len == 0 || x->name_len > VC_TREE_XATTR_NAME_MAX ||
+		    memchr(x->name, 0, x->name_len) != NULL ||
+		    x->value_len > VC_TREE_XATTR_VALUE_MAX)
+			return 0;
+		total += x->name_len + x->value_len;
+		if (total > VC_TREE_XATTR_BYTES_MAX)
+			return 0;
+		if (i > 0 && !bytes_after(n->xattrs[i - 1].name, n->xattrs[i - 1].name_len,
+		    x->name, x->name_len))
+			return 0;
+	}
+	return 1;
+}
+
+/* Every rule of spec/tree.md 3 that one record can break by itself. top
+ * selects the top-level name rule; version 2 adds the extension part's. */
+static int
+node_ok(const struct vc_node *n, int top, unsigned version)
 {
 	uint64_t sum = 0;
 
 	if (n->type < VC_NODE_FILE || n->type > VC_NODE_SOCK)
+		return 0;
+	if (version >= 2 && !ext_ok(n))
 		return 0;
 	if (!name_ok((const uint8_t *)n->name, n->name_len, top))
 		return 0;
@@ -151,11 +197,23 @@ node_ok(const struct vc_node *n, int top)
 	}
 }
 
+/* The bytes of n's extension part (v2); n has passed node_ok. */
+static size_t
+ext_len(const struct vc_node *n)
+{
+	size_t len = 2 * OWNERLEN_LEN + n->user_len + n->group_len + NXATTRS_LEN;
+
+	for (size_t i = 0; i < n->nxattrs; i++)
+		len += XNAMELEN_LEN + n->xattrs[i].name_len + XVALUELEN_LEN +
+		    n->xattrs[i].value_len;
+	return len;
+}
+
 /* The bytes of n's record; n has passed node_ok. */
 static size_t
-record_len(const struct vc_node *n)
+record_len(const struct vc_node *n, unsigned version)
 {
-	size_t len = COMMON_LEN + n->name_len;
+	size_t len = COMMON_LEN + n->name_len + (version >= 2 ? ext_len(n) : 0);
 
 	switch (n->type) {
 	case VC_NODE_FILE:
@@ -209,12 +267,38 @@ emit_bytes(uint8_t **p, const void *s, size_t n)
 	*p += n;
 }
 
+/* Writes n's extension part (v2) at *p. */
+static void
+emit_ext(uint8_t **p, const struct vc_node *n)
+{
+	emit(p, n->user_len, OWNERLEN_LEN);
+	emit_bytes(p, n->user, n->user_len);
+	emit(p, n->group_len, OWNERLEN_LEN);
+	emit_bytes(p, n->group, n->group_len);
+	emit(p, n->nxattrs, NXATTRS_LEN);
+	for (size_t i = 0; i < n->nxattrs; i++) {
+		emit(p, n->xattrs[i].name_len, XNAMELEN_LEN);
+		emit_bytes(p, n->xattrs[i].name, n->xattrs[i].name_len);
+		emit(p, n->xattrs[i].value_len, XVALUELEN_LEN);
+		emit_bytes(p, n->xattrs[i].value, n->xattrs[i].value_len);
+	}
+}
+
 int
 vc_tree_append(uint8_t **buf, size_t *len, size_t *cap, const struct vc_node *n)
+{
+	return vc_tree_append_v(buf, len, cap, n, VC_TREE_VERSION);
+}
+
+int
+vc_tree_append_v(uint8_t **buf, size_t *len, size_t *cap, const struct vc_node *n,
+    unsigned version)
 {
 	size_t rlen;
 	uint8_t *p;
 
+	if (version < VC_TREE_VERSION_MIN || version > VC_TREE_VERSION)
+		return VC_E_UNSUPPORTED;
 	if (n->type == VC_NODE_END) {
 		if (reserve(buf, *len, cap, TYPE_LEN) != 0)
 			return VC_E_NOMEM;
@@ -223,9 +307,9 @@ vc_tree_append(uint8_t **buf, size_t *len, size_t *cap, const struct vc_node *n)
 	}
 	/* The writer does not know the depth, so it applies the top-level
 	 * name rule, which every valid deeper name also passes. */
-	if (!node_ok(n, 1))
+	if (!node_ok(n, 1, version))
 		return VC_E_CORRUPT;
-	rlen = record_len(n);
+	rlen = record_len(n, version);
 	if (reserve(buf, *len, cap, rlen) != 0)
 		return VC_E_NOMEM;
 	p = *buf + *len;
@@ -263,6 +347,8 @@ vc_tree_append(uint8_t **buf, size_t *len, size_t *cap, const struct vc_node *n)
 		emit(&p, n->rdev, RDEV_LEN);
 		break;
 	}
+	if (version >= 2)
+		emit_ext(&p, n);
 	*len += rlen;
 	return VC_OK;
 }
@@ -270,10 +356,20 @@ vc_tree_append(uint8_t **buf, size_t *len, size_t *cap, const struct vc_node *n)
 struct vc_tree_reader *
 vc_tree_reader_new(void)
 {
-	struct vc_tree_reader *r = malloc(sizeof(*r));
+	return vc_tree_reader_new_v(VC_TREE_VERSION);
+}
 
-	if (r != NULL)
+struct vc_tree_reader *
+vc_tree_reader_new_v(unsigned version)
+{
+	struct vc_tree_reader *r;
+
+	if (version < VC_TREE_VERSION_MIN || version > VC_TREE_VERSION)
+		return NULL;
+	if ((r = malloc(sizeof(*r))) != NULL) {
 		memset(r, 0, sizeof(*r));
+		r->version = version;
+	}
 	return r;
 }
 
@@ -285,6 +381,7 @@ vc_tree_reader_free(struct vc_tree_reader *r)
 	free(r->names);
 	free(r->start);
 	free(r->chunks);
+	free(r->xattrs);
 	free(r);
 }
 
@@ -307,12 +404,8 @@ static int
 after_prev(const struct vc_tree_reader *r, const uint8_t *name, size_t n)
 {
 	size_t off = level_start(r, r->depth), plen = r->names_len - off;
-	int c;
 
-	if (plen == 0)
-		return 1;
-	c = memcmp(&r->names[off], name, plen < n ? plen : n);
-	return c < 0 || (c == 0 && plen < n);
+	return plen == 0 || bytes_after(&r->names[off], plen, name, n);
 }
 
 /* A cursor over the bytes given to one vc_tree_next call. */
@@ -430,6 +523,74 @@ parse_tail(struct vc_tree_reader *r, struct cursor *c, struct vc_node *n)
 	}
 }
 
+/* An owner name of the extension part: its length, then its bytes. */
+static int
+parse_owner(struct cursor *c, const char **s, size_t *len)
+{
+	const uint8_t *p;
+	uint64_t v;
+
+	TRY(take_le(c, OWNERLEN_LEN, &v));
+	TRY(take(c, (size_t)v, &p));
+	*s = (const char *)p;
+	*len = (size_t)v;
+	return 0;
+}
+
+/* Grows r->xattrs to hold n entries. */
+static int
+xattrs_reserve(struct vc_tree_reader *r, size_t n)
+{
+	struct vc_xattr *a;
+	size_t ncap;
+
+	if (n <= r->xattrs_cap)
+		return 0;
+	ncap = r->xattrs_cap < 8 ? 8 : r->xattrs_cap * 2;
+	if ((a = realloc(r->xattrs, ncap * sizeof(*a))) == NULL)
+		return VC_E_NOMEM;
+	r->xattrs = a;
+	r->xattrs_cap = ncap;
+	return 0;
+}
+
+/* The extension part (v2). Each entry's lengths, and their running sum,
+ * are checked as they arrive; the sort order with the rest of the record. */
+static int
+parse_ext(struct vc_tree_reader *r, struct cursor *c, struct vc_node *n)
+{
+	size_t total = 0;
+	uint64_t count, v;
+	const uint8_t *p;
+
+	TRY(parse_owner(c, &n->user, &n->user_len));
+	TRY(parse_owner(c, &n->group, &n->group_len));
+	TRY(take_le(c, NXATTRS_LEN, &count));
+	for (size_t i = 0; i < count; i++) {
+		struct vc_xattr x;
+
+		TRY(take_le(c, XNAMELEN_LEN, &v));
+		if (v == 0)
+			return VC_E_CORRUPT;
+		TRY(take(c, (size_t)v, &p));
+		x.name = (const char *)p;
+		x.name_len = (size_t)v;
+		TRY(take_le(c, XVALUELEN_LEN, &v));
+		if (v > VC_TREE_XATTR_VALUE_MAX)
+			return VC_E_CORRUPT;
+		total += x.name_len + (size_t)v;
+		if (total > VC_TREE_XATTR_BYTES_MAX)
+			return VC_E_CORRUPT;
+		TRY(take(c, (size_t)v, &x.value));
+		x.value_len = (size_t)v;
+		TRY(xattrs_reserve(r, i + 1));
+		r->xattrs[i] = x;
+	}
+	n->xattrs = r->xattrs;
+	n->nxattrs = (size_t)count;
+	return 0;
+}
+
 /*
  * Parses one record without changing r's position in the tree. The fields
  * that decide the record's length (type, name length, chunk count, target
@@ -460,7 +621,9 @@ parse_record(struct vc_tree_reader *r, struct cursor *c, struct vc_node *n)
 	n->name_len = (size_t)v;
 	TRY(parse_common(c, n));
 	TRY(parse_tail(r, c, n));
-	if (!node_ok(n, top) || !after_prev(r, p, n->name_len))
+	if (r->version >= 2)
+		TRY(parse_ext(r, c, n));
+	if (!node_ok(n, top, r->version) || !after_prev(r, p, n->name_len))
 		return VC_E_CORRUPT;
 	return 0;
 }

@@ -37,10 +37,27 @@ enum vc_node_type {
 #define VC_TREE_TARGET_MAX 4096   /* bytes of a symlink target */
 #define VC_TREE_CHUNKS_MAX ((uint32_t)1 << 24) /* chunks of one file */
 #define VC_TREE_DEPTH_MAX 1024    /* directories open at once */
+#define VC_TREE_OWNER_MAX 255     /* bytes of a user or group name (v2) */
+#define VC_TREE_XATTR_NAME_MAX 255  /* bytes of an xattr name (v2) */
+#define VC_TREE_XATTR_VALUE_MAX 65536 /* bytes of an xattr value (v2) */
+#define VC_TREE_XATTR_BYTES_MAX ((size_t)1 << 20) /* names + values of one record */
+
+/* The tree stream versions (spec/tree.md 2): 2 adds owner names and
+ * extended attributes to every record; 1 is still read. */
+#define VC_TREE_VERSION 2
+#define VC_TREE_VERSION_MIN 1
 
 struct vc_chunk_ref {
 	uint8_t id[VC_ID_LEN];
 	uint32_t len;             /* plaintext bytes */
+};
+
+/* One extended attribute (v2), with its namespace ("user.k"). */
+struct vc_xattr {
+	const char *name;
+	size_t name_len;          /* 1..VC_TREE_XATTR_NAME_MAX */
+	const uint8_t *value;
+	size_t value_len;         /* 0..VC_TREE_XATTR_VALUE_MAX */
 };
 
 /* One node. Strings are (pointer, length), not NUL-terminated. */
@@ -62,12 +79,23 @@ struct vc_node {
 	size_t target_len;
 	const struct vc_chunk_ref *chunks; /* FILE */
 	size_t nchunks;
+	/* Version 2 only (ignored when writing version 1, zero when read). */
+	const char *user;         /* owner's name, user_len 0 = none */
+	size_t user_len;
+	const char *group;        /* group's name, group_len 0 = none */
+	size_t group_len;
+	const struct vc_xattr *xattrs; /* sorted by name, strictly increasing */
+	size_t nxattrs;
 };
 
-/* Appends the record of n to a growable buffer (*buf, *len, *cap; all
- * zero/NULL to start; realloc'ed, the caller frees *buf). Checks n against
- * the limits above. Returns 0, VC_E_CORRUPT (n breaks a rule) or -1. */
+/* Appends the record of n, in tree version VC_TREE_VERSION, to a growable
+ * buffer (*buf, *len, *cap; all zero/NULL to start; realloc'ed, the caller
+ * frees *buf). Checks n against the limits above. Returns 0, VC_E_CORRUPT
+ * (n breaks a rule) or -1. vc_tree_append_v writes tree version version
+ * (VC_TREE_VERSION_MIN..VC_TREE_VERSION; another is VC_E_UNSUPPORTED). */
 int vc_tree_append(uint8_t **buf, size_t *len, size_t *cap, const struct vc_node *n);
+int vc_tree_append_v(uint8_t **buf, size_t *len, size_t *cap, const struct vc_node *n,
+    unsigned version);
 
 /*
  * Streaming decoder state: feed it the stream in pieces of any size.
@@ -90,7 +118,11 @@ int vc_tree_append(uint8_t **buf, size_t *len, size_t *cap, const struct vc_node
  */
 #define VC_TREE_MORE 1
 struct vc_tree_reader;
+/* A reader of tree version VC_TREE_VERSION; vc_tree_reader_new_v reads
+ * version (NULL for a version it does not know, or out of memory).
+ * node->xattrs, like node->chunks, points into r. */
 struct vc_tree_reader *vc_tree_reader_new(void);
+struct vc_tree_reader *vc_tree_reader_new_v(unsigned version);
 int vc_tree_next(struct vc_tree_reader *r, const uint8_t *buf, size_t len,
     struct vc_node *node, size_t *used, unsigned *depth);
 int vc_tree_done(const struct vc_tree_reader *r);
@@ -119,6 +151,7 @@ struct vc_snapbody {
 	uint8_t (*prev)[VC_ID_LEN]; /* the group's newest snapshots the writer knew */
 	size_t nprev;             /* at most VC_SNAPBODY_PREV_MAX */
 	unsigned version;         /* as read: 1 or 2; the writer writes 2 */
+	unsigned tree_version;    /* of the tree stream (read; written: VC_TREE_VERSION) */
 };
 
 #define VC_SNAPBODY_JSON_MAX ((size_t)64 << 20)
@@ -151,8 +184,8 @@ int vc_snapbody_seal(const struct vc_keys *keys, const uint8_t *hdr, size_t hdr_
 
 /* Authenticates the body against the envelope header, then parses it into
  * *b. Returns 0, VC_E_AUTH, VC_E_CORRUPT (bad JSON or fields),
- * VC_E_UNSUPPORTED ("version" not 1 or 2, or "tree_version" not 1: written
- * by a newer client), VC_E_TOOBIG (JSON
+ * VC_E_UNSUPPORTED ("version" not 1 or 2, or "tree_version" not 1 or 2:
+ * written by a newer client), VC_E_TOOBIG (JSON
  * over VC_SNAPBODY_JSON_MAX) or -1; on failure *b is empty (zeroed). */
 int vc_snapbody_open(const struct vc_keys *keys, const uint8_t *hdr, size_t hdr_len,
     const uint8_t *body, size_t body_len, struct vc_snapbody *b);

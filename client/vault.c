@@ -33,7 +33,9 @@ static const char usage_text[] =
 "  ls SNAPSHOT [PATH]            list a snapshot's files (under PATH)\n"
 "  restore SNAPSHOT --target DIR [--include PATH]...\n"
 "                                restore into DIR (followed if it is a symlink;\n"
-"                                links inside DIR are never followed)\n"
+"                                links inside DIR are never followed); a file that\n"
+"                                cannot be restored whole is left out (never left\n"
+"                                half-written) and listed\n"
 "  cat SNAPSHOT PATH             write a file of a snapshot to standard output\n"
 "  cat snapshot SNAPSHOT         the snapshot's metadata as JSON\n"
 "  diff A B                      what changed from snapshot A to B\n"
@@ -43,6 +45,8 @@ static const char usage_text[] =
 "  key add [--label L] [--recovery]  add a passphrase (or print a new recovery key)\n"
 "  key remove ID                 remove a key (not the last, not the one in use)\n"
 "  key passwd                    change the passphrase in use (re-wraps the key only)\n"
+"  mount SNAPSHOT|all DIR        a read-only view of one snapshot, or of all of them\n"
+"                                (ids/ID, snapshots/TIME, latest), with FUSE 3\n"
 "\n"
 "SNAPSHOT is `latest` or a prefix of a snapshot ID (at least 4 hex digits).\n"
 "\n"
@@ -622,9 +626,10 @@ cmd_snapshots(struct cli *c)
 				printf("%s", j ? "," : "");
 				cli_json_str(stdout, b->tags[j]);
 			}
-			printf("],\"files\":%llu,\"dirs\":%llu,\"bytes\":%llu,\"errors\":%llu}",
-			    (unsigned long long)b->files, (unsigned long long)b->dirs,
-			    (unsigned long long)b->bytes, (unsigned long long)b->errors);
+			printf("],\"files\":%llu,\"dirs\":%llu,\"bytes\":%llu,\"errors\":%llu,"
+			    "\"seq\":%llu}", (unsigned long long)b->files, (unsigned long long)b->dirs,
+			    (unsigned long long)b->bytes, (unsigned long long)b->errors,
+			    (unsigned long long)b->seq);
 			continue;
 		}
 		cli_time(b->time, when, sizeof(when));
@@ -814,7 +819,7 @@ main(int argc, char **argv)
 		{ "init", cmd_init }, { "backup", cmd_backup }, { "snapshots", cmd_snapshots },
 		{ "ls", cmd_ls }, { "restore", cmd_restore }, { "cat", cmd_cat },
 		{ "diff", cmd_diff }, { "check", cmd_check }, { "forget", cmd_forget },
-		{ "key", cmd_key },
+		{ "key", cmd_key }, { "mount", cmd_mount },
 	};
 	/* Static, so that what the options point to stays reachable until
 	 * exit (cli_die may exit from anywhere). */

@@ -70,4 +70,7 @@ int cmd_diff(struct cli *c);
 int cmd_check(struct cli *c);
 int cmd_key(struct cli *c);
 
+/* vault_mount.c */
+int cmd_mount(struct cli *c);
+
 #endif

@@ -246,20 +246,30 @@ cmd_restore(struct cli *c)
 	vc_repo_close(r);
 	if (rc < 0)
 		cli_die("restore failed: %s", err);
-	if (c->json)
+	if (c->json) {
 		printf("{\"snapshot\":\"%s\",\"files\":%llu,\"dirs\":%llu,\"others\":%llu,"
 		    "\"bytes\":%llu,\"errors\":%llu,\"requests\":%llu,\"downloaded\":%llu,"
-		    "\"seconds\":%.3f}\n", hex, (unsigned long long)st.files,
+		    "\"seconds\":%.3f,\"not_restored\":[", hex, (unsigned long long)st.files,
 		    (unsigned long long)st.dirs, (unsigned long long)st.others,
 		    (unsigned long long)st.bytes, (unsigned long long)st.errors,
 		    (unsigned long long)st.requests, (unsigned long long)st.downloaded,
 		    st.seconds);
-	else if (!c->quiet)
+		for (size_t i = 0; i < st.nfailed; i++) {
+			if (i > 0)
+				putchar(',');
+			cli_json_str(stdout, st.failed[i]);
+		}
+		printf("]}\n");
+	} else if (!c->quiet) {
 		printf("restored snapshot %.8s to %s: %llu files, %llu dirs, %llu other, "
 		    "%.1f MB in %.1f s%s\n", hex, c->target, (unsigned long long)st.files,
 		    (unsigned long long)st.dirs, (unsigned long long)st.others,
 		    (double)st.bytes / 1e6, st.seconds,
 		    st.errors ? " (with errors, named above)" : "");
+		for (size_t i = 0; i < st.nfailed; i++)
+			printf("not restored: %s\n", st.failed[i]);
+	}
+	vc_restore_stats_free(&st);
 	return rc == VC_BACKUP_PARTIAL ? VAULT_EXIT_PARTIAL : VAULT_EXIT_OK;
 }
 
@@ -609,7 +619,7 @@ cmd_check(struct cli *c)
 	return k.errors ? VAULT_EXIT_ERROR : VAULT_EXIT_OK;
 }
 
-/* ---- vault key list | add | remove | passwd (spec/client.md 5) ---- */
+/* ---- vault key list | add | remove | passwd (spec/client.md 4) ---- */
 
 static void
 print_keys(struct cli *c, struct vc_repo *r, const struct vc_repo_key *v, size_t n)

@@ -5,8 +5,9 @@ set -eu
 
 PKGS="build-essential pkg-config clang libsodium-dev libuv1-dev libzstd-dev \
 liblmdb-dev libcurl4-openssl-dev libcmocka-dev libssl-dev libjansson-dev \
-node-llhttp curl restic awscli chromium \
-libsystemd-dev mandoc lintian dpkg-dev systemd-container man-db"
+node-llhttp curl restic awscli chromium attr acl \
+libsystemd-dev mandoc lintian dpkg-dev systemd-container man-db \
+libfuse3-dev fuse3"
 
 missing=""
 for p in $PKGS; do

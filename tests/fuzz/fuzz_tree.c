@@ -3,7 +3,8 @@
  * the snapshot body.
  *
  * Input: byte 0 picks the mode, the rest is the data.
- *   mode even: the data is a tree stream. It is read twice, whole and in
+ *   mode even: the data is a tree stream, of tree version 1 if bit 1 of
+ *     byte 0 is clear, else version 2 (spec/tree.md 3). It is read twice, whole and in
  *     pieces whose sizes come from byte 1 of the input, and the two reads
  *     must agree record by record and in their outcome; every record read
  *     must satisfy the spec's rules and encode back (vc_tree_append) to
@@ -58,14 +59,23 @@ check_node(const struct vc_node *n, unsigned depth)
 		FUZZ_CHECK(n->link_group != 0);
 	if (n->type == VC_NODE_SYMLINK)
 		FUZZ_CHECK(n->target_len >= 1 && n->target_len <= VC_TREE_TARGET_MAX);
+	FUZZ_CHECK(n->user_len <= VC_TREE_OWNER_MAX && n->group_len <= VC_TREE_OWNER_MAX);
+	for (size_t i = 0, total = 0; i < n->nxattrs; i++) {
+		FUZZ_CHECK(n->xattrs[i].name_len >= 1 &&
+		    n->xattrs[i].name_len <= VC_TREE_XATTR_NAME_MAX &&
+		    n->xattrs[i].value_len <= VC_TREE_XATTR_VALUE_MAX);
+		total += n->xattrs[i].name_len + n->xattrs[i].value_len;
+		FUZZ_CHECK(total <= VC_TREE_XATTR_BYTES_MAX);
+	}
 }
 
 /* Reads data offering it in pieces of 1 + (seed + k * 7) % 97 bytes (seed
  * 0: all at once). Each call sees an exact-size copy of what is offered. */
 static void
-read_tree(const uint8_t *data, size_t size, unsigned seed, struct read_result *res)
+read_tree(const uint8_t *data, size_t size, unsigned seed, unsigned version,
+    struct read_result *res)
 {
-	struct vc_tree_reader *r = vc_tree_reader_new();
+	struct vc_tree_reader *r = vc_tree_reader_new_v(version);
 	size_t pos = 0, avail = seed == 0 ? size : 0, used, k = 0;
 	struct vc_node n;
 	unsigned depth;
@@ -95,8 +105,8 @@ read_tree(const uint8_t *data, size_t size, unsigned seed, struct read_result *r
 			/* The encoding is canonical: the record re-encodes to
 			 * the bytes it came from. */
 			size_t before = res->enc_len;
-			FUZZ_CHECK(vc_tree_append(&res->enc, &res->enc_len, &res->enc_cap, &n) ==
-			    VC_OK);
+			FUZZ_CHECK(vc_tree_append_v(&res->enc, &res->enc_len, &res->enc_cap, &n,
+			    version) == VC_OK);
 			FUZZ_CHECK(res->enc_len - before == used);
 			FUZZ_CHECK(memcmp(res->enc + before, copy, used) == 0);
 			pos += used;
@@ -112,13 +122,13 @@ read_tree(const uint8_t *data, size_t size, unsigned seed, struct read_result *r
 }
 
 static void
-fuzz_tree(const uint8_t *data, size_t size)
+fuzz_tree(const uint8_t *data, size_t size, unsigned version)
 {
 	struct read_result whole, pieces;
 	unsigned seed = size > 0 ? 1 + data[0] : 1;
 
-	read_tree(data, size, 0, &whole);
-	read_tree(data, size, seed, &pieces);
+	read_tree(data, size, 0, version, &whole);
+	read_tree(data, size, seed, version, &pieces);
 	/* How the input was cut changes nothing. */
 	if (whole.rc != VC_E_NOMEM && pieces.rc != VC_E_NOMEM) {
 		FUZZ_CHECK(whole.rc == pieces.rc);
@@ -218,6 +228,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (data[0] & 1)
 		fuzz_body(data + 1, size - 1);
 	else
-		fuzz_tree(data + 1, size - 1);
+		fuzz_tree(data + 1, size - 1, (data[0] & 2) ? 2 : 1);
 	return 0;
 }

@@ -11,10 +11,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/client_lib.sh"
 
-VAULT=$BUILD_DIR/vault
-W=$TEST_TMP/work
-SRC=$W/src
-mkdir -p "$W" "$SRC"
 CONF=$W/vaultd.conf
 cat >"$CONF" <<EOF
 policy quick {
@@ -325,15 +321,39 @@ assert_match "it names the pack" "pack [0-9a-f]{64}" "$ERR"
 v snapshots --json
 met=0
 for id in $(printf '%s' "$OUT" | grep -o '"id":"[0-9a-f]*"' | cut -d'"' -f4); do
-	v restore "$id" --target "$W/r7.$id"
+	v restore "$id" --target "$W/r7.$id" --json
 	case $RC in
 	0) ;;
 	3)
 		met=1
+		note "a partial restore of ${id:0:8}"
 		assert_match "a partial restore names what it could not restore, and why" \
 			"cannot restore .*(damaged|authentication|failed verification)" "$ERR"
 		n=$(find "$W/r7.$id" -type f -size +0 | wc -l)
 		assert_true "the other files are restored ($n)" test "$n" -gt 0
+		# Every file not restored is listed in --json and absent: nothing
+		# half-written under its name, no temporary file left behind.
+		lost=$(printf '%s' "$OUT" | sed -n 's/.*"not_restored":\[\(.*\)\]}$/\1/p' |
+			tr ',' '\n' | tr -d '"')
+		assert_true "the files not restored are listed in --json" test -n "$lost"
+		assert_eq "as many listed as named on stderr" \
+			"$(grep -c "cannot restore" "$W/err")" "$(printf '%s\n' "$lost" | wc -l)"
+		# (The first 50: a damaged pack can cost thousands of files.)
+		while IFS= read -r f; do
+			assert_true "each listed file is named on stderr too: $f" \
+				grep -qF "cannot restore $f" "$W/err"
+			assert_true "and absent, not left half-written: $f" test ! -e "$f"
+			orig=${f#"$W/r7.$id"}
+			assert_true "while its source exists: $orig" test -e "$orig"
+		done < <(printf '%s\n' "$lost" | head -50)
+		assert_eq "no temporary file is left" "" \
+			"$(find "$W/r7.$id" -name '.vault-restore.*')"
+		# The plain summary lists them too (one, to keep the test short).
+		f=$(printf '%s\n' "$lost" | head -1)
+		v restore "$id" --target "$W/r8.$id" --include "${f#"$W/r7.$id"}"
+		assert_eq "the summary run exits 3 as well" 3 "$RC"
+		assert_true "the summary lists $f" grep -qxF "not restored: $W/r8.$id${f#"$W/r7.$id"}" \
+			"$W/out"
 		;;
 	1)
 		met=1

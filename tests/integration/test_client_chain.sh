@@ -9,10 +9,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/client_lib.sh"
 
-VAULT=$BUILD_DIR/vault
-W=$TEST_TMP/work
-SRC=$W/src
-mkdir -p "$W" "$SRC"
 start_vaultd
 new_tenant acme
 ADMIN=$(new_token acme --scopes all)
@@ -45,11 +41,13 @@ assert_match "the first snapshot is number 1 of its series" '"seq":1' "$OUT"
 assert_match "and names no predecessor" '"prev":\[\]' "$OUT"
 v cat snapshot "$S2"
 assert_match "the second is number 2" '"seq":2' "$OUT"
+assert_match "cat snapshot shows the body version" '"version":2' "$OUT"
 assert_match "and names the first" "\"prev\":\\[\"$S1\"\\]" "$OUT"
 
 note "the server deletes the newest snapshot: a rollback"
-v snapshots
+v snapshots --json
 assert_eq "the listing is fine before" 0 "$RC"
+assert_match "snapshots --json shows each one's number" "\"id\":\"$S2\"[^}]*\"seq\":2" "$OUT"
 assert_eq "the server's delete works" 204 "$(server_delete "$S2")"
 v snapshots
 assert_eq "snapshots exits 4" 4 "$RC"

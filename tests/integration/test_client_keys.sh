@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Key management (issue 15, spec/client-crypto.md 8, spec/client.md 5):
+# Key management (issue 15, spec/client-crypto.md 8, spec/client.md 4):
 # several passphrases and a recovery key wrap one master key; each opens
 # the vault; removing one never locks out the others; the last key and the
 # key in use cannot be removed; passwd re-wraps only (the data and its
@@ -7,10 +7,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/client_lib.sh"
 
-VAULT=$BUILD_DIR/vault
-W=$TEST_TMP/work
-SRC=$W/src
-mkdir -p "$W" "$SRC"
 start_vaultd
 new_tenant acme
 ADMIN=$(new_token acme --scopes all)

@@ -243,6 +243,11 @@ check_body_vector(const char *member)
 	    VC_OK);
 	assert_fields(json_object_get(bv.v, "fields"), &b);
 	assert_int_equal(env.client_time, b.time);
+	/* tree_version as the JSON says (1 in body, 2 in body_v2). */
+	json_t *text = json_loads(bv.json, 0, NULL);
+	assert_non_null(text);
+	assert_int_equal(b.tree_version, vectors_u64(text, "tree_version"));
+	json_decref(text);
 
 	/* The same JSON text sealed by C: the same bytes. */
 	assert_int_equal(vc_snapbody_seal(&k, bv.hdr, bv.hdr_len, bv.json, strlen(bv.json),
@@ -261,6 +266,7 @@ check_body_vector(const char *member)
 	assert_int_equal(vc_snapbody_open(&k, bv.hdr, bv.hdr_len, out, outlen, &b2), VC_OK);
 	body_eq(&b, &b2);
 	assert_int_equal(b2.version, VC_SNAPBODY_VERSION);
+	assert_int_equal(b2.tree_version, VC_TREE_VERSION);
 	vc_snapbody_free(&b2);
 	uint8_t *out2;
 	size_t out2len;

@@ -36,24 +36,37 @@ static const char *const type_names[] = {
 	"end", "file", "dir", "symlink", "hardlink", "fifo", "chr", "blk", "sock",
 };
 
-/* A node with its own copies of name, target and chunks. */
+/* A node with its own copies of name, target, chunks and (v2) of its
+ * owner names and xattrs, whose bytes all live in ext. */
 struct owned_node {
 	struct vc_node n;
 	unsigned depth;
 	uint8_t *name, *target;
 	struct vc_chunk_ref *chunks;
+	uint8_t *ext;
+	struct vc_xattr *xattrs;
 };
+
+static void
+owned_free_one(struct owned_node *o)
+{
+	free(o->name);
+	free(o->target);
+	free(o->chunks);
+	free(o->ext);
+	free(o->xattrs);
+}
 
 static void
 owned_free(struct owned_node *o, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(o[i].name);
-		free(o[i].target);
-		free(o[i].chunks);
-	}
+	for (size_t i = 0; i < n; i++)
+		owned_free_one(&o[i]);
 	free(o);
 }
+
+/* A version 2 record with the empty extension part: 0, 0, count 0. */
+#define EMPTY_EXT_LEN 4
 
 static uint8_t
 type_of(const char *s)
@@ -63,6 +76,47 @@ type_of(const char *s)
 			return t;
 	fail_msg("unknown node type \"%s\"", s);
 	return 0;
+}
+
+/* Appends hex's bytes to o->ext (room for them was reserved). */
+static const void *
+ext_bytes(struct owned_node *o, size_t *used, const char *hex, size_t *len)
+{
+	uint8_t *b = vectors_hex(hex, len), *at = o->ext + *used;
+
+	if (*len > 0)
+		memcpy(at, b, *len);
+	*used += *len;
+	free(b);
+	return at;
+}
+
+/* The version 2 members of a vector node, if it has them. */
+static void
+ext_from_json(const json_t *v, struct owned_node *o)
+{
+	struct vc_node *n = &o->n;
+	json_t *xs = json_object_get(v, "xattrs"), *x;
+	size_t i, used = 0, room;
+
+	if (xs == NULL)
+		return;
+	room = strlen(vectors_str(v, "user_hex")) + strlen(vectors_str(v, "group_hex"));
+	json_array_foreach(xs, i, x)
+		room += strlen(vectors_str(x, "name_hex")) + strlen(vectors_str(x, "value_hex"));
+	o->ext = malloc(room / 2 + 1);
+	o->xattrs = calloc(json_array_size(xs) + 1, sizeof(*o->xattrs));
+	assert_true(o->ext != NULL && o->xattrs != NULL);
+	n->user = ext_bytes(o, &used, vectors_str(v, "user_hex"), &n->user_len);
+	n->group = ext_bytes(o, &used, vectors_str(v, "group_hex"), &n->group_len);
+	json_array_foreach(xs, i, x) {
+		o->xattrs[i].name = ext_bytes(o, &used, vectors_str(x, "name_hex"),
+		    &o->xattrs[i].name_len);
+		o->xattrs[i].value = ext_bytes(o, &used, vectors_str(x, "value_hex"),
+		    &o->xattrs[i].value_len);
+	}
+	n->xattrs = o->xattrs;
+	n->nxattrs = json_array_size(xs);
 }
 
 static void
@@ -112,6 +166,29 @@ node_from_json(const json_t *v, struct owned_node *o)
 		}
 		n->chunks = o->chunks;
 	}
+	ext_from_json(v, o);
+}
+
+/* Whether two strings (pointer, length) are equal. */
+static int
+mem_eq(const void *a, size_t an, const void *b, size_t bn)
+{
+	return an == bn && (an == 0 || memcmp(a, b, an) == 0);
+}
+
+/* Whether the version 2 parts of two nodes are equal. */
+static int
+ext_eq(const struct vc_node *a, const struct vc_node *b)
+{
+	if (!mem_eq(a->user, a->user_len, b->user, b->user_len) ||
+	    !mem_eq(a->group, a->group_len, b->group, b->group_len) || a->nxattrs != b->nxattrs)
+		return 0;
+	for (size_t i = 0; i < a->nxattrs; i++)
+		if (!mem_eq(a->xattrs[i].name, a->xattrs[i].name_len, b->xattrs[i].name,
+		    b->xattrs[i].name_len) || !mem_eq(a->xattrs[i].value, a->xattrs[i].value_len,
+		    b->xattrs[i].value, b->xattrs[i].value_len))
+			return 0;
+	return 1;
 }
 
 /* Whether two nodes are equal in every field (the reader zeroes fields of
@@ -129,6 +206,8 @@ node_eq(const struct vc_node *a, const struct vc_node *b)
 	if (a->name_len > 0 && memcmp(a->name, b->name, a->name_len) != 0)
 		return 0;
 	if (a->target_len > 0 && memcmp(a->target, b->target, a->target_len) != 0)
+		return 0;
+	if (!ext_eq(a, b))
 		return 0;
 	return a->nchunks == 0 ||
 	    memcmp(a->chunks, b->chunks, a->nchunks * sizeof(*a->chunks)) == 0;
@@ -160,10 +239,10 @@ static const char *const outcome_names[] = { "ok", "corrupt", "truncated", "uncl
  * the outcome; *count gets the number of nodes read.
  */
 static enum outcome
-read_stream(const uint8_t *data, size_t len, size_t piece, const struct owned_node *want,
-    size_t nwant, size_t *count)
+read_stream_v(const uint8_t *data, size_t len, size_t piece, const struct owned_node *want,
+    size_t nwant, size_t *count, unsigned version)
 {
-	struct vc_tree_reader *r = vc_tree_reader_new();
+	struct vc_tree_reader *r = vc_tree_reader_new_v(version);
 	size_t pos = 0, avail = 0, used, n = 0, step;
 	enum outcome out = OUT_OK;
 	struct vc_node node;
@@ -209,6 +288,14 @@ read_stream(const uint8_t *data, size_t len, size_t piece, const struct owned_no
 	return out;
 }
 
+/* read_stream_v of the current version. */
+static enum outcome
+read_stream(const uint8_t *data, size_t len, size_t piece, const struct owned_node *want,
+    size_t nwant, size_t *count)
+{
+	return read_stream_v(data, len, piece, want, nwant, count, VC_TREE_VERSION);
+}
+
 static struct owned_node *
 nodes_from_json(const json_t *a, size_t *n)
 {
@@ -226,15 +313,28 @@ nodes_from_json(const json_t *a, size_t *n)
 }
 
 static uint8_t *
-append_all(const struct owned_node *o, size_t n, size_t *len)
+append_all_v(const struct owned_node *o, size_t n, size_t *len, unsigned version)
 {
 	uint8_t *buf = NULL;
 	size_t cap = 0;
 
 	*len = 0;
 	for (size_t i = 0; i < n; i++)
-		assert_int_equal(vc_tree_append(&buf, len, &cap, &o[i].n), VC_OK);
+		assert_int_equal(vc_tree_append_v(&buf, len, &cap, &o[i].n, version), VC_OK);
 	return buf;
+}
+
+static uint8_t *
+append_all(const struct owned_node *o, size_t n, size_t *len)
+{
+	return append_all_v(o, n, len, VC_TREE_VERSION);
+}
+
+/* The "version" of a vector (absent: 1). */
+static unsigned
+vector_version(const json_t *v)
+{
+	return json_object_get(v, "version") != NULL ? (unsigned)vectors_u64(v, "version") : 1;
 }
 
 static int
@@ -262,17 +362,21 @@ test_stream_vectors(void **state)
 	static const size_t pieces[] = { SIZE_MAX, 1, 7, 0, 0 };
 	struct owned_node *o;
 	uint8_t *want, *got;
-	size_t i, n, len, glen, count;
+	size_t i, n, len, glen, count, v2 = 0;
 
 	(void)state;
 	json_array_foreach(json_object_get(doc, "streams"), i, v) {
+		unsigned ver = vector_version(v);
+
+		v2 += ver == 2;
 		o = nodes_from_json(json_object_get(v, "nodes"), &n);
 		want = vectors_hex(vectors_str(v, "hex"), &len);
 		for (size_t p = 0; p < sizeof(pieces) / sizeof(pieces[0]); p++) {
-			assert_int_equal(read_stream(want, len, pieces[p], o, n, &count), OUT_OK);
+			assert_int_equal(read_stream_v(want, len, pieces[p], o, n, &count, ver),
+			    OUT_OK);
 			assert_int_equal(count, n);
 		}
-		got = append_all(o, n, &glen);
+		got = append_all_v(o, n, &glen, ver);
 		assert_int_equal(glen, len);
 		if (len > 0)
 			assert_memory_equal(got, want, len);
@@ -280,7 +384,7 @@ test_stream_vectors(void **state)
 		free(want);
 		owned_free(o, n);
 	}
-	assert_true(i >= 5);
+	assert_true(i >= 5 && v2 >= 3);
 	json_decref(doc);
 }
 
@@ -298,7 +402,7 @@ test_invalid_vectors(void **state)
 		data = vectors_hex(vectors_str(v, "hex"), &len);
 		/* The outcome does not depend on how the input is cut. */
 		for (size_t p = 0; p < sizeof(pieces) / sizeof(pieces[0]); p++) {
-			out = read_stream(data, len, pieces[p], NULL, 0, &count);
+			out = read_stream_v(data, len, pieces[p], NULL, 0, &count, vector_version(v));
 			if (strcmp(outcome_names[out], vectors_str(v, "error")) != 0 ||
 			    count != vectors_u64(v, "records"))
 				fail_msg("\"%s\": %s after %zu records", vectors_str(v, "note"),
@@ -342,10 +446,10 @@ test_depth(void **state)
 		assert_int_equal(vc_tree_append(&buf, &len, &cap, &dir_d), VC_OK);
 	assert_int_equal(read_stream(buf, len, SIZE_MAX, NULL, 0, &count), OUT_CORRUPT);
 	assert_int_equal(count, VC_TREE_DEPTH_MAX);
-	assert_int_equal(read_stream(buf, len - COMMON_LEN - 1, SIZE_MAX, NULL, 0, &count),
-	    OUT_UNCLOSED);
-	assert_int_equal(read_stream(buf, len - COMMON_LEN, SIZE_MAX, NULL, 0, &count),
-	    OUT_CORRUPT);
+	assert_int_equal(read_stream(buf, len - COMMON_LEN - 1 - EMPTY_EXT_LEN, SIZE_MAX, NULL, 0,
+	    &count), OUT_UNCLOSED);
+	assert_int_equal(read_stream(buf, len - COMMON_LEN - EMPTY_EXT_LEN, SIZE_MAX, NULL, 0,
+	    &count), OUT_CORRUPT);
 	free(buf);
 }
 
@@ -367,7 +471,7 @@ test_more_keeps_state(void **state)
 	assert_int_equal(vc_tree_append(&buf, &len, &cap, &dir_d), VC_OK);
 	off = len;
 	assert_int_equal(vc_tree_append(&buf, &len, &cap, &file), VC_OK);
-	assert_int_equal(len - off, 75 + 1 + 2 * 36);
+	assert_int_equal(len - off, 75 + 1 + 2 * 36 + EMPTY_EXT_LEN);
 	assert_int_equal(vc_tree_next(r, buf, off, &n, &used, &depth), VC_OK);
 	assert_int_equal(used, off);
 	for (size_t k = 0; k < len - off; k++) {
@@ -422,6 +526,39 @@ random_name(struct owned_node *o, int top)
 	o->n.name_len = len;
 }
 
+/* Random owner names and 0-3 xattrs "user.N" with random values (v2). */
+static void
+random_ext(struct owned_node *o)
+{
+	struct vc_node *n = &o->n;
+	size_t nx = (size_t)(rng() % 4), used;
+
+	o->ext = malloc(2 * 40 + nx * (8 + 300));
+	o->xattrs = calloc(nx + 1, sizeof(*o->xattrs));
+	assert_true(o->ext != NULL && o->xattrs != NULL);
+	n->user_len = (size_t)(rng() % 40);
+	n->group_len = (size_t)(rng() % 40);
+	for (size_t i = 0; i < n->user_len + n->group_len; i++)
+		o->ext[i] = (uint8_t)(1 + rng() % 255);
+	n->user = (const char *)o->ext;
+	n->group = (const char *)o->ext + n->user_len;
+	used = n->user_len + n->group_len;
+	for (size_t i = 0; i < nx; i++) {
+		struct vc_xattr *x = &o->xattrs[i];
+
+		x->name_len = (size_t)snprintf((char *)o->ext + used, 8, "user.%zu", i);
+		x->name = (const char *)o->ext + used;
+		used += x->name_len;
+		x->value_len = (size_t)(rng() % 300);
+		for (size_t k = 0; k < x->value_len; k++)
+			o->ext[used + k] = (uint8_t)rng();
+		x->value = o->ext + used;
+		used += x->value_len;
+	}
+	n->xattrs = o->xattrs;
+	n->nxattrs = nx;
+}
+
 static void
 random_node(struct owned_node *o, unsigned depth, int can_dir)
 {
@@ -472,6 +609,7 @@ random_node(struct owned_node *o, unsigned depth, int can_dir)
 		n->rdev = rng();
 		break;
 	}
+	random_ext(o);
 }
 
 /* Appends a random directory level of up to 6 entries at depth into
@@ -489,13 +627,10 @@ random_level(struct owned_node *out, size_t *n, size_t cap, unsigned depth, unsi
 		int dup = 0;
 		for (size_t m = 0; m < j; m++)
 			dup |= cmp_names(&lvl[m], &lvl[j]) == 0;
-		if (dup) {
-			free(lvl[j].name);
-			free(lvl[j].target);
-			free(lvl[j].chunks);
-		} else {
+		if (dup)
+			owned_free_one(&lvl[j]);
+		else
 			j++;
-		}
 	}
 	qsort(lvl, j, sizeof(*lvl), cmp_names);
 	for (size_t i = 0; i < j; i++) {
@@ -605,12 +740,17 @@ test_writer_rules(void **state)
 	bad[nbad++].size = 1;
 
 	assert_int_equal(vc_tree_append(&buf, &len, &cap, &base), VC_OK);
-	assert_int_equal(len, COMMON_LEN + 1);
+	assert_int_equal(len, COMMON_LEN + 1 + EMPTY_EXT_LEN);
 	for (size_t i = 0; i < nbad; i++) {
 		if (vc_tree_append(&buf, &len, &cap, &bad[i]) != VC_E_CORRUPT)
 			fail_msg("bad node %zu accepted", i);
-		assert_int_equal(len, COMMON_LEN + 1);
+		assert_int_equal(len, COMMON_LEN + 1 + EMPTY_EXT_LEN);
 	}
+	assert_int_equal(vc_tree_append_v(&buf, &len, &cap, &base, 0), VC_E_UNSUPPORTED);
+	assert_int_equal(vc_tree_append_v(&buf, &len, &cap, &base, VC_TREE_VERSION + 1),
+	    VC_E_UNSUPPORTED);
+	assert_null(vc_tree_reader_new_v(0));
+	assert_null(vc_tree_reader_new_v(VC_TREE_VERSION + 1));
 	/* Chunk lengths 0 and 2^24 + 1. */
 	bad[0] = base;
 	bad[0].type = VC_NODE_FILE;
@@ -635,7 +775,7 @@ test_writer_rules(void **state)
  * Returns whether an allocation failed. */
 static int
 read_with_failure(const uint8_t *data, size_t len, const struct owned_node *want,
-    size_t nwant, unsigned long nth)
+    size_t nwant, unsigned long nth, unsigned version)
 {
 	struct vc_tree_reader *r;
 	size_t pos = 0, used, i = 0;
@@ -644,7 +784,7 @@ read_with_failure(const uint8_t *data, size_t len, const struct owned_node *want
 	int rc, failed = 0;
 
 	faultsim_config((int)nth - 1, 1);
-	if ((r = vc_tree_reader_new()) == NULL) {
+	if ((r = vc_tree_reader_new_v(version)) == NULL) {
 		assert_int_equal(faultsim_off(), 1);
 		return 1;
 	}
@@ -666,21 +806,20 @@ read_with_failure(const uint8_t *data, size_t len, const struct owned_node *want
 	return failed;
 }
 
+/* Allocation failures reading and writing the vector stream rich. */
 static void
-test_alloc_tree(void **state)
+alloc_stream(const json_t *rich)
 {
-	json_t *doc = vectors_load("tree.json", 0);
-	json_t *rich = json_array_get(json_object_get(doc, "streams"), 2);
+	unsigned ver = vector_version(rich);
 	struct owned_node *o;
 	uint8_t *data, *buf;
 	size_t n, len, blen, cap, i;
 	unsigned long nth;
 	int rc;
 
-	(void)state;
 	o = nodes_from_json(json_object_get(rich, "nodes"), &n);
 	data = vectors_hex(vectors_str(rich, "hex"), &len);
-	for (nth = 1; read_with_failure(data, len, o, n, nth); nth++)
+	for (nth = 1; read_with_failure(data, len, o, n, nth, ver); nth++)
 		;
 	assert_true(nth > 3);
 	for (nth = 1;; nth++) {
@@ -689,7 +828,7 @@ test_alloc_tree(void **state)
 		faultsim_config((int)nth - 1, 1);
 		for (i = 0; i < n; i++) {
 			size_t before = blen;
-			if ((rc = vc_tree_append(&buf, &blen, &cap, &o[i].n)) != VC_OK) {
+			if ((rc = vc_tree_append_v(&buf, &blen, &cap, &o[i].n, ver)) != VC_OK) {
 				assert_int_equal(rc, VC_E_NOMEM);
 				assert_int_equal(blen, before);
 				break;
@@ -706,7 +845,115 @@ test_alloc_tree(void **state)
 	assert_true(nth > 1);
 	free(data);
 	owned_free(o, n);
+}
+
+static void
+test_alloc_tree(void **state)
+{
+	json_t *doc = vectors_load("tree.json", 0), *v;
+	size_t i, done = 0;
+
+	(void)state;
+	/* The version 1 and the version 2 stream of every node type. */
+	json_array_foreach(json_object_get(doc, "streams"), i, v) {
+		if (strstr(vectors_str(v, "note"), "every node type") != NULL) {
+			alloc_stream(v);
+			done++;
+		}
+	}
+	assert_int_equal(done, 2);
 	json_decref(doc);
+}
+
+/* A FIFO "f" with the given xattrs (v2). */
+static int
+append_xattrs(uint8_t **buf, size_t *len, size_t *cap, const struct vc_xattr *x, size_t nx)
+{
+	struct vc_node n = { .type = VC_NODE_FIFO, .name = "f", .name_len = 1,
+	    .xattrs = x, .nxattrs = nx };
+
+	*len = 0;
+	return vc_tree_append(buf, len, cap, &n);
+}
+
+/* The xattr limits at their edges (spec/tree.md 3, "Version 2"): too big
+ * for the vectors. The writer refuses what breaks them; the reader refuses
+ * as soon as the offending length has arrived. */
+static void
+test_xattr_limits(void **state)
+{
+	static uint8_t value[VC_TREE_XATTR_VALUE_MAX + 1];
+	char names[17][8];
+	struct vc_xattr x[17];
+	uint8_t *buf = NULL;
+	size_t len = 0, cap = 0, count, per = VC_TREE_XATTR_BYTES_MAX / 16 - 7;
+
+	(void)state;
+	x[0] = (struct vc_xattr){ "user.v", 6, value, VC_TREE_XATTR_VALUE_MAX };
+	assert_int_equal(append_xattrs(&buf, &len, &cap, x, 1), VC_OK);
+	assert_int_equal(read_stream(buf, len, SIZE_MAX, NULL, 0, &count), OUT_OK);
+	x[0].value_len++;
+	assert_int_equal(append_xattrs(&buf, &len, &cap, x, 1), VC_E_CORRUPT);
+	/* Patch the value length of the valid record: corrupt from there. */
+	x[0].value_len--;
+	assert_int_equal(append_xattrs(&buf, &len, &cap, x, 1), VC_OK);
+	buf[len - VC_TREE_XATTR_VALUE_MAX - 4] = 1;
+	buf[len - VC_TREE_XATTR_VALUE_MAX - 2] = 1;
+	assert_int_equal(read_stream(buf, len - VC_TREE_XATTR_VALUE_MAX, SIZE_MAX, NULL, 0,
+	    &count), OUT_CORRUPT);
+	/* 16 entries of 7-byte names: exactly 1 MiB; a 17th byte is too many. */
+	for (int i = 0; i < 17; i++) {
+		snprintf(names[i], sizeof(names[i]), "user.%02d", i);
+		x[i] = (struct vc_xattr){ names[i], 7, value, per };
+	}
+	assert_int_equal(append_xattrs(&buf, &len, &cap, x, 16), VC_OK);
+	assert_int_equal(read_stream(buf, len, 0, NULL, 0, &count), OUT_OK);
+	x[15].value_len++;
+	assert_int_equal(append_xattrs(&buf, &len, &cap, x, 16), VC_E_CORRUPT);
+	x[15].value_len--;
+	x[16].value_len = 0;
+	assert_int_equal(append_xattrs(&buf, &len, &cap, x, 17), VC_E_CORRUPT);
+	/* The reader: the 17th entry's name alone passes the sum. */
+	assert_int_equal(append_xattrs(&buf, &len, &cap, x, 16), VC_OK);
+	buf[COMMON_LEN + 1 + 2] = 17;
+	assert_int_equal(read_stream(buf, len, SIZE_MAX, NULL, 0, &count), OUT_TRUNCATED);
+	{
+		uint8_t *more = malloc(len + 12);
+
+		assert_non_null(more);
+		memcpy(more, buf, len);
+		memcpy(more + len, "\x07user.16\0\0\0\0", 12);
+		assert_int_equal(read_stream(more, len + 12, SIZE_MAX, NULL, 0, &count),
+		    OUT_CORRUPT);
+		free(more);
+	}
+	/* Order, duplicates, NULs, name lengths, owner names. */
+	x[0] = (struct vc_xattr){ "user.b", 6, value, 0 };
+	x[1] = (struct vc_xattr){ "user.a", 6, value, 0 };
+	assert_int_equal(append_xattrs(&buf, &len, &cap, x, 2), VC_E_CORRUPT);
+	x[1] = x[0];
+	assert_int_equal(append_xattrs(&buf, &len, &cap, x, 2), VC_E_CORRUPT);
+	x[1] = (struct vc_xattr){ "user.\0", 6, value, 0 };
+	assert_int_equal(append_xattrs(&buf, &len, &cap, &x[1], 1), VC_E_CORRUPT);
+	x[1] = (struct vc_xattr){ "", 0, value, 0 };
+	assert_int_equal(append_xattrs(&buf, &len, &cap, &x[1], 1), VC_E_CORRUPT);
+	memset(value, 'n', sizeof(value));
+	x[1] = (struct vc_xattr){ (const char *)value, VC_TREE_XATTR_NAME_MAX + 1, value, 0 };
+	assert_int_equal(append_xattrs(&buf, &len, &cap, &x[1], 1), VC_E_CORRUPT);
+	{
+		struct vc_node n = { .type = VC_NODE_FIFO, .name = "f", .name_len = 1,
+		    .user = (const char *)value, .user_len = VC_TREE_OWNER_MAX };
+
+		len = 0;
+		assert_int_equal(vc_tree_append(&buf, &len, &cap, &n), VC_OK);
+		n.user_len++;
+		assert_int_equal(vc_tree_append(&buf, &len, &cap, &n), VC_E_CORRUPT);
+		n.user_len = 0;
+		n.group = "a\0";
+		n.group_len = 2;
+		assert_int_equal(vc_tree_append(&buf, &len, &cap, &n), VC_E_CORRUPT);
+	}
+	free(buf);
 }
 
 int
@@ -721,6 +968,7 @@ main(void)
 		cmocka_unit_test(test_random_round_trip),
 		cmocka_unit_test(test_writer_rules),
 		cmocka_unit_test(test_alloc_tree),
+		cmocka_unit_test(test_xattr_limits),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

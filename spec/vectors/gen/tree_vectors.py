@@ -24,12 +24,33 @@ CHUNK_MAX = 1 << 24
 DEPTH_MAX = 1024
 NSEC = 1000000000
 JSON_MAX = 64 << 20
+OWNER_MAX = 255
+XNAME_MAX = 255
+XVALUE_MAX = 65536
+XBYTES_MAX = 1 << 20
 
 
 # ---- the tree stream, section 3 -------------------------------------------
 
-def encode(n):
+def encode_ext(n):
+    """The version 2 extension part of a node dict (section 3, "Version 2")."""
+    user, group = bytes.fromhex(n["user_hex"]), bytes.fromhex(n["group_hex"])
+    out = struct.pack("<B", len(user)) + user + struct.pack("<B", len(group)) + group
+    out += struct.pack("<H", len(n["xattrs"]))
+    for x in n["xattrs"]:
+        name, value = bytes.fromhex(x["name_hex"]), bytes.fromhex(x["value_hex"])
+        out += struct.pack("<B", len(name)) + name + struct.pack("<I", len(value)) + value
+    return out
+
+
+def encode(n, version=1):
     """One record from a node dict (no checks: invalid vectors need it)."""
+    if n["type"] != "end" and version >= 2:
+        return encode_v1(n) + encode_ext(n)
+    return encode_v1(n)
+
+
+def encode_v1(n):
     t = TYPES.index(n["type"])
     if t == 0:
         return b"\x00"
@@ -70,14 +91,14 @@ def name_valid(name, top):
     return all(c not in (b"", b".", b"..") for c in name.split(b"/"))
 
 
-def read_stream(data):
+def read_stream(data, version=1):
     """Reads a whole stream: (nodes, error) with error None, 'corrupt',
     'truncated' or 'unclosed'. Reads each record whole, then checks it."""
     nodes, prev, pos = [], [None], 0
     while pos < len(data):
         depth = len(prev) - 1
         try:
-            node, used = read_record(data[pos:], depth, prev[-1])
+            node, used = read_record(data[pos:], depth, prev[-1], version)
         except Corrupt:
             return nodes, "corrupt"
         except More:
@@ -100,7 +121,39 @@ def take(buf, pos, n):
     return buf[pos:pos + n], pos + n
 
 
-def read_record(buf, depth, prev):
+def read_ext(buf, pos, node):
+    """The extension part: lengths checked as they arrive, order after."""
+    for key in ("user_hex", "group_hex"):
+        b, pos = take(buf, pos, 1)
+        s, pos = take(buf, pos, b[0])
+        node[key] = s.hex()
+    b, pos = take(buf, pos, 2)
+    (count,) = struct.unpack("<H", b)
+    node["xattrs"], total = [], 0
+    for _ in range(count):
+        b, pos = take(buf, pos, 1)
+        if b[0] == 0:
+            raise Corrupt()
+        name, pos = take(buf, pos, b[0])
+        b, pos = take(buf, pos, 4)
+        (vlen,) = struct.unpack("<I", b)
+        total += len(name) + vlen
+        if vlen > XVALUE_MAX or total > XBYTES_MAX:
+            raise Corrupt()
+        value, pos = take(buf, pos, vlen)
+        node["xattrs"].append({"name_hex": name.hex(), "value_hex": value.hex()})
+    return pos
+
+
+def check_ext(node):
+    user, group = bytes.fromhex(node["user_hex"]), bytes.fromhex(node["group_hex"])
+    names = [bytes.fromhex(x["name_hex"]) for x in node["xattrs"]]
+    return (b"\x00" not in user and b"\x00" not in group and
+            all(b"\x00" not in n for n in names) and
+            all(a < b for a, b in zip(names, names[1:])))
+
+
+def read_record(buf, depth, prev, version=1):
     top = depth == 0
     b, pos = take(buf, 0, 1)
     t = b[0]
@@ -150,6 +203,10 @@ def read_record(buf, depth, prev):
     elif typ in ("chr", "blk"):
         b, pos = take(buf, pos, 8)
         node["rdev"] = struct.unpack("<Q", b)[0]
+    if version >= 2:
+        pos = read_ext(buf, pos, node)
+        if not check_ext(node):
+            raise Corrupt()
     check_record(node, name, top, prev)
     return node, pos
 
@@ -221,16 +278,92 @@ def with_depth(nodes):
     return out
 
 
-def stream(note, nodes):
+def stream(note, nodes, version=1):
     nodes = with_depth(nodes)
-    data = b"".join(encode(n) for n in nodes)
-    got, err = read_stream(data)
+    if version >= 2:
+        nodes = [v2(n) for n in nodes]
+    data = b"".join(encode(n, version) for n in nodes)
+    got, err = read_stream(data, version)
     assert err is None, (note, err)
     assert got == nodes, note
-    return {"note": note, "hex": data.hex(), "nodes": nodes}
+    return {"note": note, "version": version, "hex": data.hex(), "nodes": nodes}
+
+
+def v2(n, **kw):
+    """n with a version 2 extension part (defaults: no names, no xattrs)."""
+    n = dict(n)
+    if n["type"] == "end":
+        return n
+    n.setdefault("user_hex", "")
+    n.setdefault("group_hex", "")
+    n.setdefault("xattrs", [])
+    for k, val in kw.items():
+        if k in ("user", "group"):
+            n[k + "_hex"] = val.hex()
+        else:
+            n[k] = val
+    return n
+
+
+def xa(name, value):
+    return {"name_hex": name.hex(), "value_hex": value.hex()}
+
+
+ACL_ACCESS = struct.pack("<I", 2) + b"".join(
+    struct.pack("<HHI", tag, perm, uid) for tag, perm, uid in
+    [(0x01, 6, 0xffffffff), (0x02, 4, 1001), (0x04, 4, 0xffffffff),
+     (0x10, 4, 0xffffffff), (0x20, 0, 0xffffffff)])
+
+
+def spec_example_v2():
+    """The version 2 example of section 4, byte by byte."""
+    zero = dict(mode=0, uid=0, gid=0, mtime_sec=0, mtime_nsec=0, ctime_sec=0,
+                ctime_nsec=0, inode=0, dev=0)
+    nodes = [v2(node("dir", "a", **dict(zero, mode=0o755)), user=b"root", group=b"root"),
+             v2(node("file", "b", **zero), user=b"root", group=b"root",
+                xattrs=[xa(b"user.k", b"v")]), END]
+    v = stream("the version 2 example of spec/tree.md 4", nodes, 2)
+    assert len(v["hex"]) // 2 == 177
+    assert v["hex"][0x40 * 2:0x4c * 2] == "04726f6f7404726f6f740000"
+    assert v["hex"][0xa2 * 2:] == "0100" + "06" + b"user.k".hex() + "01000000" + "76" + "00"
+    return v
+
+
+def valid_streams_v2():
+    return [
+        spec_example_v2(),
+        stream("version 2: every node type with owner names; ACLs, a capability, "
+               "sorted xattrs, an empty value, a hard link", [
+                   v2(node("dir", "srv", mode=0o755), user=b"root", group=b"wheel",
+                      xattrs=[xa(b"system.posix_acl_access", ACL_ACCESS),
+                              xa(b"system.posix_acl_default", ACL_ACCESS)]),
+                   v2(node("file", "a", chunks=[{"id": chunk_id(6), "len": 10}],
+                           link_group=3), user=b"u" * OWNER_MAX, group=b"\xff",
+                      xattrs=[xa(b"security.capability", b"\x01\x00\x00\x02" + b"\0" * 16),
+                              xa(b"trusted.t", b""), xa(b"user.a", b"\x00\xff"),
+                              xa(b"user.ab", b"1")]),
+                   v2(node("hardlink", "b", link_group=3, size=10), user=b"u" * OWNER_MAX,
+                      group=b"\xff"),
+                   v2(node("symlink", "l", target=b"a"), xattrs=[xa(b"security.selinux",
+                                                                    b"x_u:x_r:x_t:s0")]),
+                   v2(node("fifo", "p")),
+                   v2(node("chr", "z", rdev=259)),
+                   v2(node("blk", "zb", rdev=2049)),
+                   v2(node("sock", "zs")),
+                   END], 2),
+        # The 64 KiB value and 1 MiB limits are checked at their edges by
+        # tests/unit/test_tree.c (vectors that size would be megabytes).
+        stream("version 2: a 255-byte xattr name",
+               [v2(node("fifo", "big"), xattrs=[xa(b"user." + b"n" * (XNAME_MAX - 5), b"v")])],
+               2),
+    ]
 
 
 def valid_streams():
+    return valid_streams_v1() + valid_streams_v2()
+
+
+def valid_streams_v1():
     f1 = [{"id": chunk_id(1), "len": 1000}, {"id": chunk_id(2), "len": CHUNK_MAX}]
     rich = [
         node("dir", "home/user", mode=0o755, uid=0, gid=0),
@@ -277,13 +410,52 @@ def valid_streams():
     ]
 
 
-def invalid(note, nodes, error, raw=None, cut=None):
-    data = raw if raw is not None else b"".join(encode(n) for n in nodes)
+def invalid(note, nodes, error, raw=None, cut=None, version=1):
+    if raw is None:
+        nodes = [v2(n) for n in nodes] if version >= 2 else nodes
+        data = b"".join(encode(n, version) for n in nodes)
+    else:
+        data = raw
     if cut is not None:
         data = data[:cut]
-    got, err = read_stream(data)
+    got, err = read_stream(data, version)
     assert err == error, (note, err, error)
-    return {"note": note, "hex": data.hex(), "error": error, "records": len(got)}
+    return {"note": note, "version": version, "hex": data.hex(), "error": error,
+            "records": len(got)}
+
+
+def invalid_streams_v2():
+    f = rec("fifo", "f")
+    ok = encode(v2(f), 2)
+    big_value = encode_v1(f) + b"\0\0" + struct.pack("<H", 1) + b"\x06user.k" + \
+        struct.pack("<I", XVALUE_MAX + 1)
+    return [
+        invalid("version 2: a version 1 record (no extension part)", [], "truncated",
+                raw=encode_v1(f), version=2),
+        invalid("version 1: a version 2 record (the extension part is read as the next "
+                "record)", [], "corrupt", raw=ok + encode(v2(rec("fifo", "g")), 2)),
+        invalid("version 2: xattr name length 0", [], "corrupt",
+                raw=encode_v1(f) + b"\0\0\x01\x00\x00", version=2),
+        invalid("version 2: xattr value of 65537 bytes, refused from its length on", [],
+                "corrupt", raw=big_value, version=2),
+        invalid("version 2: xattrs out of order",
+                [v2(f, xattrs=[xa(b"user.b", b""), xa(b"user.a", b"")])], "corrupt",
+                version=2),
+        invalid("version 2: one xattr name twice",
+                [v2(f, xattrs=[xa(b"user.a", b"1"), xa(b"user.a", b"2")])], "corrupt",
+                version=2),
+        invalid("version 2: NUL in an xattr name", [v2(f, xattrs=[xa(b"user.\0", b"")])],
+                "corrupt", version=2),
+        invalid("version 2: NUL in a user name", [v2(f, user=b"ro\0t")], "corrupt",
+                version=2),
+        invalid("version 2: NUL in a group name", [v2(f, group=b"\0")], "corrupt",
+                version=2),
+        invalid("version 2: input ends inside an xattr value",
+                [v2(f, xattrs=[xa(b"user.a", b"12345")])], "truncated", cut=len(ok) + 10,
+                version=2),
+        invalid("version 2: a version 1 rule still holds (mode 0o10000)",
+                [rec("fifo", mode=0o10000)], "corrupt", version=2),
+    ]
 
 
 def rec(typ, name="n", **kw):
@@ -360,7 +532,7 @@ def invalid_streams():
         invalid("a DIR never closed", [d, rec("fifo", "a")], "unclosed"),
         invalid("two DIRs, one END", [d, rec("dir", "e"), END], "unclosed"),
     ]
-    return v
+    return v + invalid_streams_v2()
 
 
 # ---- XChaCha20-Poly1305 and the snapshot body, section 5 ---------------------
@@ -428,7 +600,7 @@ def body_v2_json():
     # than the writer's, with an unknown member.
     fields = dict(BODY_FIELDS)
     fields.update(BODY_V2_CHAIN)
-    text = json.dumps({"prev": BODY_V2_CHAIN["prev"], "version": 2, "tree_version": 1,
+    text = json.dumps({"prev": BODY_V2_CHAIN["prev"], "version": 2, "tree_version": 2,
                        "later": None, **BODY_FIELDS, "seq": BODY_V2_CHAIN["seq"]})
     return text, fields
 
@@ -441,7 +613,7 @@ def body_v2_vector(index_key):
     header = envelope_header(BODY_FIELDS["time"], group, refs, 24 + len(text) + 16)
     nonce = bytes(range(0x60, 0x60 + 24))
     sealed = nonce + xchacha_seal(index_key, nonce, header, text)
-    return {"note": "a version 2 body: the chain members seq and prev",
+    return {"note": "a version 2 body (the chain members seq and prev) of a version 2 tree stream",
             "header_hex": header.hex(), "nonce_hex": nonce.hex(), "json": text.decode(),
             "sealed_hex": sealed.hex(), "fields": fields}
 
@@ -483,7 +655,8 @@ def body_invalid():
     mutated("version 2, a prev ID null", "corrupt", 2, prev=[None])
     mutated("version 2, 65 prev IDs", "corrupt", 2,
             prev=[hashlib.sha256(bytes([i])).hexdigest() for i in range(65)])
-    mutated("tree_version 2", "unsupported", tree_version=2)
+    mutated("tree_version 3", "unsupported", tree_version=3)
+    mutated("tree_version 0", "unsupported", tree_version=0)
     mutated("version as a string", "corrupt", version="1")
     mutated("time as a real", "corrupt", time=1.5)
     mutated("time_nsec 10^9", "corrupt", time_nsec=NSEC)
