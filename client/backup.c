@@ -357,11 +357,11 @@ bk_teardown(struct bk *b)
 /* Seals the snapshot and uploads it. Returns 0, VC_R_MISSING (with
  * *missing), or -1. */
 static int
-commit(struct bk *b, char **paths, size_t npaths, const uint8_t *refs, size_t nrefs,
-    struct vc_backup_stats *st, uint8_t **missing, size_t *nmissing, char *err, size_t errlen)
+commit(struct bk *b, char **paths, size_t npaths, const struct envelope_ref *refs,
+    size_t nrefs, struct vc_backup_stats *st, struct envelope_ref **missing, size_t *nmissing,
+    char *err, size_t errlen)
 {
 	struct vc_snapbody sb = { 0 };
-	struct envelope_ref *er = NULL;
 	uint8_t group[32], *env = NULL, *body = NULL, *zero = NULL;
 	char host[256], *json = NULL;
 	const char *user = getenv("USER");
@@ -401,13 +401,7 @@ commit(struct bk *b, char **paths, size_t npaths, const uint8_t *refs, size_t nr
 	slen = vc_snapbody_sealed_len(jlen);
 	if ((zero = calloc(1, slen)) == NULL)
 		goto oom;
-	if (nrefs > 0 && (er = calloc(nrefs, sizeof(*er))) == NULL)
-		goto oom;
-	for (size_t i = 0; i < nrefs; i++) {
-		er[i].kind = refs[i * ENVELOPE_REF_LEN];
-		memcpy(er[i].id, refs + i * ENVELOPE_REF_LEN + ENVELOPE_KIND_LEN, VC_ID_LEN);
-	}
-	if (envelope_encode(sb.time, group, 0, er, nrefs, zero, slen, &env, &envlen) != 0) {
+	if (envelope_encode(sb.time, group, 0, refs, nrefs, zero, slen, &env, &envlen) != 0) {
 		snprintf(err, errlen, "cannot encode the snapshot envelope: %s", strerror(errno));
 		goto out;
 	}
@@ -433,7 +427,6 @@ oom:
 out:
 	free(json);
 	free(zero);
-	free(er);
 	free(env);
 	free(body);
 	return rc;
@@ -443,24 +436,24 @@ out:
  * described by a named index segment, so the next attempt stores their
  * chunks anew. */
 static void
-forget_missing(struct vc_repo *r, const uint8_t *refs, size_t nrefs, const uint8_t *missing,
-    size_t nmissing)
+forget_missing(struct vc_repo *r, const struct envelope_ref *refs, size_t nrefs,
+    const struct envelope_ref *missing, size_t nmissing)
 {
 	for (size_t i = 0; i < nmissing; i++) {
-		const uint8_t *m = missing + i * ENVELOPE_REF_LEN;
+		const struct envelope_ref *m = &missing[i];
 
-		if (m[0] == ENVELOPE_KIND_PACK) {
-			vc_cache_drop_pack(r->cache, m + ENVELOPE_KIND_LEN);
+		if (m->kind == ENVELOPE_KIND_PACK) {
+			vc_cache_drop_pack(r->cache, m->id);
 			continue;
 		}
 		for (size_t j = 0; j < nrefs; j++) {
-			const uint8_t *p = refs + j * ENVELOPE_REF_LEN;
+			const struct envelope_ref *p = &refs[j];
 			uint8_t idx[VC_ID_LEN];
 
-			if (p[0] == ENVELOPE_KIND_PACK &&
-			    vc_cache_pack_index(r->cache, p + ENVELOPE_KIND_LEN, idx) == 0 &&
-			    memcmp(idx, m + ENVELOPE_KIND_LEN, VC_ID_LEN) == 0)
-				vc_cache_drop_pack(r->cache, p + ENVELOPE_KIND_LEN);
+			if (p->kind == ENVELOPE_KIND_PACK &&
+			    vc_cache_pack_index(r->cache, p->id, idx) == 0 &&
+			    memcmp(idx, m->id, VC_ID_LEN) == 0)
+				vc_cache_drop_pack(r->cache, p->id);
 		}
 	}
 }
@@ -476,7 +469,7 @@ attempt(struct vc_repo *r, const struct vc_backup_opts *o, char **paths, size_t 
 	struct vc_progress *prog = NULL;
 	pthread_t scan;
 	int have_scan = 0, rc = -1;
-	uint8_t *refs = NULL, *missing = NULL;
+	struct envelope_ref *refs = NULL, *missing = NULL;
 	size_t nrefs = 0, nmissing = 0;
 	struct vc_packer_stats ps;
 

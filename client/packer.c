@@ -440,14 +440,8 @@ record_new(struct vc_packer *p)
 	return rc;
 }
 
-static int
-ref_cmp(const void *a, const void *b)
-{
-	return memcmp(a, b, ENVELOPE_REF_LEN);
-}
-
 struct refs {
-	uint8_t *buf;
+	struct envelope_ref *buf;
 	size_t n;
 	uint8_t kind;
 };
@@ -458,14 +452,15 @@ put_ref(const uint8_t id[VC_IDSET_ID_LEN], uint32_t val, void *arg)
 	struct refs *r = arg;
 
 	(void)val;
-	r->buf[r->n * ENVELOPE_REF_LEN] = r->kind;
-	memcpy(r->buf + r->n * ENVELOPE_REF_LEN + ENVELOPE_KIND_LEN, id, VC_ID_LEN);
+	r->buf[r->n].kind = r->kind;
+	memcpy(r->buf[r->n].id, id, sizeof(r->buf[r->n].id));
 	r->n++;
 	return 0;
 }
 
 int
-vc_packer_finish(struct vc_packer *p, uint8_t **refs, size_t *nrefs, char *err, size_t errlen)
+vc_packer_finish(struct vc_packer *p, struct envelope_ref **refs, size_t *nrefs, char *err,
+    size_t errlen)
 {
 	struct refs rf = { 0 };
 	size_t from, to, total;
@@ -499,13 +494,13 @@ vc_packer_finish(struct vc_packer *p, uint8_t **refs, size_t *nrefs, char *err, 
 	if (record_new(p) != 0)
 		return fail(p, err, errlen, "cannot record new packs in the local cache");
 	total = vc_idset_count(p->packs) + vc_idset_count(p->indexes);
-	if ((rf.buf = malloc(total ? total * ENVELOPE_REF_LEN : 1)) == NULL)
+	if ((rf.buf = calloc(total ? total : 1, sizeof(*rf.buf))) == NULL)
 		return fail(p, err, errlen, "out of memory");
 	rf.kind = ENVELOPE_KIND_PACK;
 	vc_idset_walk(p->packs, put_ref, &rf);
 	rf.kind = ENVELOPE_KIND_INDEX;
 	vc_idset_walk(p->indexes, put_ref, &rf);
-	qsort(rf.buf, rf.n, ENVELOPE_REF_LEN, ref_cmp);
+	qsort(rf.buf, rf.n, sizeof(*rf.buf), envelope_ref_cmp);
 	*refs = rf.buf;
 	*nrefs = rf.n;
 	return 0;

@@ -50,12 +50,12 @@ int vc_packer_need(struct vc_packer *p, const uint8_t id[VC_ID_LEN]);
 
 /*
  * Finishes the last pack, uploads the last index segment, waits for every
- * upload and records the new packs in the cache. Then *refs gets the sorted
- * references (ENVELOPE_REF_LEN bytes each, *nrefs of them; malloc'ed) of
+ * upload and records the new packs in the cache. Then *refs gets the
+ * references sorted for envelope_encode() (*nrefs of them; malloc'ed) of
  * every pack holding a chunk given to add or need, and of the index
  * segments that describe them. Returns 0 or -1 with err.
  */
-int vc_packer_finish(struct vc_packer *p, uint8_t **refs, size_t *nrefs,
+int vc_packer_finish(struct vc_packer *p, struct envelope_ref **refs, size_t *nrefs,
     char *err, size_t errlen);
 
 void vc_packer_stats(struct vc_packer *p, struct vc_packer_stats *st);

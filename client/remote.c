@@ -734,15 +734,15 @@ vc_remote_flush(struct vc_remote *r)
 
 /* ---- snapshots ---- */
 
-/* The 409's missing list as envelope reference entries (kind, ID). */
+/* The 409's missing list as envelope references (kind, ID). */
 static int
-missing_parse(const struct vc_job *j, json_t *list, uint8_t **out, size_t *n)
+missing_parse(const struct vc_job *j, json_t *list, struct envelope_ref **out, size_t *n)
 {
 	size_t count = json_array_size(list);
 	enum vsp_kind k;
-	uint8_t *m;
+	struct envelope_ref *m;
 
-	if ((m = malloc(count ? count * ENVELOPE_REF_LEN : 1)) == NULL) {
+	if ((m = calloc(count ? count : 1, sizeof(*m))) == NULL) {
 		vc_remote__set_error(409, "%s vault %s: %s: out of memory", j->r->url, j->r->vault,
 		    j->what);
 		return -1;
@@ -751,13 +751,13 @@ missing_parse(const struct vc_job *j, json_t *list, uint8_t **out, size_t *n)
 		json_t *e = json_array_get(list, i);
 		const char *ks = json_string_value(json_object_get(e, "kind"));
 		const char *id = json_string_value(json_object_get(e, "id"));
-		uint8_t *ent = m + i * ENVELOPE_REF_LEN;
+
 		if (ks == NULL || id == NULL || vsp_kind_parse(ks, strlen(ks), &k) != 0 ||
-		    vsp_id_parse(id, strlen(id), ent + ENVELOPE_REF_ID_OFF) != 0) {
+		    vsp_id_parse(id, strlen(id), m[i].id) != 0) {
 			free(m);
 			return bad_answer(j, "missing[%zu] is not {\"kind\", \"id\"}", i);
 		}
-		ent[ENVELOPE_REF_KIND_OFF] = (uint8_t)k;
+		m[i].kind = (uint8_t)k;
 	}
 	*out = m;
 	*n = count;
@@ -766,7 +766,7 @@ missing_parse(const struct vc_job *j, json_t *list, uint8_t **out, size_t *n)
 
 int
 vc_remote_put_snapshot(struct vc_remote *r, const uint8_t id[VSP_ID_LEN],
-    const uint8_t *buf, size_t len, uint8_t **missing, size_t *nmissing)
+    const uint8_t *buf, size_t len, struct envelope_ref **missing, size_t *nmissing)
 {
 	struct vc_job j;
 	json_t *doc, *list;

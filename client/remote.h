@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "envelope.h"
 #include "report.h"
 #include "vsp.h"
 
@@ -147,12 +148,11 @@ int vc_remote_flush(struct vc_remote *r);
 
 /*
  * PUT a snapshot envelope (spec/vsp.md 7.8.1). 0 stored (or already
- * there); VC_R_MISSING (409) with *missing (malloc'ed, *nmissing entries of
- * 1 kind byte then a 32-byte ID, as in the envelope) naming the objects the
- * vault lacks; -1.
+ * there); VC_R_MISSING (409) with *missing (malloc'ed, *nmissing
+ * references, in the vault's order) naming the objects the vault lacks; -1.
  */
 int vc_remote_put_snapshot(struct vc_remote *r, const uint8_t id[VSP_ID_LEN],
-    const uint8_t *buf, size_t len, uint8_t **missing, size_t *nmissing);
+    const uint8_t *buf, size_t len, struct envelope_ref **missing, size_t *nmissing);
 
 /* Bytes moved so far in each direction (for progress), any thread. */
 void vc_remote_counters(const struct vc_remote *r, uint64_t *sent, uint64_t *received);

@@ -262,13 +262,10 @@ vc_repo_snapshot_load(struct vc_repo *r, const uint8_t id[VC_ID_LEN],
 	out->client_time = e.client_time;
 	memcpy(out->group, e.group, sizeof(out->group));
 	out->nrefs = e.nrefs;
-	if (e.nrefs > 0) {
-		if ((out->refs = malloc(e.nrefs * ENVELOPE_REF_LEN)) == NULL) {
-			vc_snapbody_free(&out->body);
-			seterr(err, errlen, "out of memory");
-			goto fail;
-		}
-		memcpy(out->refs, e.refs_raw, e.nrefs * ENVELOPE_REF_LEN);
+	if (envelope_refs_copy(&e, &out->refs) != 0) {
+		vc_snapbody_free(&out->body);
+		seterr(err, errlen, "out of memory");
+		goto fail;
 	}
 	free(buf);
 	return 0;

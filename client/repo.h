@@ -11,6 +11,7 @@
 
 #include "cache.h"
 #include "crypto.h"
+#include "envelope.h"
 #include "keyobj.h"
 #include "remote.h"
 #include "tree.h"
@@ -87,13 +88,13 @@ int vc_repo_key_remove(struct vc_repo *r, const uint8_t id[VC_ID_LEN], int curre
     char *err, size_t errlen);
 
 /* A snapshot as listed: its object ID, envelope fields and decrypted body.
- * refs (nrefs × 33 bytes) is malloc'ed. */
+ * refs (nrefs references, as read by envelope_refs_copy()) is malloc'ed. */
 struct vc_snapinfo {
 	uint8_t id[VC_ID_LEN];
 	int64_t client_time;
 	uint8_t group[32];
 	size_t nrefs;
-	uint8_t *refs;
+	struct envelope_ref *refs;
 	struct vc_snapbody body;
 };
 

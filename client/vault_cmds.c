@@ -541,13 +541,12 @@ check_tree_chunks(struct check *k, const struct vc_snapinfo *s)
 			    "does not reference", k->snap, hex);
 	}
 	for (size_t i = 0; i < s->nrefs; i++) {
-		const uint8_t *ref = s->refs + i * ENVELOPE_REF_LEN;
+		const struct envelope_ref *ref = &s->refs[i];
 		char hex[65];
 
-		if (ref[0] != ENVELOPE_KIND_INDEX || vc_idset_get(k->indexes,
-		    ref + ENVELOPE_KIND_LEN, NULL))
+		if (ref->kind != ENVELOPE_KIND_INDEX || vc_idset_get(k->indexes, ref->id, NULL))
 			continue;
-		vc_hex(ref + ENVELOPE_KIND_LEN, 1, hex);
+		vc_hex(ref->id, 1, hex);
 		check_error(k, "snapshot %.8s: it references index segment %s, which the vault "
 		    "does not hold", k->snap, hex);
 	}
@@ -557,10 +556,10 @@ static void
 load_refs(struct check *k, const struct vc_snapinfo *s)
 {
 	for (size_t i = 0; i < s->nrefs; i++) {
-		const uint8_t *ref = s->refs + i * ENVELOPE_REF_LEN;
+		const struct envelope_ref *ref = &s->refs[i];
 
-		if (ref[0] == ENVELOPE_KIND_PACK &&
-		    vc_idset_add(k->refs, ref + ENVELOPE_KIND_LEN, 0, NULL) < 0)
+		if (ref->kind == ENVELOPE_KIND_PACK &&
+		    vc_idset_add(k->refs, ref->id, 0, NULL) < 0)
 			cli_die("out of memory");
 	}
 }

@@ -145,6 +145,34 @@ envelope_ref_get(const struct envelope *e, size_t i, struct envelope_ref *out)
 	memcpy(out->id, p + ENVELOPE_REF_ID_OFF, VSP_ID_LEN);
 }
 
+int
+envelope_refs_copy(const struct envelope *e, struct envelope_ref **out)
+{
+	struct envelope_ref *refs;
+
+	*out = NULL;
+	if (e->nrefs == 0)
+		return 0;
+	if ((refs = calloc(e->nrefs, sizeof(*refs))) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	for (size_t i = 0; i < e->nrefs; i++)
+		envelope_ref_get(e, i, &refs[i]);
+	*out = refs;
+	return 0;
+}
+
+int
+envelope_ref_cmp(const void *a, const void *b)
+{
+	const struct envelope_ref *x = a, *y = b;
+
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return memcmp(x->id, y->id, VSP_ID_LEN);
+}
+
 /* ---- the streaming reader ---------------------------------------------- */
 
 struct envelope_reader {
@@ -263,15 +291,6 @@ envelope_reader_free(struct envelope_reader *r)
 
 /* ---- the encoder ----------------------------------------------------------- */
 
-/* Orders two references as their encoded bytes compare. */
-static int
-ref_cmp(const struct envelope_ref *a, const struct envelope_ref *b)
-{
-	if (a->kind != b->kind)
-		return a->kind < b->kind ? -1 : 1;
-	return memcmp(a->id, b->id, VSP_ID_LEN);
-}
-
 int
 envelope_encode(int64_t client_time, const uint8_t group[ENVELOPE_GROUP_LEN],
     uint32_t flags, const struct envelope_ref *refs, size_t nrefs,
@@ -286,7 +305,7 @@ envelope_encode(int64_t client_time, const uint8_t group[ENVELOPE_GROUP_LEN],
 	for (size_t i = 0; i < nrefs; i++) {
 		if (!kind_known(refs[i].kind))
 			goto einval;
-		if (i > 0 && ref_cmp(&refs[i - 1], &refs[i]) >= 0)
+		if (i > 0 && envelope_ref_cmp(&refs[i - 1], &refs[i]) >= 0)
 			goto einval;
 	}
 	hlen = ENVELOPE_HEADER_LEN(nrefs);

@@ -143,6 +143,21 @@ enum envelope_err envelope_parse_header(const uint8_t *buf, size_t len,
 void envelope_ref_get(const struct envelope *e, size_t i, struct envelope_ref *out);
 
 /*
+ * Copies every reference of a parsed envelope into a new array of e->nrefs
+ * entries, which the caller frees with free(). Sets *out to NULL when the
+ * envelope has no reference. Returns 0, or -1 with errno ENOMEM.
+ */
+int envelope_refs_copy(const struct envelope *e, struct envelope_ref **out);
+
+/*
+ * Orders two struct envelope_ref (a and b point to one each) as the
+ * envelope orders them: by kind, then ID, i.e. as their encoded bytes
+ * compare. Returns <0, 0 or >0; its signature suits qsort() and bsearch(),
+ * so a caller sorts references for envelope_encode() with it.
+ */
+int envelope_ref_cmp(const void *a, const void *b);
+
+/*
  * A streaming reader, for an envelope whose bytes arrive in pieces (an
  * upload, or a stored object read from its start). It keeps only the
  * header, parses it once, when its last byte has arrived, and counts the

@@ -104,7 +104,7 @@ static void
 fuzz_missing(const uint8_t *data, size_t size)
 {
 	json_t *doc = json_loadb((const char *)data, size, 0, NULL), *list;
-	uint8_t *m = NULL;
+	struct envelope_ref *m = NULL;
 	size_t n = 0;
 	struct vc_job j;
 
@@ -113,7 +113,7 @@ fuzz_missing(const uint8_t *data, size_t size)
 	if (json_is_array(list) && missing_parse(&j, list, &m, &n) == 0) {
 		FUZZ_CHECK(n == json_array_size(list));
 		for (size_t i = 0; i < n; i++)
-			FUZZ_CHECK(m[i * ENVELOPE_REF_LEN + ENVELOPE_REF_KIND_OFF] < VSP_KIND_COUNT);
+			FUZZ_CHECK(m[i].kind < VSP_KIND_COUNT);
 		free(m);
 	}
 	json_decref(doc);

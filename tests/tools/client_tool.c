@@ -70,7 +70,8 @@ backup_gc(struct vc_repo *r, int argc, char **argv)
 static int
 forge_snapshot(struct vc_repo *r, int argc, char **argv)
 {
-	uint8_t group[32], id[VC_ID_LEN], *zero, *env = NULL, *body = NULL, *missing = NULL;
+	uint8_t group[32], id[VC_ID_LEN], *zero, *env = NULL, *body = NULL;
+	struct envelope_ref *missing = NULL;
 	size_t jlen, slen, envlen, blen, hdr_len, nmissing = 0;
 	char hex[65];
 	int rc = 1;

@@ -584,8 +584,8 @@ static int
 cmd_snapshot_missing(void)
 {
 	static const char body[] = "sealed snapshot body";
-	uint8_t group[ENVELOPE_GROUP_LEN], *env = NULL, *missing = NULL, sid[VSP_ID_LEN];
-	struct envelope_ref refs[2];
+	uint8_t group[ENVELOPE_GROUP_LEN], *env = NULL, sid[VSP_ID_LEN];
+	struct envelope_ref refs[2], *missing = NULL;
 	size_t envlen, nmissing = 0;
 	uint64_t size;
 	int rc;
@@ -613,8 +613,8 @@ cmd_snapshot_missing(void)
 	if (rc == VC_R_MISSING) {
 		printf("missing: %s\n", vc_remote_error(R));
 		CHECK(nmissing == 1, "%zu objects listed missing", nmissing);
-		CHECK(nmissing >= 1 && missing[ENVELOPE_REF_KIND_OFF] == ENVELOPE_KIND_PACK &&
-		    memcmp(missing + ENVELOPE_REF_ID_OFF, refs[0].id, VSP_ID_LEN) == 0,
+		CHECK(nmissing >= 1 && missing[0].kind == ENVELOPE_KIND_PACK &&
+		    memcmp(missing[0].id, refs[0].id, VSP_ID_LEN) == 0,
 		    "the missing entry is not the pack");
 		CHECK(vc_remote_status(R) == 409, "status %d", vc_remote_status(R));
 		free(missing);

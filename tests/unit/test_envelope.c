@@ -401,6 +401,97 @@ test_max_refs(void **state)
 	free(buf);
 }
 
+/* envelope_ref_cmp orders as the encoded bytes do (kind first, then the ID
+ * from its first byte), so qsort with it gives what envelope_encode takes. */
+static void
+test_ref_cmp(void **state)
+{
+	struct envelope_ref r[5], a, b;
+	uint8_t group[ENVELOPE_GROUP_LEN] = {0};
+	uint64_t s = 77;
+	uint8_t *buf;
+	size_t len;
+	struct envelope e;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	b = a;
+	assert_int_equal(envelope_ref_cmp(&a, &b), 0);
+	b.kind = ENVELOPE_KIND_INDEX;
+	a.id[0] = 0xff; /* the kind decides before any ID byte */
+	assert_true(envelope_ref_cmp(&a, &b) < 0);
+	assert_true(envelope_ref_cmp(&b, &a) > 0);
+	b = a;
+	b.id[VSP_ID_LEN - 1] = 1; /* the last ID byte still counts */
+	assert_true(envelope_ref_cmp(&a, &b) < 0);
+	b.id[0] = 0xfe;
+	assert_true(envelope_ref_cmp(&a, &b) > 0); /* ... after the first */
+
+	/* Shuffled references sorted with it encode, and parse back in order. */
+	for (size_t i = 0; i < 5; i++) {
+		r[i].kind = (uint8_t)(rnd(&s) & 1);
+		for (size_t k = 0; k < VSP_ID_LEN; k++)
+			r[i].id[k] = (uint8_t)rnd(&s);
+	}
+	qsort(r, 5, sizeof(r[0]), envelope_ref_cmp);
+	assert_int_equal(envelope_encode(1, group, 0, r, 5, NULL, 0, &buf, &len), 0);
+	assert_int_equal(envelope_parse(buf, len, &e), ENVELOPE_OK);
+	for (size_t i = 0; i < 5; i++) {
+		envelope_ref_get(&e, i, &a);
+		assert_int_equal(a.kind, r[i].kind);
+		assert_memory_equal(a.id, r[i].id, VSP_ID_LEN);
+		if (i > 0)
+			assert_true(envelope_ref_cmp(&r[i - 1], &r[i]) < 0);
+	}
+	free(buf);
+}
+
+/* envelope_refs_copy gives every reference as envelope_ref_get does, NULL
+ * for none, and fails cleanly when it cannot allocate. */
+static void
+test_refs_copy(void **state)
+{
+	struct envelope_ref *got = NULL, want, sentinel;
+	uint64_t s = 11;
+	uint8_t *buf;
+	size_t len;
+	struct envelope e;
+	int n;
+
+	(void)state;
+	make_envelope(&s, 0, 1, &buf, &len);
+	assert_int_equal(envelope_parse(buf, len, &e), ENVELOPE_OK);
+	got = &sentinel; /* must be overwritten */
+	assert_int_equal(envelope_refs_copy(&e, &got), 0);
+	assert_null(got);
+	free(buf);
+
+	make_envelope(&s, 7, 3, &buf, &len);
+	assert_int_equal(envelope_parse(buf, len, &e), ENVELOPE_OK);
+	for (n = 0;; n++) {
+		int rc;
+
+		faultsim_config(n, 1);
+		rc = envelope_refs_copy(&e, &got);
+		if (faultsim_off() == 0) {
+			assert_int_equal(rc, 0);
+			break;
+		}
+		assert_int_equal(rc, -1);
+		assert_int_equal(errno, ENOMEM);
+		assert_null(got);
+	}
+	assert_int_equal(n, 1);
+	assert_non_null(got);
+	for (size_t i = 0; i < e.nrefs; i++) {
+		envelope_ref_get(&e, i, &want);
+		assert_int_equal(got[i].kind, want.kind);
+		assert_memory_equal(got[i].id, want.id, VSP_ID_LEN);
+	}
+	free(got);
+	free(buf);
+}
+
 /* --- errors --------------------------------------------------------- */
 
 static void
@@ -741,6 +832,8 @@ main(void)
 		cmocka_unit_test(test_vectors_invalid),
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_max_refs),
+		cmocka_unit_test(test_ref_cmp),
+		cmocka_unit_test(test_refs_copy),
 		cmocka_unit_test(test_encode_errors),
 		cmocka_unit_test(test_strerror),
 		cmocka_unit_test(test_truncations),

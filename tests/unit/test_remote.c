@@ -394,7 +394,7 @@ static void
 test_missing_parse(void **state)
 {
 	struct vc_remote *r = remote();
-	uint8_t *m = NULL;
+	struct envelope_ref *m = NULL;
 	size_t n = 0;
 	struct vc_job j;
 	json_t *list;
@@ -408,10 +408,12 @@ test_missing_parse(void **state)
 	    "id", a);
 	assert_int_equal(missing_parse(&j, list, &m, &n), 0);
 	assert_int_equal(n, 2);
-	assert_int_equal(m[ENVELOPE_REF_KIND_OFF], ENVELOPE_KIND_PACK);
-	assert_int_equal(m[ENVELOPE_REF_LEN + ENVELOPE_REF_KIND_OFF], ENVELOPE_KIND_INDEX);
-	for (size_t i = 0; i < VSP_ID_LEN; i++)
-		assert_int_equal(m[ENVELOPE_REF_ID_OFF + i], 0xaa);
+	assert_int_equal(m[0].kind, ENVELOPE_KIND_PACK);
+	assert_int_equal(m[1].kind, ENVELOPE_KIND_INDEX);
+	for (size_t i = 0; i < VSP_ID_LEN; i++) {
+		assert_int_equal(m[0].id[i], 0xaa);
+		assert_int_equal(m[1].id[i], 0xaa);
+	}
 	free(m);
 	json_decref(list);
 	list = json_pack("[{s:s,s:s}]", "kind", "blob", "id", a);
