@@ -17,8 +17,22 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 # The build's own packages; the tools (curl, restic, chromium...) stay, as
 # removing them proves nothing about the build and costs minutes to restore.
+# libssl-dev stays: Debian's image has it, and removing it would take
+# unrelated -dev packages with it that nothing here puts back.
 BUILD_PKGS="libsodium-dev libuv1-dev libzstd-dev liblmdb-dev libcurl4-openssl-dev \
-libcmocka-dev libjansson-dev node-llhttp"
+libcmocka-dev libjansson-dev libsystemd-dev libfuse3-dev node-llhttp"
+# Every -dev package install-deps.sh installs must be here, or the check
+# would prove nothing about it.
+for p in $(sed -n '/^PKGS="/,/"$/p' scripts/install-deps.sh | tr -d '"\\' | sed 's/^PKGS=//'); do
+	case $p in
+	libssl-dev | dpkg-dev) ;; # dpkg-dev is a tool, not a library
+	*-dev | node-llhttp)
+		case " $BUILD_PKGS " in
+		*" $p "*) ;;
+		*) echo "bare-check: $p (scripts/install-deps.sh) is missing from BUILD_PKGS" >&2; exit 1 ;;
+		esac ;;
+	esac
+done
 
 jobs=""
 if [ "${1:-}" = "-j" ]; then jobs="-j$(nproc)"; shift; fi
