@@ -386,10 +386,24 @@ assert_eq "idle connection closed by the server" 0 "$rc"
 assert_eq "idle connection gets no answer" 0 "$(file_size "$RAW_REPLY")"
 
 note 503 at the connection limit
+# open_conns N: waits (up to 10 s) until vaultd counts N open connections.
+# The limit is only reached once vaultd has seen the start-up check's
+# connection close and both of ours open; a fixed sleep raced with that on
+# a loaded machine.
+open_conns() {
+	local i n
+	for ((i = 0; i < 200; i++)); do
+		n=$("$VAULTCTL" -d "$DATA" status --json 2>/dev/null | sed -n 's/.*"connections":\([0-9]*\).*/\1/p')
+		[ "$n" = "$1" ] && return 0
+		sleep 0.05
+	done
+	fail "vaultd counts ${n:-no} open connections, not $1"
+}
 restart --max-connections 2
+open_conns 0
 exec {c1}<>"/dev/tcp/127.0.0.1/$PORT"
 exec {c2}<>"/dev/tcp/127.0.0.1/$PORT"
-sleep 0.3
+open_conns 2
 expect_error 503 unavailable "$URL/v1/capabilities"
 exec {c1}>&- {c2}>&-
 ok=0
