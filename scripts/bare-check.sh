@@ -51,6 +51,8 @@ done
 [ ! -e /usr/share/llhttp/api.c ] || { echo "bare-check: llhttp sources still present" >&2; exit 1; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vault-bare.XXXXXX")
+# Readable by all, like a checkout: some tests run the client as nobody.
+chmod 755 "$tmp"
 trap 'cd "$tmp/vault" 2>/dev/null && make stop >/dev/null 2>&1; rm -rf "$tmp"' EXIT INT TERM
 git clone -q "$root" "$tmp/vault"
 cd "$tmp/vault"

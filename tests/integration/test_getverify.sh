@@ -36,7 +36,11 @@ assert_eq "a range of its tail" "$(tail -c 100 "$W/good" | sha256sum | cut -c1-6
 # ---- a damaged one is cut short ----
 f=$(find "$DATA/objects" -type f -name "$B" | head -1)
 assert_true "the copy of the damaged object is on disk" [ -f "$f" ]
-printf 'X' | dd of="$f" bs=1 seek=$((SIZE - 5)) conv=notrunc status=none
+# Flip one bit of a byte near the end (writing a fixed byte would leave
+# the copy intact whenever that byte was already there: 1 run in 256).
+pos=$((SIZE - 5))
+byte=$(dd if="$f" bs=1 skip="$pos" count=1 status=none | od -An -tu1 | tr -d ' ')
+printf "\\$(printf '%03o' $((byte ^ 1)))" | dd of="$f" bs=1 seek="$pos" conv=notrunc status=none
 assert_ne "it no longer hashes to its ID" "$B" "$(sha256 "$f")"
 curl -s --max-time 120 "${AUTH[@]}" -o "$W/cut" "$URL/v1/vaults/v/objects/pack/$B"
 rc=$?
