@@ -27,7 +27,10 @@
 
 #define CHUNK_POOL_MAX 16 /* idle body chunks a listener keeps */
 
-enum { SB_FREE = 0, SB_READING, SB_READY, SB_WRITING };
+/* A body chunk: free, being read, or read (full); a full chunk is freed
+ * once it is written and, if the body has a check, checked. */
+enum { SB_FREE = 0, SB_READING, SB_FULL };
+enum { SD_WRITTEN = 1, SD_CHECKED = 2 };
 
 struct conn_server {
 	uv_loop_t *loop;
@@ -116,10 +119,11 @@ body_end(struct conn *c, int ok)
 			b->ops->finish(b, ok);
 		b->ops->free(b);
 	}
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < CONN_SBUFS; i++) {
 		conn_chunk_put(c->srv, c->sbuf[i]);
 		c->sbuf[i] = NULL;
 		c->sstate[i] = SB_FREE;
+		c->sdone[i] = 0;
 	}
 }
 
@@ -128,7 +132,7 @@ conn_maybe_free(struct conn *c)
 {
 	struct conn_server *srv = c->srv;
 
-	if (c->handles_open > 0 || c->work_busy || c->writes > 0)
+	if (c->handles_open > 0 || c->work_busy || c->check_busy || c->writes > 0)
 		return;
 	body_end(c, 0);
 	if (srv->proto->on_free != NULL)
@@ -325,6 +329,7 @@ body_read(struct conn *c)
 	errno = 0;
 	if (c->body->ops->read(c->body, c->body_off, c->sbuf[i], want) != 0)
 		c->body_err = errno != 0 ? errno : EIO;
+	c->soff[i] = c->body_off;
 	c->slen[i] = want;
 }
 
@@ -339,22 +344,29 @@ work_cb(uv_work_t *w)
 		c->srv->proto->work(c);
 }
 
+/* The head is out already, so the only honest signal left when a body
+ * cannot be read or fails its check is to cut the connection short of
+ * Content-Length. */
+static void
+body_fail(struct conn *c, const char *what, int err)
+{
+	log_msg(VLOG_ERROR, "%s a response body failed: %s", what, strerror(err));
+	conn_close(c);
+}
+
 static void
 after_body_read(struct conn *c)
 {
 	int i = c->next_read;
 
 	if (c->body_err != 0) {
-		/* The head is out already, so the only honest signal left is to
-		 * cut the connection short of Content-Length. */
-		log_msg(VLOG_ERROR, "reading a response body failed: %s",
-		    strerror(c->body_err));
-		conn_close(c);
+		body_fail(c, "reading", c->body_err);
 		return;
 	}
-	c->sstate[i] = SB_READY;
+	c->sstate[i] = SB_FULL;
+	c->sdone[i] = c->body->ops->check != NULL ? 0 : SD_CHECKED;
 	c->body_off += c->slen[i];
-	c->next_read ^= 1;
+	c->next_read = (c->next_read + 1) % CONN_SBUFS;
 	body_pump(c);
 }
 
@@ -398,6 +410,74 @@ conn_work(struct conn *c)
 
 /* ---- streamed bodies ---- */
 
+static struct conn *
+conn_of_check(uv_work_t *w)
+{
+	return (struct conn *)((char *)w - offsetof(struct conn, check_work));
+}
+
+/* Threadpool: checks the next full chunk, on another thread than the read
+ * of the chunk after it, so reading and checking (hashing) overlap. */
+static void
+check_cb(uv_work_t *w)
+{
+	struct conn *c = conn_of_check(w);
+	int i = c->next_check;
+
+	c->check_err = 0;
+	errno = 0;
+	if (c->body->ops->check(c->body, c->soff[i], c->sbuf[i], c->slen[i],
+	    c->soff[i] + c->slen[i] == c->body_end) != 0)
+		c->check_err = errno != 0 ? errno : EIO;
+}
+
+/* Frees chunk i once it is both written and checked. */
+static void
+chunk_release(struct conn *c, int i)
+{
+	if (c->sdone[i] == (SD_WRITTEN | SD_CHECKED)) {
+		c->sstate[i] = SB_FREE;
+		c->sdone[i] = 0;
+	}
+}
+
+/* The whole body is read, checked and written. */
+static int
+body_complete(const struct conn *c)
+{
+	if (c->body == NULL || c->body_off != c->body_end || c->work_busy || c->check_busy ||
+	    c->body_writing)
+		return 0;
+	for (int i = 0; i < CONN_SBUFS; i++)
+		if (c->sstate[i] != SB_FREE)
+			return 0;
+	return 1;
+}
+
+static void
+after_check_cb(uv_work_t *w, int status)
+{
+	struct conn *c = conn_of_check(w);
+	int i = c->next_check;
+
+	(void)status; /* nothing is cancelled */
+	c->check_busy = 0;
+	if (c->closing) {
+		conn_maybe_free(c);
+		return;
+	}
+	if (c->check_err != 0) {
+		body_fail(c, "checking", c->check_err);
+		return;
+	}
+	c->sdone[i] |= SD_CHECKED;
+	c->next_check = (c->next_check + 1) % CONN_SBUFS;
+	chunk_release(c, i);
+	body_pump(c);
+	if (body_complete(c))
+		body_end(c, 1);
+}
+
 static void
 on_body_write(uv_write_t *w, int status)
 {
@@ -406,25 +486,28 @@ on_body_write(uv_write_t *w, int status)
 
 	free(w);
 	c->writes--;
+	c->body_writing = 0;
 	if (status < 0 || c->closing) {
 		conn_close(c);
 		conn_maybe_free(c);
 		return;
 	}
-	c->sstate[i] = SB_FREE;
-	c->next_write ^= 1;
+	c->sdone[i] |= SD_WRITTEN;
+	c->next_write = (c->next_write + 1) % CONN_SBUFS;
+	chunk_release(c, i);
 	body_pump(c);
-	if (c->body != NULL && c->body_off == c->body_end && c->sstate[0] == SB_FREE &&
-	    c->sstate[1] == SB_FREE)
+	if (body_complete(c))
 		body_end(c, 1);
 	c->srv->proto->on_written(c);
 }
 
-/* Keeps one chunk reading and one writing. */
+/* Keeps one chunk reading, one checking and one writing, each in body
+ * order. A chunk goes out as soon as it is read, but the last one only once
+ * every check passed: a body that fails its check never arrives whole. */
 static void
 body_pump(struct conn *c)
 {
-	int r = c->next_read, wi = c->next_write;
+	int r = c->next_read, k = c->next_check, wi = c->next_write;
 
 	if (c->closing)
 		return;
@@ -433,7 +516,16 @@ body_pump(struct conn *c)
 		if (queue_work(c, 1) != 0)
 			return;
 	}
-	if (c->sstate[wi] == SB_READY) {
+	if (!c->check_busy && c->sstate[k] == SB_FULL && !(c->sdone[k] & SD_CHECKED)) {
+		c->check_busy = 1;
+		if (uv_queue_work(c->srv->loop, &c->check_work, check_cb, after_check_cb) != 0) {
+			c->check_busy = 0;
+			conn_close(c);
+			return;
+		}
+	}
+	if (!c->body_writing && c->sstate[wi] == SB_FULL && !(c->sdone[wi] & SD_WRITTEN) &&
+	    (c->soff[wi] + c->slen[wi] < c->body_end || (c->sdone[wi] & SD_CHECKED))) {
 		uv_write_t *w = malloc(sizeof(*w));
 		uv_buf_t b = uv_buf_init(c->sbuf[wi], (unsigned)c->slen[wi]);
 
@@ -442,12 +534,12 @@ body_pump(struct conn *c)
 			return;
 		}
 		w->data = c;
-		c->sstate[wi] = SB_WRITING;
 		if (uv_write(w, &c->h.stream, &b, 1, on_body_write) != 0) {
 			free(w);
 			conn_close(c);
 			return;
 		}
+		c->body_writing = 1;
 		c->writes++;
 		c->srv->st.bytes_out += c->slen[wi];
 	}
@@ -457,14 +549,15 @@ int
 conn_send_body(struct conn *c, struct conn_body *body, uint64_t len)
 {
 	c->body = body;
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < CONN_SBUFS; i++) {
 		c->sstate[i] = SB_FREE;
+		c->sdone[i] = 0;
 		if (c->sbuf[i] == NULL && (c->sbuf[i] = conn_chunk_get(c->srv)) == NULL) {
 			body_end(c, 0);
 			return -1;
 		}
 	}
-	c->next_read = c->next_write = 0;
+	c->next_read = c->next_write = c->next_check = 0;
 	c->body_off = 0;
 	c->body_end = len;
 	if (len == 0) {

@@ -27,9 +27,12 @@
 #include <uv.h>
 
 #define CONN_READ_BUF (64 * 1024)          /* one socket read, at most */
-#define CONN_CHUNK (1024 * 1024)           /* body bytes per work item */
+#define CONN_CHUNK (1024 * 1024)          /* body bytes per work item */
 #define CONN_CHUNK_ALLOC (CONN_CHUNK + CONN_READ_BUF) /* a pool chunk's size */
 #define CONN_LINGER_MS 2000
+/* Body chunks a streaming connection holds: one being read, one checked
+ * and one written at once (bench/README.md). */
+#define CONN_SBUFS 3
 
 struct conn;
 struct conn_server;
@@ -50,6 +53,13 @@ struct conn_body_ops {
 	 * then cuts the connection short of Content-Length, the only honest
 	 * signal once the head is out. */
 	int (*read)(struct conn_body *b, uint64_t off, void *buf, size_t len);
+	/* Threadpool, optional: checks the len bytes at off that read gave,
+	 * called once per chunk in body order (last = 1 on the final one) and
+	 * on another thread than the reads, which it overlaps. Returns 0, or
+	 * -1 with errno set: the connection is cut. The final chunk is only
+	 * written after its check passed, so a body that fails never arrives
+	 * whole. */
+	int (*check)(struct conn_body *b, uint64_t off, const void *buf, size_t len, int last);
 	/* Loop. The whole body went out (ok = 1) or the connection was cut
 	 * (ok = 0). May be NULL. */
 	void (*finish)(struct conn_body *b, int ok);
@@ -120,13 +130,19 @@ struct conn {
 	int work_busy;        /* the one work item is in flight */
 	int work_body;        /* ... and it reads body bytes */
 	enum conn_timer timer_mode;
-	/* The body being streamed: two pool chunks, alternately read and
-	 * written. */
+	/* The body being streamed: a ring of pool chunks, each read, checked
+	 * and written in body order (conn.c, body_pump). */
 	struct conn_body *body;
-	char *sbuf[2];
-	size_t slen[2];
-	int sstate[2];
-	int next_read, next_write;
+	char *sbuf[CONN_SBUFS];
+	uint64_t soff[CONN_SBUFS]; /* body offset of each chunk's first byte */
+	size_t slen[CONN_SBUFS];
+	int sstate[CONN_SBUFS];
+	unsigned sdone[CONN_SBUFS];
+	int next_read, next_write, next_check;
+	int body_writing;     /* a chunk's uv_write is in flight */
+	uv_work_t check_work; /* the body's check, beside the read */
+	int check_busy;
+	int check_err;        /* errno of a failed check */
 	int body_err;         /* errno of a failed read */
 	uint64_t body_off, body_end;
 };

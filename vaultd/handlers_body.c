@@ -2,10 +2,10 @@
  * The object body generator (conn.h, struct conn_body): the storage side of
  * a streamed GET. The connection core pulls bytes from it on the threadpool
  * and knows nothing of backends; this reads them from the backend copy the
- * handler opened and, for a whole-object GET, hashes them as they stream
- * (spec/vsp.md, "Integrity of downloads"): a copy that does not hash to its
- * ID fails its last read, so the core cuts the connection short of
- * Content-Length and the last bytes never go out.
+ * handler opened and, for a whole-object GET not hashed before the answer,
+ * hashes them as they stream (spec/vsp.md, "Integrity of downloads"): a
+ * copy that does not hash to its ID fails its last check, so the core cuts
+ * the connection short of Content-Length and the last bytes never go out.
  */
 #include "handlers_internal.h"
 
@@ -41,8 +41,18 @@ object_read(struct conn_body *cb, uint64_t off, void *buf, size_t len)
 		}
 		got += (size_t)n;
 	}
-	if (r->verify != NULL && resp_verify_feed(ob->s, r, buf, len, off + len == r->length) !=
-	    0) {
+	return 0;
+}
+
+/* Hashing is the one step of a GET that cannot be split across cores, so
+ * it runs beside the reads (conn.h, check) rather than after each. */
+static int
+object_check(struct conn_body *cb, uint64_t off, const void *buf, size_t len, int last)
+{
+	struct object_body *ob = (struct object_body *)cb;
+
+	(void)off;
+	if (resp_verify_feed(ob->s, &ob->r, buf, len, last) != 0) {
 		errno = EIO; /* a bad copy: the last bytes never go out (spec/vsp.md) */
 		return -1;
 	}
@@ -60,6 +70,15 @@ object_free(struct conn_body *cb)
 
 static const struct conn_body_ops object_body_ops = {
 	.read = object_read,
+	.check = NULL,
+	.finish = NULL,
+	.free = object_free,
+};
+
+/* A whole-object GET: hashed as it streams. */
+static const struct conn_body_ops checked_object_body_ops = {
+	.read = object_read,
+	.check = object_check,
 	.finish = NULL,
 	.free = object_free,
 };
@@ -76,7 +95,7 @@ handlers__body_start(struct store *s, struct resp *resp)
 		resp_error(resp, VSP_E_INTERNAL, "out of memory");
 		return;
 	}
-	ob->b.ops = &object_body_ops;
+	ob->b.ops = resp->verify != NULL ? &checked_object_body_ops : &object_body_ops;
 	ob->s = s;
 	/* The reader and the hash move over; the head stays in resp. */
 	ob->r = *resp;

@@ -126,7 +126,10 @@ object_headers(struct resp *resp, const uint8_t id[VSP_ID_LEN], uint64_t size)
 
 /* Whole-object GETs of copies up to this size on the hot backend are hashed
  * before the answer starts, so a bad copy is repaired (or refused) before a
- * client sees a byte of it; larger ones are hashed while they stream. */
+ * client sees a byte of it; larger ones are hashed while they stream. A copy
+ * found good just before the answer is not hashed a second time as it
+ * streams: its bytes come back from the page cache the check just filled,
+ * and hashing twice halved a 1-connection GET's rate (bench/README.md). */
 #define PREVERIFY_MAX ((uint64_t)64 << 20)
 
 /* 1 if the copy under key on b is not size bytes hashing to id, 0 if it
@@ -152,24 +155,31 @@ copy_mismatch(struct backend *b, const char *key, const uint8_t id[VSP_ID_LEN], 
  * (spec/scrub.md): one recorded as bad, or a small hot copy that fails its
  * hash now (checked when `check` is set), is repaired at once from another
  * copy or a replica, and served if that worked. Otherwise 503: its bytes
- * are never served. Returns 0 (serve it) or -1 (resp holds the answer).
+ * are never served. Returns 0 (serve it) or -1 (resp holds the answer);
+ * *verified is set when the copy was hashed and found good here.
  */
 static int
 known_bad(struct store *s, const struct meta_vault *v, const struct route *rt,
-    const struct meta_object *o, unsigned bit, int check, const char *key, struct resp *resp)
+    const struct meta_object *o, unsigned bit, int check, const char *key, struct resp *resp,
+    int *verified)
 {
 	char err[256] = "";
 	uint32_t bad;
-	int rc;
+	int rc, mismatch = -1;
 
+	*verified = 0;
 	if (meta_scrub_bad_mask(s->meta, v->id, (uint8_t)rt->kind, rt->oid, &bad) != META_OK) {
 		resp_error(resp, VSP_E_INTERNAL, "metadata error while looking up the object");
 		return -1;
 	}
-	if (!(bad & (UINT32_C(1) << bit)) &&
-	    !(check && bit == 0 && o->size <= PREVERIFY_MAX &&
-	    copy_mismatch(s->backend, key, rt->oid, o->size) == 1))
-		return 0;
+	if (!(bad & (UINT32_C(1) << bit))) {
+		if (check && bit == 0 && o->size <= PREVERIFY_MAX)
+			mismatch = copy_mismatch(s->backend, key, rt->oid, o->size);
+		if (mismatch != 1) {
+			*verified = mismatch == 0;
+			return 0;
+		}
+	}
 	if (s->scrub != NULL) {
 		rc = scrub_repair_now(s->scrub, v->id, (uint8_t)rt->kind, rt->oid, (uint8_t)bit,
 		    GET_MISMATCH, err, sizeof(err));
@@ -304,7 +314,7 @@ handlers__object_get(struct store *s, const struct request *req, struct resp *re
 	struct meta_vault v;
 	struct meta_object o;
 	uint64_t size, first = 0, last = 0;
-	int rc;
+	int rc, verified;
 
 	if (handlers__authorize(s, req, META_SCOPE_READ, &tok, &v, resp) != 0)
 		return;
@@ -328,7 +338,7 @@ handlers__object_get(struct store *s, const struct request *req, struct resp *re
 	}
 	store_object_key(key, v.id, rt->kind, rt->oid);
 	if (known_bad(s, &v, rt, &o, store_read_location(o.locations), !req->has_range, key,
-	    resp) != 0)
+	    resp, &verified) != 0)
 		return;
 	if (open_copy(s, rt, v.id, &o, key, resp, &size) != 0)
 		return; /* resp holds a 202 (a recall) or the error */
@@ -354,7 +364,7 @@ handlers__object_get(struct store *s, const struct request *req, struct resp *re
 	object_headers(resp, rt->oid, size);
 	/* open_copy may have read the record again after a move: the copy it
 	 * opened is the one read_location picks now. */
-	if (!req->has_range && size > 0)
+	if (!req->has_range && size > 0 && !(verified && store_read_location(o.locations) == 0))
 		verify_start(resp, &v, rt, store_read_location(o.locations));
 	handlers__body_start(s, resp);
 }
