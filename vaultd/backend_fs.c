@@ -52,6 +52,8 @@ struct fs_put {
 	struct fs_backend *fs;
 	int fd;
 	int error; /* errno of a failed put_write; commit then refuses */
+	uint64_t written;  /* bytes written so far */
+	uint64_t flushing; /* bytes handed to writeback early (fs_put_write) */
 	char tmpname[FS_TMPNAME_MAX];
 	char key[BACKEND_KEY_MAX + 1];
 };
@@ -229,6 +231,7 @@ fs_put_begin(struct backend *b, const char *key, struct backend_put **out)
 		goto err0;
 	p->fs = fs;
 	p->error = 0;
+	p->written = p->flushing = 0;
 	memcpy(p->key, key, strlen(key) + 1);
 	for (i = 0; i < FS_TMP_TRIES; i++) {
 		uint64_t n = atomic_fetch_add(&fs->seq, 1);
@@ -248,6 +251,29 @@ err1:
 	free(p);
 err0:
 	return -1;
+}
+
+/*
+ * Starts writeback of what an upload wrote since the last call, once that
+ * is FS_FLUSH_STEP or more, without waiting for it: the disk then writes
+ * while the rest arrives, and the fsync before the answer has only the
+ * tail left (the fsync is still what makes the object durable; errors of
+ * this advisory step surface there).
+ */
+#define FS_FLUSH_STEP ((uint64_t)1 << 20)
+
+static void
+fs_put_flush_early(struct fs_put *p)
+{
+#ifdef SYNC_FILE_RANGE_WRITE
+	if (p->written - p->flushing < FS_FLUSH_STEP)
+		return;
+	(void)sync_file_range(p->fd, (off_t)p->flushing, (off_t)(p->written - p->flushing),
+	    SYNC_FILE_RANGE_WRITE);
+	p->flushing = p->written;
+#else
+	(void)p;
+#endif
 }
 
 static int
@@ -272,7 +298,9 @@ fs_put_write(struct backend_put *bp, const void *buf, size_t len)
 		}
 		c += n;
 		len -= (size_t)n;
+		p->written += (uint64_t)n;
 	}
+	fs_put_flush_early(p);
 	return 0;
 }
 
