@@ -60,6 +60,7 @@ static const struct directive directives[] = {
 	DV("data", TOP, K_PATH, struct conf, data_dir),
 	DV("max-object-size", TOP, K_OBJSIZE, struct conf, max_object_size),
 	DV("reserve", TOP, K_SIZE, struct conf, reserve),
+	DV("verify-before-send", TOP, K_SIZE, struct conf, verify_before_send),
 	DV("header-timeout", TOP, K_TIMEOUT, struct conf, header_timeout_ms),
 	DV("idle-timeout", TOP, K_TIMEOUT, struct conf, idle_timeout_ms),
 	DV("body-timeout", TOP, K_TIMEOUT, struct conf, body_timeout_ms),

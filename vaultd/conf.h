@@ -41,6 +41,7 @@
 #define CONF_DEFAULT_DATA_DIR "./var"
 #define CONF_DEFAULT_MAX_OBJECT_SIZE (1024ULL * 1024 * 1024)
 #define CONF_DEFAULT_RESERVE (64ULL * 1024 * 1024)
+#define CONF_DEFAULT_VERIFY_BEFORE_SEND 0ULL
 #define CONF_DEFAULT_HEADER_TIMEOUT_MS 10000u
 #define CONF_DEFAULT_IDLE_TIMEOUT_MS 60000u
 #define CONF_DEFAULT_BODY_TIMEOUT_MS 30000u
@@ -143,6 +144,7 @@ struct conf {
 	size_t nlistens;
 	char data_dir[CONF_PATH_MAX];
 	uint64_t max_object_size, reserve; /* bytes */
+	uint64_t verify_before_send;       /* bytes; 0: every GET is checked as it streams */
 	unsigned header_timeout_ms, idle_timeout_ms, body_timeout_ms;
 	unsigned max_connections;
 	struct conf_backend *backends;     /* none: the daemon uses fs in DATA/objects */

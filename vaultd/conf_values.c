@@ -167,6 +167,7 @@ conf__new(void)
 	memcpy(c->data_dir, CONF_DEFAULT_DATA_DIR, sizeof(CONF_DEFAULT_DATA_DIR));
 	c->max_object_size = CONF_DEFAULT_MAX_OBJECT_SIZE;
 	c->reserve = CONF_DEFAULT_RESERVE;
+	c->verify_before_send = CONF_DEFAULT_VERIFY_BEFORE_SEND;
 	c->header_timeout_ms = CONF_DEFAULT_HEADER_TIMEOUT_MS;
 	c->idle_timeout_ms = CONF_DEFAULT_IDLE_TIMEOUT_MS;
 	c->body_timeout_ms = CONF_DEFAULT_BODY_TIMEOUT_MS;

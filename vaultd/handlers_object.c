@@ -124,14 +124,6 @@ object_headers(struct resp *resp, const uint8_t id[VSP_ID_LEN], uint64_t size)
 	resp_header(resp, "X-Vault-Object-Size: %" PRIu64, size);
 }
 
-/* Whole-object GETs of copies up to this size on the hot backend are hashed
- * before the answer starts, so a bad copy is repaired (or refused) before a
- * client sees a byte of it; larger ones are hashed while they stream. A copy
- * found good just before the answer is not hashed a second time as it
- * streams: its bytes come back from the page cache the check just filled,
- * and hashing twice halved a 1-connection GET's rate (bench/README.md). */
-#define PREVERIFY_MAX ((uint64_t)64 << 20)
-
 /* 1 if the copy under key on b is not size bytes hashing to id, 0 if it
  * is, -1 if it cannot be read (left to the open that follows). */
 static int
@@ -152,8 +144,9 @@ copy_mismatch(struct backend *b, const char *key, const uint8_t id[VSP_ID_LEN], 
 
 /*
  * The copy this server would read (location bit `bit`) must not be bad
- * (spec/scrub.md): one recorded as bad, or a small hot copy that fails its
- * hash now (checked when `check` is set), is repaired at once from another
+ * (spec/scrub.md): one recorded as bad, or a hot copy of at most
+ * verify-before-send bytes that fails its hash now (checked when `check` is
+ * set), is repaired at once from another
  * copy or a replica, and served if that worked. Otherwise 503: its bytes
  * are never served. Returns 0 (serve it) or -1 (resp holds the answer);
  * *verified is set when the copy was hashed and found good here.
@@ -173,7 +166,7 @@ known_bad(struct store *s, const struct meta_vault *v, const struct route *rt,
 		return -1;
 	}
 	if (!(bad & (UINT32_C(1) << bit))) {
-		if (check && bit == 0 && o->size <= PREVERIFY_MAX)
+		if (check && bit == 0 && o->size <= s->limits.verify_before_send)
 			mismatch = copy_mismatch(s->backend, key, rt->oid, o->size);
 		if (mismatch != 1) {
 			*verified = mismatch == 0;
@@ -363,7 +356,13 @@ handlers__object_get(struct store *s, const struct request *req, struct resp *re
 	resp->content_type = "application/octet-stream";
 	object_headers(resp, rt->oid, size);
 	/* open_copy may have read the record again after a move: the copy it
-	 * opened is the one read_location picks now. */
+	 * opened is the one read_location picks now. One found good just
+	 * before the answer is not hashed again as it streams: its bytes come
+	 * back from the page cache the check just filled. Others are hashed
+	 * as they stream (all of them with verify-before-send 0, the default):
+	 * the hash then runs beside the reads, which is what brings a
+	 * 1-connection GET near the rate of a server that does not hash
+	 * (bench/README.md). */
 	if (!req->has_range && size > 0 && !(verified && store_read_location(o.locations) == 0))
 		verify_start(resp, &v, rt, store_read_location(o.locations));
 	handlers__body_start(s, resp);

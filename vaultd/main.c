@@ -219,6 +219,7 @@ reload_apply(struct daemon *d, const struct conf *c)
 	options_reloaded(d->opts, c, &max_object_size, &reserve, &sc);
 	d->store->limits.max_object_size = max_object_size;
 	d->store->limits.reserve_bytes = reserve;
+	d->store->limits.verify_before_send = c->verify_before_send;
 	for (size_t i = 0; i < d->nservers; i++)
 		server_reconfigure(d->servers[i], &sc);
 	if (d->scrub != NULL)
@@ -227,10 +228,11 @@ reload_apply(struct daemon *d, const struct conf *c)
 		log_msg(VLOG_WARN, "reload: these settings changed but need a restart; "
 		    "until then the ones vaultd started with stay in force: %s", restart);
 	log_msg(VLOG_INFO, "reloaded %s: max-object-size %" PRIu64 ", reserve %" PRIu64
-	    ", max-connections %u, header-timeout %us, idle-timeout %us, body-timeout %us, "
+	    ", verify-before-send %" PRIu64 ", max-connections %u, header-timeout %us, idle-timeout %us, body-timeout %us, "
 	    "scrub-rate %" PRIu64 ", replicate-workers %u, replicate-bandwidth %" PRIu64
 	    ", log-to %s, %zu policies, %zu tenants, %zu replication target(s)",
-	    d->opts->conf_path, max_object_size, reserve, sc.max_connections,
+	    d->opts->conf_path, max_object_size, reserve, c->verify_before_send,
+	    sc.max_connections,
 	    sc.header_timeout_ms / 1000, sc.idle_timeout_ms / 1000, sc.body_timeout_ms / 1000,
 	    c->scrub_rate, c->replicate_workers, c->replicate_bandwidth,
 	    log_dest_name(options_log_to(d->opts, c)), c->npolicies, c->ntenants, c->ntargets);
@@ -621,6 +623,7 @@ start_policies(struct daemon *d, struct options *o, struct store *store)
 	}
 	if (start_repl(d, o->conf, store) != 0)
 		return -1;
+	store->limits.verify_before_send = o->conf->verify_before_send;
 	d->scrub_rate = o->conf->scrub_rate;
 	d->tier_rate = o->conf->tier_rate;
 	d->has_posture_listen = o->conf->has_posture_listen;

@@ -35,6 +35,9 @@ struct tier;  /* tier.h */
 struct store_limits {
 	_Atomic uint64_t max_object_size;
 	_Atomic uint64_t reserve_bytes; /* free space kept back; below it uploads get 507 */
+	/* Whole-object GETs of hot copies up to this size are hashed before
+	 * the answer starts (vaultd.conf verify-before-send); 0: none. */
+	_Atomic uint64_t verify_before_send;
 };
 
 /* What a vault's policy asks of the handlers (vaultd.conf); 0 = none. */

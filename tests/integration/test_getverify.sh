@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# A whole-object GET too large to be hashed before its answer (over 64 MiB)
-# is hashed as it streams (spec/vsp.md, "Integrity of downloads"): the body
-# generator (vaultd/handlers_body.c) fails its last read when the copy does
-# not hash to its ID, so the connection is cut short of Content-Length, the
-# last bytes never go out, the copy is recorded as bad and later GETs get
-# 503. A healthy large object streams whole, ranges included, and the
-# connection stays usable for the next request.
+# A whole-object GET not hashed before its answer (every one by default;
+# above verify-before-send when that is set) is hashed as it streams
+# (spec/vsp.md, "Integrity of downloads"): the body generator
+# (vaultd/handlers_body.c) fails its last check when the copy does not hash
+# to its ID, so the connection is cut short of Content-Length, the last
+# bytes never go out, the copy is recorded as bad and later GETs get 503.
+# A healthy large object streams whole, ranges included, and the connection
+# stays usable for the next request. A small object is checked the same way
+# by default.
 . "$(dirname "$0")/lib.sh"
 
 start_vaultd
@@ -52,6 +54,22 @@ assert_match "the mismatch is logged" "does not hash to its ID" "$(cat "$VAULTD_
 expect_status 503 "${AUTH[@]}" "$URL/v1/vaults/v/objects/pack/$B" >/dev/null
 assert_match "it is recorded as bad: later GETs get 503" "failed verification" "$(cat "$BODY")"
 expect_status 200 "${AUTH[@]}" "$URL/v1/capabilities" >/dev/null
+
+# ---- by default a small object is checked as it streams too ----
+SMALL=$(((3 << 20) + 777))
+head -c "$SMALL" /dev/urandom >"$W/small"
+S=$(sha256 "$W/small")
+put_object v pack "$W/small" >/dev/null
+f=$(find "$DATA/objects" -type f -name "$S" | head -1)
+byte=$(dd if="$f" bs=1 skip=100 count=1 status=none | od -An -tu1 | tr -d ' ')
+printf "\\$(printf '%03o' $((byte ^ 1)))" | dd of="$f" bs=1 seek=100 conv=notrunc status=none
+assert_ne "the small copy no longer hashes to its ID" "$S" "$(sha256 "$f")"
+curl -s --max-time 60 "${AUTH[@]}" -o "$W/cut" "$URL/v1/vaults/v/objects/pack/$S"
+assert_eq "a damaged small object's GET is cut short too (curl 18)" 18 "$?"
+n=$(file_size "$W/cut")
+assert_true "its last chunk never went out ($n of $SMALL bytes)" [ "${n:-0}" -le $((3 << 20)) ]
+expect_status 503 "${AUTH[@]}" "$URL/v1/vaults/v/objects/pack/$S" >/dev/null
+assert_match "and it is recorded as bad" "failed verification" "$(cat "$BODY")"
 
 stop_vaultd
 finish

@@ -18,6 +18,7 @@ base() {
 	L_DATA="data $DATA"
 	L_MAXOBJ="max-object-size 1M"
 	L_RESERVE="reserve 0"
+	L_VBS=""
 	L_HDR="header-timeout 10s"
 	L_IDLE="idle-timeout 60s"
 	L_BODY="body-timeout 30s"
@@ -49,6 +50,7 @@ $L_LISTEN
 $L_DATA
 $L_MAXOBJ
 $L_RESERVE
+$L_VBS
 $L_HDR
 $L_IDLE
 $L_BODY
@@ -162,6 +164,35 @@ put_object v pack "$W/small" 507
 base
 reload
 put_object v pack "$W/small" 201
+
+# ---- verify-before-send ----
+note verify-before-send
+# damaged_copy: stores a new object (under max-object-size 1M), flips a bit of its copy on disk
+# and prints its ID.
+damaged_copy() {
+	local f id path byte
+	f=$W/d$RANDOM
+	head -c 900000 /dev/urandom >"$f"
+	id=$(sha256 "$f")
+	put_object v pack "$f" 201 >/dev/null
+	path=$(find "$DATA/objects" -type f -name "$id" | head -1)
+	byte=$(dd if="$path" bs=1 skip=10 count=1 status=none | od -An -tu1 | tr -d ' ')
+	printf "\\$(printf '%03o' $((byte ^ 1)))" | dd of="$path" bs=1 seek=10 conv=notrunc status=none
+	printf '%s\n' "$id"
+}
+id=$(damaged_copy)
+curl -s --max-time 30 "${AUTH[@]}" -o /dev/null "$URL/v1/vaults/v/objects/pack/$id"
+assert_eq "default (0): a damaged copy is checked as it streams and cut short" 18 "$?"
+L_VBS="verify-before-send 1M"
+reload
+no_restart_named verify-before-send
+assert_match "the reload reports it" "verify-before-send 1048576" "$RELOAD_LOG"
+id=$(damaged_copy)
+expect_status 503 "${AUTH[@]}" "$URL/v1/vaults/v/objects/pack/$id" >/dev/null
+assert_match "1M after a reload: hashed before the answer, refused before a byte" \
+	"failed verification" "$(cat "$BODY")"
+base
+reload
 
 # ---- header-timeout, idle-timeout, body-timeout ----
 note timeouts

@@ -3,10 +3,11 @@
 # replicates tenant acme's vault main to a target vaultd; vault solo has no
 # replication. Checked:
 #   - once replicated, a byte flipped in a stored copy on the source's disk
-#     never reaches a client, and GET keeps serving the right bytes: a whole
-#     GET hashes the copy first and repairs it from the replica (target dr)
-#     before answering (a small object, one of several stream chunks, the
-#     config blob), and the file on disk hashes to its ID again;
+#     never reaches a client, and GET keeps serving the right bytes: with
+#     verify-before-send, a whole GET hashes the copy first and repairs it
+#     from the replica (target dr) before answering (a small object, one of
+#     several stream chunks, the config blob), and the file on disk hashes
+#     to its ID again;
 #   - a damaged copy with no good copy anywhere (vault solo) answers 503,
 #     whole or ranged, with the reason;
 #   - `vaultctl scrub` finds the damage no GET touched, repairs it from the
@@ -32,6 +33,7 @@ save_as T
 # ---- the source -------------------------------------------------------
 cat >"$W/source.conf" <<EOF
 scrub-rate 20M
+verify-before-send 64M
 target dr {
     type vault
     url http://127.0.0.1:$TPORT
