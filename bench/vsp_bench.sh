@@ -250,10 +250,15 @@ dd_write warmup1 bs=16M conv=fsync >/dev/null
 dd_write warmup2 bs=16M conv=fsync >/dev/null
 
 # measure SERVER REP: the five runs of one server in one repetition.
+# Each PUT run starts with no dirty pages left by the run before (rclone
+# does not fsync, so its bytes would otherwise be written back during the
+# next server's run and slow that one's fsyncs).
 measure() {
 	local s=$1 rep=$2 line
+	sync
 	line=$(vsp "$s" put -c 1 -n "$OBJECTS" -s "${SIZE_MIB}M" -o "$WORK/$s.ids1.$rep")
 	record "$s" put1 "$(field "$line" MB/s)"
+	sync
 	line=$(vsp "$s" put -c "$CONNS" -n "$OBJECTS" -s "${SIZE_MIB}M" -o "$WORK/$s.idsn.$rep")
 	record "$s" putn "$(field "$line" MB/s)"
 	if [ -n "$PERF_OUT" ] && [ "$s" = vaultd ] && [ "$rep" = 1 ]; then
@@ -278,6 +283,7 @@ measure() {
 read -r -a order <<<"$servers"
 for rep in $(seq "$REPS"); do
 	say "vsp_bench: repetition $rep of $REPS: dd conv=fsync, then ${order[*]}"
+	sync
 	record dd fsync "$(dd_write "dd.$rep" bs=16M conv=fsync)"
 	for s in "${order[@]}"; do
 		measure "$s" "$rep"
